@@ -1,0 +1,6 @@
+export { DataType, dtypeName, dtypeBits, byteLength, isFloatType, type DataTypeId } from './dtype.js';
+export { Tensor, type TypedData } from './tensor.js';
+export { Node, AttrType, makeAttr, type Attribute, type AttrValue, type ValueInfo, type Int64 } from './node.js';
+export { Graph, constantNodeValue, type GraphInit } from './graph.js';
+export { opsetVersion, type Model, type OpsetId } from './model.js';
+export { floatToHalf, halfToFloat, bfloat16ToFloat } from './half.js';

@@ -1,0 +1,93 @@
+// Files: read a model (external data relative to its folder) and write one atomically, moving
+// large tensors to an external data file when the protobuf would pass 2 GB.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserInputError } from '../errors.js';
+import type { Graph, Model, Tensor } from '../ir/index.js';
+import { decodeModel } from './decode.js';
+import { encodeModel } from './encode.js';
+
+/** Protobuf messages cannot exceed 2 GiB; stay a little under it. */
+export const EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 64 * 2 ** 20;
+const EXTERNAL_MIN_TENSOR_BYTES = 1024;
+const EXTERNAL_ALIGN = 4096;
+
+export function readModelFile(file: string): Model {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a model file' : `cannot read (${code ?? (e as Error).message})`;
+    throw new UserInputError(`${file}: ${why}`, 1, { cause: e });
+  }
+  if (bytes.byteLength === 0) throw new UserInputError(`${file}: the file is empty; pass an .onnx model`);
+  return decodeModel(bytes, { baseDir: path.dirname(path.resolve(file)), label: file });
+}
+
+export interface WriteOptions {
+  /** Serialized size above which tensors go to an external data file (default: just under 2 GB). */
+  externalDataThreshold?: number;
+  /** Refuse to write over this path (the input model). */
+  inputPath?: string;
+}
+
+export interface WriteResult {
+  bytes: number;
+  externalDataFile?: string;
+}
+
+export function writeModelFile(model: Model, file: string, opts: WriteOptions = {}): WriteResult {
+  if (opts.inputPath && path.resolve(opts.inputPath) === path.resolve(file)) {
+    throw new UserInputError(`${file}: refusing to overwrite the input model; choose another output path with -o`);
+  }
+  const threshold = opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD;
+  const tensors = allTensors(model.graph);
+  const inline = tensors.reduce((s, t) => s + t.byteLength, 0);
+  let external: Map<Tensor, { location: string; offset: number; length: number }> | undefined;
+  let dataFile: string | undefined;
+  if (inline > threshold) {
+    dataFile = `${path.basename(file)}.data`;
+    external = new Map();
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const t of tensors) {
+      if (t.byteLength < EXTERNAL_MIN_TENSOR_BYTES || t.strings) continue;
+      const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
+      if (pad) chunks.push(new Uint8Array(pad));
+      offset += pad;
+      external.set(t, { location: dataFile, offset, length: t.byteLength });
+      chunks.push(t.raw);
+      offset += t.byteLength;
+    }
+    atomicWrite(path.join(path.dirname(file), dataFile), chunks);
+  }
+  const bytes = encodeModel(model, { external });
+  atomicWrite(file, [bytes]);
+  return { bytes: bytes.byteLength, externalDataFile: dataFile };
+}
+
+/** Initializers and Constant-node tensors of a graph, subgraphs included, in a stable order. */
+function allTensors(g: Graph): Tensor[] {
+  const out: Tensor[] = [...g.initializers.values()];
+  for (const n of g.nodes) {
+    for (const a of n.attributes) if (a.type === 4) out.push(a.value);
+    for (const sub of n.subgraphs()) out.push(...allTensors(sub));
+  }
+  return out;
+}
+
+/** Temp file in the same folder, then rename: readers never see a half-written file. */
+export function atomicWrite(file: string, chunks: Uint8Array[]): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!fs.existsSync(dir)) throw new UserInputError(`${file}: output folder ${dir} does not exist`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const c of chunks) fs.writeSync(fd, c);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
