@@ -4,3 +4,5 @@ export { Node, AttrType, makeAttr, type Attribute, type AttrValue, type ValueInf
 export { Graph, constantNodeValue, type GraphInit } from './graph.js';
 export { opsetVersion, type Model, type OpsetId } from './model.js';
 export { floatToHalf, halfToFloat, bfloat16ToFloat } from './half.js';
+export type { HostTensor, Feeds } from './host.js';
+export { GraphBuilder } from './builder.js';

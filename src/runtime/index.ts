@@ -2,14 +2,9 @@
 // (onnxruntime-web, a test double) plugs in here.
 import * as ort from 'onnxruntime-node';
 import { ModelError, UserInputError } from '../errors.js';
-import { DataType, dtypeName, type DataTypeId, type Tensor, type TypedData } from '../ir/index.js';
+import { DataType, dtypeName, type DataTypeId, type HostTensor, type Tensor, type TypedData } from '../ir/index.js';
+export type { HostTensor };
 
-/** A tensor in host memory, as fed to or fetched from a session. */
-export interface HostTensor {
-  dtype: DataTypeId;
-  dims: readonly number[];
-  data: TypedData | string[];
-}
 
 export interface SessionOptions {
   /** Execution providers in order of preference, e.g. ['cpu'] (default) or ['cuda', 'cpu']. */

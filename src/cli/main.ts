@@ -1,0 +1,38 @@
+// qtool's command line: parse, call one api function, print. Exit codes: 0 ok, 1 bad input or
+// failure, 2 usage error, 3 an accuracy gate failed (the model is still written).
+import { Command, CommanderError } from 'commander';
+import { registerInspect } from './inspect.js';
+import { stdio } from './run.js';
+
+export type Register = (program: Command, setExit: (code: number) => void) => void;
+const commands: Register[] = [registerInspect];
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('qtool')
+    .description('Post-training INT8 quantization for ONNX models')
+    .version('0.1.0')
+    .showHelpAfterError('(run qtool --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  for (const register of commands) register(program, (c) => (exitCode = c));
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    stdio.err(`qtool: ${(e as Error).message}`);
+    return 1;
+  }
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 2;
+  }
+  return exitCode;
+}
+export function addCommand(r: Register): void {
+  commands.push(r);
+}
