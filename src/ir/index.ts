@@ -6,3 +6,4 @@ export { opsetVersion, type Model, type OpsetId } from './model.js';
 export { floatToHalf, halfToFloat, bfloat16ToFloat } from './half.js';
 export type { HostTensor, Feeds } from './host.js';
 export { GraphBuilder } from './builder.js';
+export { inferElemTypes } from './types.js';

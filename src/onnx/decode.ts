@@ -6,7 +6,7 @@ import {
 } from '../ir/index.js';
 import { ModelProtoType, TensorProtoType } from './schema.js';
 import { parseExternalRef, readExternal } from './external.js';
-import { toInt64, toNumber } from './long.js';
+import { floatFromBits, toInt64, toNumber, u64Words } from './long.js';
 
 // protobufjs decoded messages: loosely typed records, never leaving src/onnx.
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -92,17 +92,28 @@ function inferAttrType(a: Msg): number {
   return AttrType.UNDEFINED;
 }
 
+/**
+ * Stand-ins for a TENSOR or GRAPH attribute whose type is set but whose value field is absent
+ * (legal on the wire): the encoder leaves the field absent while the IR value is still this one.
+ */
+export const PLACEHOLDERS = new WeakSet<object>();
+
+function placeholder(fields: Msg): Msg {
+  PLACEHOLDERS.add(fields);
+  return fields;
+}
+
 function decodeAttribute(a: Msg, ctx: Ctx): Attribute {
   const name: string = a.name ?? '';
   const type = inferAttrType(a);
   const base = { name, source: a };
   switch (type) {
-    case AttrType.FLOAT: return { ...base, type, value: a.f ?? 0 };
+    case AttrType.FLOAT: return { ...base, type, value: has(a, 'f') ? floatFromBits(a.f) : 0 };
     case AttrType.INT: return { ...base, type, value: toInt64(a.i) };
     case AttrType.STRING: return { ...base, type, value: a.s ?? new Uint8Array(0) };
-    case AttrType.TENSOR: return { ...base, type, value: decodeTensor(a.t ?? {}, ctx) };
-    case AttrType.GRAPH: return { ...base, type, value: decodeGraph(a.g ?? { node: [], initializer: [], input: [], output: [], value_info: [] }, ctx) };
-    case AttrType.FLOATS: return { ...base, type, value: [...(a.floats as number[])] };
+    case AttrType.TENSOR: return { ...base, type, value: decodeTensor(has(a, 't') ? a.t : placeholder({ dims: [] }), ctx) };
+    case AttrType.GRAPH: return { ...base, type, value: decodeGraph(has(a, 'g') ? a.g : placeholder({ node: [], initializer: [], input: [], output: [], value_info: [] }), ctx) };
+    case AttrType.FLOATS: return { ...base, type, value: (a.floats as number[]).map(floatFromBits) };
     case AttrType.INTS: return { ...base, type, value: (a.ints as unknown[]).map(toInt64) };
     case AttrType.STRINGS: return { ...base, type, value: [...(a.strings as Uint8Array[])] };
     case AttrType.TENSORS: return { ...base, type, value: (a.tensors as Msg[]).map((t) => decodeTensor(t, ctx)) };
@@ -128,8 +139,9 @@ export function decodeTensor(t: Msg, ctx: Ctx): Tensor {
   if (t.data_location === 1) {
     const ref = parseExternalRef(t.external_data as { key: string; value: string }[], name);
     const bytes = readExternal(ctx.baseDir, ref, name, byteLength(dtype, count));
-    // The location is relative to the file we read; the writer decides where the bytes go next.
-    return new Tensor({ name, dtype, dims, bytes });
+    // The location is relative to the file we read; the writer decides where the bytes go next
+    // (encodeTensor keeps the message's other fields and replaces the reference with the bytes).
+    return new Tensor({ name, dtype, dims, bytes, source: t });
   }
   if (dtype === DataType.STRING) return new Tensor({ name, dtype, dims, strings: [...(t.string_data as Uint8Array[])], source: t });
   const bytes = has(t, 'raw_data') ? copyBytes(t.raw_data as Uint8Array) : typedFieldBytes(t, dtype, count);
@@ -145,14 +157,21 @@ function typedFieldBytes(t: Msg, dtype: number, count: number): Uint8Array {
   const out = new Uint8Array(byteLength(dtype, count));
   const v = new DataView(out.buffer);
   const put = (vals: unknown[], write: (i: number, x: any) => void) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (!vals) return;
     const n = Math.min(vals.length, out.byteLength);
     for (let i = 0; i < n; i++) write(i, vals[i]);
   };
   switch (dtype) {
+    // float_data and double_data are read as their bits (schema.ts): copied, never converted.
     case DataType.FLOAT: case DataType.COMPLEX64:
-      put(t.float_data, (i, x) => i * 4 < out.byteLength && v.setFloat32(i * 4, x, true)); break;
+      put(t.float_data, (i, x) => i * 4 < out.byteLength && v.setUint32(i * 4, x >>> 0, true)); break;
     case DataType.DOUBLE: case DataType.COMPLEX128:
-      put(t.double_data, (i, x) => i * 8 < out.byteLength && v.setFloat64(i * 8, x, true)); break;
+      put(t.double_data, (i, x) => {
+        if (i * 8 >= out.byteLength) return;
+        const [lo, hi] = u64Words(x);
+        v.setUint32(i * 8, lo, true);
+        v.setUint32(i * 8 + 4, hi, true);
+      }); break;
     case DataType.INT64:
       put(t.int64_data, (i, x) => i * 8 < out.byteLength && v.setBigInt64(i * 8, BigInt(toInt64(x)), true)); break;
     case DataType.UINT64:

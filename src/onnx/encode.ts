@@ -4,8 +4,8 @@ import {
   AttrType, DataType, type Attribute, type Graph, type Model, type Node, type Tensor, type ValueInfo,
 } from '../ir/index.js';
 import { ModelProtoType } from './schema.js';
-import { ATTR_FIELD, has } from './decode.js';
-import { fromInt64, toInt64 } from './long.js';
+import { ATTR_FIELD, PLACEHOLDERS, has } from './decode.js';
+import { floatFromBits, floatToBits, fromInt64, toInt64 } from './long.js';
 
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -61,19 +61,49 @@ function encodeAttribute(a: Attribute, opts: EncodeOptions): Msg {
   if (!a.source || has(m, 'type') || a.type !== inferredType(m)) patch(m, 'type', a.type, m.type !== a.type);
   const field = ATTR_FIELD[a.type];
   if (!field) return m;
+  // A value field the file left out (a proto3-style writer omits `i: 0`) stays out while the IR
+  // value is still the default the decoder filled in.
+  const absent = !!a.source && !has(m, field);
   switch (a.type) {
-    case AttrType.INT: patch(m, field, fromInt64(a.value), !has(m, field) || toInt64(m[field]) !== a.value); break;
+    case AttrType.INT:
+      if (absent ? a.value !== 0 : toInt64(m[field]) !== a.value) m[field] = fromInt64(a.value);
+      break;
     case AttrType.INTS: m[field] = a.value.map(fromInt64); break;
-    case AttrType.TENSOR: m[field] = encodeTensor(a.value, opts); break;
+    case AttrType.TENSOR:
+      if (!(absent && PLACEHOLDERS.has(a.value.source as object))) m[field] = encodeTensor(a.value, opts);
+      break;
     case AttrType.TENSORS: m[field] = a.value.map((t) => encodeTensor(t, opts)); break;
-    case AttrType.GRAPH: m[field] = encodeGraph(a.value, opts); break;
+    case AttrType.GRAPH:
+      if (!(absent && PLACEHOLDERS.has(a.value.source as object) && isEmptyGraph(a.value))) m[field] = encodeGraph(a.value, opts);
+      break;
     case AttrType.GRAPHS: m[field] = a.value.map((g) => encodeGraph(g, opts)); break;
-    case AttrType.FLOAT: patch(m, field, a.value, !has(m, field) || !Object.is(m[field], a.value)); break;
-    case AttrType.STRING: if (!has(m, field) || m[field] !== a.value) m[field] = a.value; break;
-    case AttrType.FLOATS: case AttrType.STRINGS: m[field] = a.value; break;
+    case AttrType.FLOAT:
+      // Bits on the wire (schema.ts): kept while the value is unchanged, so NaN payloads survive.
+      if (absent ? !Object.is(a.value, 0) : !Object.is(floatFromBits(m[field]), Math.fround(a.value))) m[field] = floatToBits(a.value);
+      break;
+    case AttrType.FLOATS: {
+      const src = (has(m, field) ? m[field] : []) as number[];
+      const same = src.length === a.value.length && src.every((bits, i) => Object.is(floatFromBits(bits), Math.fround(a.value[i]!)));
+      if (!same) m[field] = a.value.map(floatToBits);
+      break;
+    }
+    case AttrType.STRING:
+      if (absent ? a.value.byteLength > 0 : m[field] !== a.value && !bytesEqual(m[field], a.value)) m[field] = a.value;
+      break;
+    case AttrType.STRINGS: m[field] = a.value; break;
     default: if (a.value !== undefined) m[field] = a.value;
   }
   return m;
+}
+
+function isEmptyGraph(g: Graph): boolean {
+  return g.nodes.length === 0 && g.initializers.size === 0 && g.inputs.length === 0 && g.outputs.length === 0 && g.valueInfo.size === 0;
+}
+
+function bytesEqual(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (!a || a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function inferredType(m: Msg): number {
@@ -103,15 +133,29 @@ function encodeValueInfo(v: ValueInfo): Msg {
   return m;
 }
 
+/** TensorProto fields that hold or point at the data. */
+const DATA_FIELDS = ['raw_data', 'float_data', 'int32_data', 'string_data', 'int64_data', 'double_data', 'uint64_data', 'external_data', 'data_location', 'segment'];
+
 export function encodeTensor(t: Tensor, opts: EncodeOptions = {}): Msg {
   const ext = opts.external?.get(t);
-  if (t.source && !ext) {
-    const m = own(t.source);
+  const src = t.source as Msg | undefined;
+  const readExternally = src?.data_location === 1;
+  if (src && !ext && !readExternally) {
+    const m = own(src);
     patchStr(m, 'name', t.name);
     return m;
   }
-  const m: Msg = { dims: [...t.dims], data_type: t.dtype };
-  if (t.name) m.name = t.name;
+  let m: Msg;
+  if (src) {
+    // Same data, stored another way (moved to or from an external file): keep the message's
+    // other fields (doc_string, metadata_props, unknown fields) and replace how the data is held.
+    m = own(src);
+    for (const k of DATA_FIELDS) delete m[k];
+    patchStr(m, 'name', t.name);
+  } else {
+    m = { dims: [...t.dims], data_type: t.dtype };
+    if (t.name) m.name = t.name;
+  }
   if (ext) {
     m.data_location = 1;
     m.external_data = [

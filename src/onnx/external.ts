@@ -13,11 +13,14 @@ export function parseExternalRef(entries: { key: string; value: string }[], tens
   const kv = new Map(entries.map((e) => [e.key, e.value]));
   const location = kv.get('location');
   if (!location) throw new UserInputError(`tensor '${tensorName}': external data has no location`);
-  return {
-    location,
-    offset: Number(kv.get('offset') ?? 0),
-    length: kv.has('length') ? Number(kv.get('length')) : undefined,
+  const count = (key: string): number | undefined => {
+    const v = kv.get(key);
+    if (v === undefined) return undefined;
+    const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n)) throw new UserInputError(`tensor '${tensorName}': external data ${key} '${v}' is not a byte count`);
+    return n;
   };
+  return { location, offset: count('offset') ?? 0, length: count('length') };
 }
 
 /** Resolves a location against the model's folder, refusing absolute paths and escapes (`..`). */
@@ -28,7 +31,9 @@ export function resolveExternalPath(baseDir: string, location: string, tensorNam
   const base = path.resolve(baseDir);
   const full = path.resolve(base, location);
   const rel = path.relative(base, full);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (rel === '') throw new UserInputError(`tensor '${tensorName}': external data location '${location}' names the model's folder, not a file`);
+  // `..` as a whole path segment only: a file named `..data` beside the model is fine.
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     throw new UserInputError(`tensor '${tensorName}': external data location '${location}' escapes the model's folder; move the data file beside the model`);
   }
   return full;
@@ -48,7 +53,12 @@ export function readExternal(baseDir: string | undefined, ref: ExternalRef, tens
   try {
     const length = ref.length ?? expectedBytes;
     const buf = new Uint8Array(length);
-    const read = fs.readSync(fd, buf, 0, length, ref.offset);
+    let read: number;
+    try {
+      read = fs.readSync(fd, buf, 0, length, ref.offset);
+    } catch (e) {
+      throw new UserInputError(`${file}: cannot read the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
+    }
     if (read !== length) throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${length} bytes at offset ${ref.offset}, got ${read})`);
     return buf;
   } finally {

@@ -1,15 +1,27 @@
 // The ONNX protobuf schema (IR version 11, ONNX 1.18/1.19 fields), written from the format's
 // published message and field numbers as a protobufjs JSON descriptor. Fields newer than this
-// schema survive a round trip through protobufjs 8's `$unknowns` (see codec.ts).
+// schema survive a round trip through protobufjs 8's `$unknowns` (see encode.ts).
+//
+// Float fields (AttributeProto.f/floats, TensorProto.float_data/double_data) are declared as
+// fixed32/fixed64: the same wire encoding, read as bit patterns. protobufjs reads a `float` into
+// a JS number, which quiets signalling NaNs (0x7f800001 comes back as 0x7fc00001); bits keep every
+// NaN payload and -0 exactly. decode.ts turns the bits into numbers where the IR needs values.
 import protobuf from 'protobufjs';
 
 type Fields = Record<string, { type: string; id: number; rule?: 'repeated'; options?: { packed: boolean } }>;
 const f = (type: string, id: number) => ({ type, id });
 const rep = (type: string, id: number) => ({ type, id, rule: 'repeated' as const, options: { packed: false } });
 const packed = (type: string, id: number) => ({ type, id, rule: 'repeated' as const, options: { packed: true } });
-const msg = (fields: Fields, nested?: Record<string, unknown>) => (nested ? { fields, nested } : { fields });
+// onnx.proto is proto2: every singular field has explicit presence, so a field written with its
+// default value (`domain: ""`, `i: 0`, `dim_value: 0`, `data_type: 0`) is kept as present. Without
+// the edition, protobufjs 8 reads a JSON descriptor as proto3 and drops such fields on decode.
+const msg = (fields: Fields, nested?: Record<string, unknown>) => ({ edition: 'proto2', fields, ...(nested ? { nested } : {}) });
 
-const descriptor = {
+/** Wire-compatible stand-ins for `float` and `double`: the value's IEEE-754 bits. */
+const FLOAT_BITS = 'fixed32';
+const DOUBLE_BITS = 'fixed64';
+
+export const descriptor = {
   nested: {
     onnx: {
       nested: {
@@ -22,9 +34,9 @@ const descriptor = {
         }),
         AttributeProto: msg({
           name: f('string', 1), ref_attr_name: f('string', 21), doc_string: f('string', 13),
-          type: f('int32', 20), f: f('float', 2), i: f('int64', 3), s: f('bytes', 4),
+          type: f('int32', 20), f: f(FLOAT_BITS, 2), i: f('int64', 3), s: f('bytes', 4),
           t: f('TensorProto', 5), g: f('GraphProto', 6), sparse_tensor: f('SparseTensorProto', 22),
-          tp: f('TypeProto', 14), floats: rep('float', 7), ints: rep('int64', 8), strings: rep('bytes', 9),
+          tp: f('TypeProto', 14), floats: rep(FLOAT_BITS, 7), ints: rep('int64', 8), strings: rep('bytes', 9),
           tensors: rep('TensorProto', 10), graphs: rep('GraphProto', 11),
           sparse_tensors: rep('SparseTensorProto', 23), type_protos: rep('TypeProto', 15),
         }),
@@ -68,10 +80,10 @@ const descriptor = {
         TensorProto: msg(
           {
             dims: rep('int64', 1), data_type: f('int32', 2), segment: f('Segment', 3),
-            float_data: packed('float', 4), int32_data: packed('int32', 5), string_data: rep('bytes', 6),
+            float_data: packed(FLOAT_BITS, 4), int32_data: packed('int32', 5), string_data: rep('bytes', 6),
             int64_data: packed('int64', 7), name: f('string', 8), doc_string: f('string', 12),
             raw_data: f('bytes', 9), external_data: rep('StringStringEntryProto', 13), data_location: f('int32', 14),
-            double_data: packed('double', 10), uint64_data: packed('uint64', 11),
+            double_data: packed(DOUBLE_BITS, 10), uint64_data: packed('uint64', 11),
             metadata_props: rep('StringStringEntryProto', 16),
           },
           { Segment: msg({ begin: f('int64', 1), end: f('int64', 2) }) },
@@ -107,7 +119,16 @@ const descriptor = {
   },
 };
 
-const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+/**
+ * A root for the descriptor with field types swapped for wire-compatible ones (plain.ts reads
+ * `string` fields as `bytes`, so that text that is not UTF-8 is seen as it is on the wire).
+ */
+export function schemaRoot(mapType: (type: string) => string = (t) => t): protobuf.Root {
+  const mapped = JSON.parse(JSON.stringify(descriptor), (key, value) => (key === 'type' && typeof value === 'string' ? mapType(value) : value));
+  return protobuf.Root.fromJSON(mapped as protobuf.INamespace);
+}
+
+const root = schemaRoot();
 // Unknown fields (from ONNX versions newer than this schema) are kept byte for byte.
 protobuf.Reader.discardUnknown = false;
 

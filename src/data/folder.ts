@@ -1,0 +1,148 @@
+// A calibration/evaluation data folder as a stream of batches. Opening counts the samples by
+// peeking at every record (headers only for .npy; .npz/.pb/test sets are read whole one at a
+// time; images count one each without decoding), so `sampleCount` is exact and shape errors in
+// headers surface before any work starts. `batches()` then reads record by record: memory holds
+// one record (for .npy, only the samples being copied) and one batch.
+import { UserInputError } from '../errors.js';
+import { dtypeName, type Feeds, type ValueInfo } from '../ir/index.js';
+import { elementBytes, formatDims, product, type ArrayMeta, type ArraySource } from './arrays.js';
+import { BatchBuilder } from './batch.js';
+import type { PreprocessSpec } from './preprocess.js';
+import { closeAll, type DataRecord } from './records.js';
+import { scanDataFolder } from './scan.js';
+import { checkInputs, sampleLayout, type SampleLayout } from './validate.js';
+
+export interface DataOptions {
+  /** The inputs to feed (Graph.feedInputs()), in model order. */
+  inputs: readonly ValueInfo[];
+  /** Use only the first N samples, in order (--calib-count). */
+  count?: number;
+  /** Samples per batch, concatenated along axis 0 (--batch-size; default 1). The last may be smaller. */
+  batchSize?: number;
+  /** How to turn images into tensors (--preprocess); ignored for other formats. */
+  preprocess?: PreprocessSpec;
+}
+
+export interface DataSource {
+  /** Samples `batches()` yields: every sample in the folder, or `count` if fewer. */
+  readonly sampleCount: number;
+  /** The data files (or test_data_set_N folders) those samples come from, in order. */
+  readonly files: string[];
+  /** Batches of input name → tensor. Each call starts again from the first sample. */
+  batches(): AsyncIterable<Feeds>;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number | undefined): number | undefined {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 1) throw new UserInputError(`${name} must be a whole number of at least 1, got ${v}`);
+  return v;
+}
+
+/** Samples per input in one record; every input must get the same number. */
+function recordCount(label: string, metas: ReadonlyMap<string, ArrayMeta>, inputs: readonly ValueInfo[]): number {
+  let count: number | undefined;
+  let first = '';
+  for (const input of inputs) {
+    const meta = metas.get(input.name);
+    if (!meta) throw new UserInputError(`${label}: no data for input '${input.name}'`);
+    const n = meta.dims === undefined ? 1 : sampleLayout({ ...meta, dims: meta.dims }, input).count;
+    if (count !== undefined && n !== count) {
+      throw new UserInputError(`${label}: input '${input.name}' has ${n} samples but '${first}' has ${count}; every input needs the same samples`);
+    }
+    count = n;
+    first ||= input.name;
+  }
+  return count ?? 0;
+}
+
+function recordLabel(r: DataRecord): string {
+  return r.files.join(' + ');
+}
+
+/** The records holding the first `limit` samples, and how many samples that is. */
+async function countRecords(records: readonly DataRecord[], inputs: readonly ValueInfo[], limit: number): Promise<{ used: DataRecord[]; total: number }> {
+  const used: DataRecord[] = [];
+  let total = 0;
+  for (const r of records) {
+    if (total >= limit) break;
+    const n = recordCount(recordLabel(r), await r.peek(), inputs);
+    if (n > 0) used.push(r);
+    total += n;
+  }
+  return { used, total: Math.min(total, limit) };
+}
+
+function layouts(r: DataRecord, sources: Map<string, ArraySource>, inputs: readonly ValueInfo[]): { layout: SampleLayout; sliceBytes: number }[] {
+  recordCount(recordLabel(r), sources, inputs);
+  return inputs.map((input) => {
+    const src = sources.get(input.name)!;
+    const layout = sampleLayout(src, input);
+    const size = elementBytes(src.dtype);
+    if (size === undefined) throw new UserInputError(`${src.file}: ${dtypeName(src.dtype)} data cannot be fed to input '${input.name}'`);
+    return { layout, sliceBytes: product(layout.sampleDims) * size };
+  });
+}
+
+async function* stream(records: readonly DataRecord[], inputs: readonly ValueInfo[], batchSize: number, total: number): AsyncGenerator<Feeds> {
+  const batch = new BatchBuilder(inputs, batchSize);
+  let remaining = total;
+  for (const r of records) {
+    if (remaining === 0) break;
+    const sources = await r.open();
+    try {
+      const per = layouts(r, sources, inputs);
+      const n = Math.min(per[0]!.layout.count, remaining);
+      for (let start = 0; start < n; ) {
+        const take = Math.min(batch.space, n - start);
+        for (const [k, input] of inputs.entries()) {
+          const src = sources.get(input.name)!;
+          const { layout, sliceBytes } = per[k]!;
+          batch.add(input.name, src, layout.sampleDims, sliceBytes, await src.read(start, take, sliceBytes));
+        }
+        batch.commit(take);
+        start += take;
+        remaining -= take;
+        if (batch.space === 0) yield batch.take();
+      }
+    } finally {
+      await closeAll(sources.values());
+    }
+  }
+  if (batch.size > 0) yield batch.take();
+}
+
+async function prepare(dir: string, opts: DataOptions, batchSize: number) {
+  const limit = positiveInt('sample count', opts.count, undefined) ?? Infinity;
+  checkInputs(opts.inputs, batchSize);
+  const records = await scanDataFolder(dir, opts.inputs, opts.preprocess);
+  const { used, total } = await countRecords(records, opts.inputs, limit);
+  if (total === 0) {
+    const what = opts.inputs.map((i) => `'${i.name}' ${formatDims(i.shape)}`).join(', ');
+    throw new UserInputError(`${dir}: the data holds no samples for ${what} (every array has a leading dim of 0)`);
+  }
+  return { used, total };
+}
+
+/**
+ * Opens a data folder for `opts.inputs` (layouts and formats: DESIGN.md "Data folders" and
+ * scan.ts). Errors are UserInputErrors naming the file, the input, what was expected and found.
+ */
+export async function openDataFolder(dir: string, opts: DataOptions): Promise<DataSource> {
+  const batchSize = positiveInt('batch size', opts.batchSize, 1)!;
+  const { used, total } = await prepare(dir, opts, batchSize);
+  const inputs = [...opts.inputs];
+  return {
+    sampleCount: total,
+    files: used.flatMap((r) => r.files),
+    batches: () => stream(used, inputs, batchSize, total),
+  };
+}
+
+/**
+ * The exact number of samples `openDataFolder` would yield, for a progress bar. Costs the same
+ * peek pass as opening; call it only when no DataSource is at hand.
+ */
+export async function countSamples(dir: string, opts: Omit<DataOptions, 'batchSize'>): Promise<number> {
+  const batchSize = opts.inputs.map((i) => i.shape?.[0]).find((b): b is number => typeof b === 'number') ?? 1;
+  return (await prepare(dir, opts, batchSize)).total;
+}

@@ -1,0 +1,288 @@
+// Streaming histogram on a data-independent power-of-two grid (ALGORITHMS.md §2).
+//
+// Grid. Values are split by sign into two magnitude halves of `bins` bins each, both of width
+// W = 2^e and aligned at 0:
+//   x ≥ 0 (and -0):  pos[floor(x / W)]      bin j holds [jW, (j+1)W)
+//   x < 0:           neg[floor(-x / W)]     bin j holds (-(j+1)W, -jW]
+// so the grid covers (-bins·W, bins·W). The exponent e is always
+//   E(S) = the smallest integer e ≥ MIN_WIDTH_EXP with max|x| < bins·2^e   (S = all finite values seen),
+// which depends on max|x| alone.
+//
+// Why the result is independent of batch order and sharding (proof):
+//  1. E is monotone in max|x|, so E(S1 ∪ S2) = max(E(S1), E(S2)). observe() and merge() move to
+//     exactly that exponent, never further, so by induction e = E(S) after any sequence.
+//  2. Regrouping from width 2^e to 2^(e+d) sends bin j to floor(j / 2^d). For real y ≥ 0,
+//     floor(floor(y) / 2^d) = floor(y / 2^d), so a regrouped count equals the count a fresh
+//     histogram at width 2^(e+d) would hold: #{x : floor(|x| / 2^(e+d)) = j}.
+//     |x| / 2^e is a multiplication by a power of two: exact in float64 (results below 1 may
+//     round, but they stay below 1 and land in bin 0 either way).
+//  3. Hence, after any interleaving of observe/merge, bin j holds #{x ∈ S : floor(|x| / 2^E(S)) = j}
+//     (per sign), a function of the multiset S alone. Counts are integers below 2^53 held in
+//     float64, so every addition is exact and associative.
+//  4. min/max are order-free; -0 is normalised to +0 so even their sign bits agree.
+// A single signed grid [-bins·W/2, bins·W/2) would work too (doubling is then floor(j/2) + bins/4
+// for bins divisible by 4); the two halves give twice the resolution for the same number of
+// bins, and the |x| histogram the searches need is their bin-wise sum with no re-gridding.
+
+/** Bins per sign in the streaming grid, and bins of the [0, max] histograms the searches use. */
+export const DEFAULT_BINS = 2048;
+
+/** Floor for the width exponent: 2^-160·2048 is below the smallest float32 subnormal. */
+export const MIN_WIDTH_EXP = -160;
+
+const FORMAT = 'qtool.streaming-histogram';
+
+export interface StreamingHistogramJSON {
+  readonly format: typeof FORMAT;
+  readonly version: 1;
+  readonly bins: number;
+  readonly widthExp: number;
+  readonly count: number;
+  readonly zeros: number;
+  readonly negatives: number;
+  readonly nan: number;
+  readonly posInf: number;
+  readonly negInf: number;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly pos: number[];
+  readonly neg: number[];
+}
+
+/** Smallest e ≥ MIN_WIDTH_EXP with m < bins·2^e. */
+function requiredExponent(m: number, bins: number): number {
+  if (!(m > 0)) return MIN_WIDTH_EXP;
+  let e = Math.max(MIN_WIDTH_EXP, Math.floor(Math.log2(m / bins)));
+  while (m >= bins * 2 ** e) e++;
+  while (e > MIN_WIDTH_EXP && m < bins * 2 ** (e - 1)) e--;
+  return e;
+}
+
+/** Counts regrouped from exponent `from` to `to` ≥ from (step 2 of the proof). */
+function regroup(counts: Float64Array, from: number, to: number): Float64Array {
+  if (to === from) return counts;
+  const factor = 2 ** (to - from);
+  const out = new Float64Array(counts.length);
+  for (let j = 0; j < counts.length; j++) {
+    const c = counts[j];
+    if (c !== 0) out[Math.floor(j / factor)] += c;
+  }
+  return out;
+}
+
+export class StreamingHistogram {
+  readonly bins: number;
+  #exp = MIN_WIDTH_EXP;
+  #pos: Float64Array;
+  #neg: Float64Array;
+  #count = 0;
+  #zeros = 0;
+  #negatives = 0;
+  #nan = 0;
+  #posInf = 0;
+  #negInf = 0;
+  #min = Infinity;
+  #max = -Infinity;
+
+  constructor(bins: number = DEFAULT_BINS) {
+    if (!Number.isInteger(bins) || bins < 1 || bins > 2 ** 24) {
+      throw new RangeError(`histogram bins must be an integer in [1, 2^24], got ${bins}`);
+    }
+    this.bins = bins;
+    this.#pos = new Float64Array(bins);
+    this.#neg = new Float64Array(bins);
+  }
+
+  /** Bin width W = 2^widthExp. */
+  get width(): number {
+    return 2 ** this.#exp;
+  }
+  get widthExp(): number {
+    return this.#exp;
+  }
+  /** Finite values observed. */
+  get count(): number {
+    return this.#count;
+  }
+  get zeros(): number {
+    return this.#zeros;
+  }
+  get negatives(): number {
+    return this.#negatives;
+  }
+  get nanCount(): number {
+    return this.#nan;
+  }
+  get posInfCount(): number {
+    return this.#posInf;
+  }
+  get negInfCount(): number {
+    return this.#negInf;
+  }
+  /** Smallest finite value; NaN while empty. */
+  get min(): number {
+    return this.#count === 0 ? NaN : this.#min;
+  }
+  /** Largest finite value; NaN while empty. */
+  get max(): number {
+    return this.#count === 0 ? NaN : this.#max;
+  }
+  get maxAbs(): number {
+    return this.#count === 0 ? 0 : Math.max(-this.#min, this.#max);
+  }
+  /** No finite negative value seen (ReLU, Sigmoid, Softmax outputs): searches go one-sided. */
+  get neverNegative(): boolean {
+    return this.#negatives === 0;
+  }
+  /** Copy of the x ≥ 0 half: bin j counts values in [jW, (j+1)W); zeros are in bin 0. */
+  positiveCounts(): Float64Array {
+    return this.#pos.slice();
+  }
+  /** Copy of the x < 0 half: bin j counts values in (-(j+1)W, -jW]. */
+  negativeCounts(): Float64Array {
+    return this.#neg.slice();
+  }
+
+  observe(data: Float32Array | ArrayLike<number>): this {
+    const n = data.length;
+    let lo = Infinity;
+    let hi = -Infinity;
+    let finite = 0;
+    let zeros = 0;
+    let negatives = 0;
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v - v !== 0) {
+        // NaN or ±Infinity: counted, never binned.
+        if (v === Infinity) this.#posInf++;
+        else if (v === -Infinity) this.#negInf++;
+        else this.#nan++;
+        continue;
+      }
+      finite++;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      if (v === 0) zeros++;
+      else if (v < 0) negatives++;
+    }
+    if (finite === 0) return this;
+    this.#grow(requiredExponent(Math.max(-lo, hi), this.bins));
+    const inv = 2 ** -this.#exp;
+    const pos = this.#pos;
+    const neg = this.#neg;
+    for (let i = 0; i < n; i++) {
+      const v = data[i];
+      if (v - v !== 0) continue;
+      if (v >= 0) pos[Math.floor(v * inv)]++;
+      else neg[Math.floor(-v * inv)]++;
+    }
+    this.#addStats(finite, zeros, negatives, lo, hi);
+    return this;
+  }
+
+  /** Adds other's observations to this histogram (other is unchanged). */
+  merge(other: StreamingHistogram): this {
+    if (other.bins !== this.bins) {
+      throw new RangeError(`cannot merge histograms with ${this.bins} and ${other.bins} bins`);
+    }
+    const exp = Math.max(this.#exp, other.#exp);
+    this.#grow(exp);
+    const pos = regroup(other.#pos, other.#exp, exp);
+    const neg = regroup(other.#neg, other.#exp, exp);
+    for (let j = 0; j < this.bins; j++) {
+      this.#pos[j] += pos[j];
+      this.#neg[j] += neg[j];
+    }
+    this.#nan += other.#nan;
+    this.#posInf += other.#posInf;
+    this.#negInf += other.#negInf;
+    if (other.#count > 0) this.#addStats(other.#count, other.#zeros, other.#negatives, other.#min, other.#max);
+    return this;
+  }
+
+  clone(): StreamingHistogram {
+    return new StreamingHistogram(this.bins).merge(this);
+  }
+
+  #grow(exp: number): void {
+    if (exp <= this.#exp) return;
+    this.#pos = regroup(this.#pos, this.#exp, exp);
+    this.#neg = regroup(this.#neg, this.#exp, exp);
+    this.#exp = exp;
+  }
+
+  #addStats(count: number, zeros: number, negatives: number, lo: number, hi: number): void {
+    this.#count += count;
+    this.#zeros += zeros;
+    this.#negatives += negatives;
+    // `+ 0` turns -0 into +0 (step 4 of the proof).
+    if (lo < this.#min) this.#min = lo + 0;
+    if (hi > this.#max) this.#max = hi + 0;
+  }
+
+  toJSON(): StreamingHistogramJSON {
+    const empty = this.#count === 0;
+    return {
+      format: FORMAT,
+      version: 1,
+      bins: this.bins,
+      widthExp: this.#exp,
+      count: this.#count,
+      zeros: this.#zeros,
+      negatives: this.#negatives,
+      nan: this.#nan,
+      posInf: this.#posInf,
+      negInf: this.#negInf,
+      min: empty ? null : this.#min,
+      max: empty ? null : this.#max,
+      pos: Array.from(this.#pos),
+      neg: Array.from(this.#neg),
+    };
+  }
+
+  static fromJSON(json: unknown): StreamingHistogram {
+    const j = checkJSON(json);
+    const h = new StreamingHistogram(j.bins);
+    h.#exp = j.widthExp;
+    h.#pos = Float64Array.from(j.pos);
+    h.#neg = Float64Array.from(j.neg);
+    h.#count = j.count;
+    h.#zeros = j.zeros;
+    h.#negatives = j.negatives;
+    h.#nan = j.nan;
+    h.#posInf = j.posInf;
+    h.#negInf = j.negInf;
+    h.#min = j.min ?? Infinity;
+    h.#max = j.max ?? -Infinity;
+    return h;
+  }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function checkJSON(json: unknown): StreamingHistogramJSON {
+  const bad = (why: string): never => {
+    throw new RangeError(`not a serialised StreamingHistogram: ${why}`);
+  };
+  if (typeof json !== 'object' || json === null) return bad('not an object');
+  const j = json as Partial<Record<keyof StreamingHistogramJSON, unknown>>;
+  if (j.format !== FORMAT || j.version !== 1) bad(`format ${String(j.format)} version ${String(j.version)}`);
+  if (!isCount(j.bins) || j.bins < 1) return bad('bins');
+  const bins = j.bins;
+  if (typeof j.widthExp !== 'number' || !Number.isInteger(j.widthExp) || j.widthExp < MIN_WIDTH_EXP) bad('widthExp');
+  for (const k of ['count', 'zeros', 'negatives', 'nan', 'posInf', 'negInf'] as const) {
+    if (!isCount(j[k])) bad(k);
+  }
+  for (const k of ['pos', 'neg'] as const) {
+    const a = j[k];
+    if (!Array.isArray(a) || a.length !== bins || !a.every(isCount)) bad(`${k} must be ${bins} counts`);
+  }
+  const empty = j.count === 0;
+  for (const k of ['min', 'max'] as const) {
+    const v = j[k];
+    if (empty ? v !== null : typeof v !== 'number' || !Number.isFinite(v)) bad(k);
+  }
+  return j as StreamingHistogramJSON;
+}

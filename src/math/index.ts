@@ -1,0 +1,49 @@
+// Public surface of src/math: pure numerics on typed arrays (ALGORITHMS.md §1, §2).
+
+export {
+  FLOAT32_MIN_NORMAL,
+  channelLayout,
+  computeScaleZeroPoint,
+  dequantizeArray,
+  fakeQuantize,
+  perChannelMinMax,
+  qRange,
+  quantizeArray,
+  quantizeValue,
+  quantizeWeightPerChannel,
+  roundHalfToEven,
+} from './qparams.js';
+export type {
+  ChannelLayout,
+  PerChannelOptions,
+  PerChannelQuantization,
+  QRange,
+  QRangeOptions,
+  QType,
+  QuantParams,
+  ScaleOptions,
+} from './qparams.js';
+
+export { INT32_MAX, INT32_MIN, float32AtLeast, quantizeBias, requiredWeightScaleForBias } from './bias.js';
+export type { BiasQuantization } from './bias.js';
+
+export { DEFAULT_BINS, MIN_WIDTH_EXP, StreamingHistogram } from './histogram.js';
+export type { StreamingHistogramJSON } from './histogram.js';
+
+export { absHistogram, forEachSegment, massOutside, positiveHistogram, signedHistogram } from './rebin.js';
+export type { AbsHistogram, SegmentVisitor, UniformHistogram } from './rebin.js';
+
+export type { RangeAlgorithm, RangeOptions, RangeResult } from './range-types.js';
+export { KL_EPS, KL_SIGNED_LEVELS, KL_UNSIGNED_LEVELS, klRange, klSearch } from './kl.js';
+export type { KlSearchOptions, KlSearchResult } from './kl.js';
+export { HistogramMoments, MSE_ASYMMETRIC_STEP, MSE_START_BIN, mseRange } from './mse.js';
+export {
+  DEFAULT_PERCENTILE,
+  MOVING_AVERAGE_CONSTANT,
+  MovingAverageMinMax,
+  chooseRange,
+  minmaxRange,
+  percentileRange,
+} from './range.js';
+
+export { clippedFraction, cosineSimilarity, maxAbsDiff, meanAbsDiff, sqnrDb, top1Agreement } from './metrics.js';

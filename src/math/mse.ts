@@ -1,0 +1,190 @@
+// MSE range search (ALGORITHMS.md §2, "mse"): the clip range minimising the expected squared
+// error of fake-quantizing the histogram, rounding and clipping error together (§1).
+//
+// Model: mass uniform within each bin (exact zeros are a point mass at 0, which every range
+// represents exactly, so they add no error). The quantizer for a candidate range is exactly the
+// one the model will use: computeScaleZeroPoint with the target's integer range, float32 scale.
+// Its cells [(q − z ∓ ½)·s] map to level (q − z)·s; the outermost cells extend to ±∞ (clipping).
+// With prefix sums of the 0th/1st/2nd moments, the error of a cell is
+//   ∫ (x − L)² ρ = ΔM2 − 2L·ΔM1 + L²·ΔM0,
+// so one candidate costs O(number of levels touching the data), not O(bins).
+
+import { computeScaleZeroPoint, qRange, type ScaleOptions } from './qparams.js';
+import { DEFAULT_BINS, type StreamingHistogram } from './histogram.js';
+import { absHistogram, signedHistogram, type UniformHistogram } from './rebin.js';
+import { degenerateRange, finishRange, type RangeOptions, type RangeResult } from './range-types.js';
+
+/** Thresholds are searched from this bin of the 2048-bin grid upward (§2). */
+export const MSE_START_BIN = 128;
+/** Coarse step of the asymmetric (low, high) grid search; refined at step 1 around the best. */
+export const MSE_ASYMMETRIC_STEP = 16;
+
+/** Expected squared error of fake-quantizing a uniform-within-bin histogram. */
+export class HistogramMoments {
+  readonly lo: number;
+  readonly hi: number;
+  readonly width: number;
+  readonly #counts: Float64Array;
+  readonly #m0: Float64Array;
+  readonly #m1: Float64Array;
+  readonly #m2: Float64Array;
+  // Scratch for #at(): moments of the mass in [lo, x).
+  #a0 = 0;
+  #a1 = 0;
+  #a2 = 0;
+
+  /** Exact zeros (h.zeros) are removed from their bin: they quantize to 0 with no error. */
+  constructor(hist: UniformHistogram) {
+    const n = hist.counts.length;
+    this.lo = hist.lo;
+    this.width = hist.width;
+    this.hi = hist.lo + n * hist.width;
+    this.#counts = hist.counts.slice();
+    if (hist.zeros > 0 && hist.zeroBin >= 0) this.#counts[hist.zeroBin] = Math.max(0, this.#counts[hist.zeroBin] - hist.zeros);
+    this.#m0 = new Float64Array(n + 1);
+    this.#m1 = new Float64Array(n + 1);
+    this.#m2 = new Float64Array(n + 1);
+    for (let j = 0; j < n; j++) {
+      const c = this.#counts[j];
+      const e0 = this.lo + j * this.width;
+      const e1 = e0 + this.width;
+      this.#m0[j + 1] = this.#m0[j] + c;
+      this.#m1[j + 1] = this.#m1[j] + (c * (e0 + e1)) / 2;
+      this.#m2[j + 1] = this.#m2[j] + (c * (e0 * e0 + e0 * e1 + e1 * e1)) / 3;
+    }
+  }
+
+  #at(x: number): void {
+    const n = this.#counts.length;
+    const u = (x - this.lo) / this.width;
+    if (!(u < n)) {
+      this.#a0 = this.#m0[n];
+      this.#a1 = this.#m1[n];
+      this.#a2 = this.#m2[n];
+      return;
+    }
+    const j = u > 0 ? Math.floor(u) : 0;
+    const e = this.lo + j * this.width;
+    const t = Math.max(0, Math.min(this.width, x - e));
+    const d = this.#counts[j] / this.width;
+    const f = e + t;
+    this.#a0 = this.#m0[j] + d * t;
+    this.#a1 = this.#m1[j] + (d * t * (e + f)) / 2;
+    this.#a2 = this.#m2[j] + (d * t * (e * e + e * f + f * f)) / 3;
+  }
+
+  /** Σ over the mass of (x − fq(x))², fq = QuantizeLinear∘DequantizeLinear with (scale, zeroPoint). */
+  squaredError(scale: number, zeroPoint: number, qmin: number, qmax: number): number {
+    if (!(this.width > 0)) return 0;
+    const z = zeroPoint;
+    // Only cells that meet [lo, hi] contribute; the first and last of them absorb the clipped tails.
+    const qa = Math.min(qmax, Math.max(qmin, Math.ceil(this.lo / scale + z - 0.5)));
+    const qb = Math.max(qa, Math.min(qmax, Math.floor(this.hi / scale + z + 0.5)));
+    let p0 = 0;
+    let p1 = 0;
+    let p2 = 0;
+    let err = 0;
+    for (let q = qa; q <= qb; q++) {
+      this.#at(q === qb ? this.hi : (q - z + 0.5) * scale);
+      const level = (q - z) * scale;
+      const e = this.#a2 - p2 - 2 * level * (this.#a1 - p1) + level * level * (this.#a0 - p0);
+      if (e > 0) err += e;
+      p0 = this.#a0;
+      p1 = this.#a1;
+      p2 = this.#a2;
+    }
+    return err;
+  }
+}
+
+interface Best {
+  lo: number;
+  hi: number;
+  err: number;
+  candidates: number;
+}
+
+function evaluate(m: HistogramMoments, lo: number, hi: number, q: ScaleOptions, best: Best): void {
+  const { scale, zeroPoint } = computeScaleZeroPoint(lo, hi, q);
+  const err = m.squaredError(scale, zeroPoint, q.qmin, q.qmax);
+  best.candidates++;
+  if (err < best.err) {
+    best.err = err;
+    best.lo = lo;
+    best.hi = hi;
+  }
+}
+
+/** One-sided ([0, T]) or symmetric (±T) search over T = top·i/n, i ∈ [128, n]. */
+function searchThreshold(hist: UniformHistogram, top: number, n: number, oneSided: boolean, q: ScaleOptions): Best {
+  const m = new HistogramMoments(hist);
+  const step = top / n;
+  const best: Best = { lo: 0, hi: 0, err: Infinity, candidates: 0 };
+  for (let i = Math.min(MSE_START_BIN, n); i <= n; i++) {
+    const t = i === n ? top : i * step;
+    evaluate(m, oneSided ? 0 : -t, t, q, best);
+  }
+  return best;
+}
+
+/**
+ * Asymmetric search over (low, high) = (min + a·w, min + b·w) on the signed [min, max] grid:
+ * a coarse (a, b) grid at step 16 keeping at least 128 bins and 0 inside, then step 1 within ±16
+ * of the best coarse pair.
+ */
+function searchAsymmetric(hist: UniformHistogram, q: ScaleOptions): Best {
+  const m = new HistogramMoments(hist);
+  const n = hist.counts.length;
+  const w = hist.width;
+  const edge = (k: number): number => (k === n ? m.hi : hist.lo + k * w);
+  const zero = -hist.lo / w;
+  const aMax = Math.max(0, Math.min(n, Math.floor(zero)));
+  const bMin = Math.min(n, Math.max(0, Math.ceil(zero)));
+  const minBins = Math.min(MSE_START_BIN, n);
+  const best: Best = { lo: 0, hi: 0, err: Infinity, candidates: 0 };
+  const scan = (a0: number, a1: number, b0: number, b1: number, step: number): void => {
+    const as = steps(Math.max(0, a0), Math.min(aMax, a1), step, false);
+    const bs = steps(Math.max(bMin, b0), Math.min(n, b1), step, true);
+    for (const a of as) for (const b of bs) if (b - a >= minBins) evaluate(m, edge(a), edge(b), q, best);
+  };
+  scan(0, aMax, bMin, n, MSE_ASYMMETRIC_STEP);
+  const a = Math.round((best.lo - hist.lo) / w);
+  const b = best.hi === m.hi ? n : Math.round((best.hi - hist.lo) / w);
+  scan(a - MSE_ASYMMETRIC_STEP, a + MSE_ASYMMETRIC_STEP, b - MSE_ASYMMETRIC_STEP, b + MSE_ASYMMETRIC_STEP, 1);
+  return best;
+}
+
+/** from..to at `step`, always including both ends; from the top when `descending`. */
+function steps(from: number, to: number, step: number, descending: boolean): number[] {
+  if (from > to) return [];
+  const out: number[] = [];
+  if (descending) for (let k = to; k > from; k -= step) out.push(k);
+  else for (let k = from; k < to; k += step) out.push(k);
+  out.push(descending ? from : to);
+  return out;
+}
+
+export function mseRange(h: StreamingHistogram, options: RangeOptions = {}): RangeResult {
+  const trivial = degenerateRange(h, 'mse');
+  if (trivial !== undefined) return trivial;
+  const symmetric = options.symmetric ?? false;
+  const defaults = symmetric ? qRange('int8', { symmetric: true }) : qRange('uint8');
+  const q: ScaleOptions = { qmin: options.qmin ?? defaults.qmin, qmax: options.qmax ?? defaults.qmax, symmetric };
+  let best: Best;
+  if (h.neverNegative) {
+    const abs = absHistogram(h, DEFAULT_BINS);
+    best = searchThreshold(abs, abs.max, DEFAULT_BINS, true, q);
+  } else if (symmetric) {
+    const a = h.maxAbs;
+    const hist = signedHistogram(h, 2 * DEFAULT_BINS, { lo: -a, hi: a });
+    best = searchThreshold(hist, a, DEFAULT_BINS, false, q);
+  } else {
+    best = searchAsymmetric(signedHistogram(h, DEFAULT_BINS), q);
+  }
+  return finishRange(h, 'mse', best.lo, best.hi, {
+    threshold: best.hi,
+    thresholdLow: best.lo,
+    meanSquaredError: best.err / h.count,
+    candidates: best.candidates,
+  });
+}

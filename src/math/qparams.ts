@@ -1,0 +1,261 @@
+// Linear quantization parameters and (de)quantization of typed arrays: ALGORITHMS.md §1.
+
+/** Integer element types qtool quantizes to. */
+export type QType = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int4' | 'uint4';
+
+export interface QRange {
+  readonly qmin: number;
+  readonly qmax: number;
+}
+
+export interface QRangeOptions {
+  readonly symmetric?: boolean;
+  readonly reduceRange?: boolean;
+}
+
+export interface ScaleOptions extends QRange {
+  readonly symmetric: boolean;
+}
+
+export interface QuantParams {
+  readonly scale: number;
+  readonly zeroPoint: number;
+}
+
+/** 2^-126. A scale below it would be subnormal in float32 (§1: "s < smallest normal float32"). */
+export const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+const FULL_RANGE: Readonly<Record<QType, QRange>> = {
+  uint8: { qmin: 0, qmax: 255 },
+  int8: { qmin: -128, qmax: 127 },
+  int16: { qmin: -32768, qmax: 32767 },
+  uint16: { qmin: 0, qmax: 65535 },
+  int4: { qmin: -8, qmax: 7 },
+  uint4: { qmin: 0, qmax: 15 },
+};
+
+// Signed types drop their most negative value when symmetric (§1: -128·-128 pairs overflow
+// 16-bit SIMD accumulators). Unsigned types keep the full range; their zero point is the middle.
+const SYMMETRIC_RANGE: Readonly<Partial<Record<QType, QRange>>> = {
+  int8: { qmin: -127, qmax: 127 },
+  int16: { qmin: -32767, qmax: 32767 },
+  int4: { qmin: -7, qmax: 7 },
+};
+
+const REDUCED_RANGE: Readonly<Partial<Record<QType, QRange>>> = {
+  uint8: { qmin: 0, qmax: 127 },
+  int8: { qmin: -64, qmax: 64 },
+};
+
+/** Integer range of a type (the table in §1). reduceRange exists only for uint8 and int8. */
+export function qRange(qtype: QType, options: QRangeOptions = {}): QRange {
+  const full = FULL_RANGE[qtype];
+  if (full === undefined) throw new RangeError(`unknown quantized type '${String(qtype)}'`);
+  if (options.reduceRange === true) {
+    const reduced = REDUCED_RANGE[qtype];
+    if (reduced === undefined) {
+      throw new RangeError(`reduce-range is defined for uint8 and int8 only, not ${qtype}`);
+    }
+    return reduced;
+  }
+  if (options.symmetric === true) return SYMMETRIC_RANGE[qtype] ?? full;
+  return full;
+}
+
+/** Round to nearest, ties to even (what ONNX QuantizeLinear specifies). Never returns -0. */
+export function roundHalfToEven(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const f = Math.floor(x);
+  const d = x - f; // exact: x and floor(x) share an exponent range, so no rounding here
+  if (d < 0.5) return f + 0;
+  if (d > 0.5) return f + 1;
+  return (f % 2 === 0 ? f : f + 1) + 0;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+function checkQRange(qmin: number, qmax: number): void {
+  if (!Number.isInteger(qmin) || !Number.isInteger(qmax) || !(qmin < qmax)) {
+    throw new RangeError(`invalid integer range [${qmin}, ${qmax}]`);
+  }
+}
+
+/**
+ * Scale and zero point for the real range [rmin, rmax], exactly as §1 prescribes: 0 is added to
+ * the range, s is computed in float64 and stored rounded to float32, a scale below the smallest
+ * normal float32 (all-zero or constant-zero tensors) becomes s = 1, z = 0.
+ */
+export function computeScaleZeroPoint(
+  rmin: number,
+  rmax: number,
+  { qmin, qmax, symmetric }: ScaleOptions,
+): QuantParams {
+  if (!Number.isFinite(rmin) || !Number.isFinite(rmax) || rmin > rmax) {
+    throw new RangeError(`invalid real range [${rmin}, ${rmax}]`);
+  }
+  checkQRange(qmin, qmax);
+  let lo = Math.min(rmin, 0);
+  let hi = Math.max(rmax, 0);
+  if (symmetric) {
+    const a = Math.max(-lo, hi);
+    lo = -a;
+    hi = a;
+  }
+  const s = (hi - lo) / (qmax - qmin);
+  if (s < FLOAT32_MIN_NORMAL) return { scale: 1, zeroPoint: 0 };
+  const scale = Math.fround(s);
+  if (!Number.isFinite(scale)) throw new RangeError(`range [${rmin}, ${rmax}] overflows a float32 scale`);
+  const zeroPoint = symmetric
+    ? roundHalfToEven((qmin + qmax) / 2)
+    : clamp(roundHalfToEven(qmin - lo / s), qmin, qmax);
+  return { scale, zeroPoint };
+}
+
+/**
+ * ONNX QuantizeLinear for one value. x / s is rounded to float32 first because the runtime divides
+ * in float32; rounding the float64 quotient instead can disagree on ties. NaN maps to the zero
+ * point (it dequantizes to 0); ±Infinity saturates.
+ */
+export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
+  const r = roundHalfToEven(Math.fround(x / scale));
+  if (Number.isNaN(r)) return zeroPoint;
+  return clamp(r + zeroPoint, qmin, qmax);
+}
+
+export function quantizeArray(
+  data: Float32Array | ArrayLike<number>,
+  scale: number,
+  zeroPoint: number,
+  qmin: number,
+  qmax: number,
+): Int32Array {
+  checkQRange(qmin, qmax);
+  const out = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = quantizeValue(data[i], scale, zeroPoint, qmin, qmax);
+  return out;
+}
+
+/** ONNX DequantizeLinear: (q - z) · s in float32. */
+export function dequantizeArray(q: Int32Array | ArrayLike<number>, scale: number, zeroPoint: number): Float32Array {
+  const out = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) out[i] = (q[i] - zeroPoint) * scale;
+  return out;
+}
+
+/** Quantize then dequantize, as a QDQ pair would at run time. */
+export function fakeQuantize(
+  data: Float32Array | ArrayLike<number>,
+  scale: number,
+  zeroPoint: number,
+  qmin: number,
+  qmax: number,
+): Float32Array {
+  return dequantizeArray(quantizeArray(data, scale, zeroPoint, qmin, qmax), scale, zeroPoint);
+}
+
+/** Tensor viewed as [outer, channels, inner] around `axis` (negative axes count from the end). */
+export interface ChannelLayout {
+  readonly outer: number;
+  readonly channels: number;
+  readonly inner: number;
+}
+
+export function channelLayout(dims: readonly number[], axis: number, length: number): ChannelLayout {
+  const rank = dims.length;
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new RangeError(`axis ${axis} out of range for rank ${rank}`);
+  let size = 1;
+  for (const d of dims) {
+    if (!Number.isInteger(d) || d < 0) throw new RangeError(`invalid dimension ${d} in [${dims.join(', ')}]`);
+    size *= d;
+  }
+  if (size !== length) throw new RangeError(`dims [${dims.join(', ')}] hold ${size} elements, data has ${length}`);
+  let outer = 1;
+  for (let i = 0; i < a; i++) outer *= dims[i];
+  let inner = 1;
+  for (let i = a + 1; i < rank; i++) inner *= dims[i];
+  return { outer, channels: dims[a], inner };
+}
+
+/** Per-channel min and max along `axis` (NaNs are ignored; an empty channel reports 0, 0). */
+export function perChannelMinMax(
+  data: Float32Array | ArrayLike<number>,
+  dims: readonly number[],
+  axis: number,
+): { min: Float64Array; max: Float64Array } {
+  const { outer, channels, inner } = channelLayout(dims, axis, data.length);
+  const min = new Float64Array(channels).fill(Infinity);
+  const max = new Float64Array(channels).fill(-Infinity);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner;
+      let lo = min[c];
+      let hi = max[c];
+      for (let i = 0; i < inner; i++) {
+        const v = data[base + i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      min[c] = lo;
+      max[c] = hi;
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    if (min[c] > max[c]) min[c] = max[c] = 0;
+    min[c] += 0; // -0 → +0, so results do not depend on element order
+    max[c] += 0;
+  }
+  return { min, max };
+}
+
+export interface PerChannelOptions extends QRange {
+  /**
+   * Per-channel lower bounds on the scale (length 1 or C), e.g. from requiredWeightScaleForBias,
+   * so that the bias of the same layer fits int32 (§1 "Bias").
+   */
+  readonly minScales?: Float32Array | ArrayLike<number>;
+}
+
+export interface PerChannelQuantization {
+  readonly q: Int32Array;
+  readonly scales: Float32Array;
+  readonly zeroPoints: Int32Array;
+}
+
+/**
+ * Symmetric per-channel weight quantization (§1 "Granularity"). Every channel gets the same zero
+ * point, round((qmin + qmax) / 2), including all-zero channels (scale 1): ORT's CPU kernels need
+ * equal zero points, so the degenerate-scale rule of computeScaleZeroPoint does not pick z here.
+ */
+export function quantizeWeightPerChannel(
+  data: Float32Array | ArrayLike<number>,
+  dims: readonly number[],
+  axis: number,
+  { qmin, qmax, minScales }: PerChannelOptions,
+): PerChannelQuantization {
+  checkQRange(qmin, qmax);
+  const { outer, channels, inner } = channelLayout(dims, axis, data.length);
+  if (minScales !== undefined && minScales.length !== 1 && minScales.length !== channels) {
+    throw new RangeError(`minScales has ${minScales.length} entries, expected 1 or ${channels}`);
+  }
+  const { min, max } = perChannelMinMax(data, dims, axis);
+  const zp = roundHalfToEven((qmin + qmax) / 2);
+  const scales = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    let s = computeScaleZeroPoint(min[c], max[c], { qmin, qmax, symmetric: true }).scale;
+    const floor = minScales === undefined ? 0 : minScales[minScales.length === 1 ? 0 : c];
+    if (floor > s) s = floor;
+    scales[c] = s;
+  }
+  const q = new Int32Array(data.length);
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner;
+      const s = scales[c];
+      for (let i = 0; i < inner; i++) q[base + i] = quantizeValue(data[base + i], s, zp, qmin, qmax);
+    }
+  }
+  return { q, scales, zeroPoints: new Int32Array(channels).fill(zp) };
+}

@@ -1,0 +1,16 @@
+import { cleanup, nameNodes, removeIdentity } from './cleanup.js';
+import { foldBatchNorm } from './fold-batchnorm.js';
+import { runPasses, type Pass } from './pass.js';
+import type { Model } from '../ir/index.js';
+
+/** The prepare pipeline: what `qtool fold-bn` runs and what every quantization starts with. */
+export const PREPARE_PASSES: readonly Pass[] = [nameNodes, removeIdentity, cleanup, foldBatchNorm, cleanup];
+
+export function prepareModel(model: Model, opts: { checkInvariants?: boolean } = {}): string[] {
+  return runPasses(model, PREPARE_PASSES, opts);
+}
+
+export { runPasses, type Pass } from './pass.js';
+export { insertQdq, type QdqOptions, type QdqResult } from './insert-qdq.js';
+export { lowerToQOperator } from './lower-qoperator.js';
+export { ensureOpset, ensureMsDomain, breakingOps } from './opset.js';

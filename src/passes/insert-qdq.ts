@@ -1,0 +1,147 @@
+// Applies a QuantPlan as QDQ (ALGORITHMS.md §3, "QDQ layout"):
+//
+// Before: X ─▶ Conv(W, B) ─▶ Relu ─▶ Y
+// After:  X ─▶ Q ─▶ DQ ─▶ Conv(DQ(W_int8), DQ(B_int32)) ─▶ Q ─▶ DQ ─▶ Y
+//         (Relu removed: Y's range starts at 0 and its zero point is qmin, so Q's clamp is the Relu)
+//
+// Every consumer of a quantized tensor reads the dequantized value, float consumers included, so
+// that ORT can fuse DQ→op→Q into one integer kernel (a Q that is not its producer's only consumer
+// blocks the fusion). Returns the float→quantized tensor map the report uses.
+import { makeAttr, Node, type Graph, type Model } from '../ir/index.js';
+import { qRange, quantizeValue, roundHalfToEven, type QType } from '../math/qparams.js';
+import type { ActivationParams, QuantPlan } from '../quant/plan.js';
+import { intTensor, scaleTensor, zeroPointTensor } from './qtensors.js';
+
+export interface QdqOptions {
+  /** Domain for Q/DQ of int16/int4 below opset 21: 'com.microsoft'. */
+  wideTypeDomain: '' | 'com.microsoft';
+}
+
+export interface QdqResult {
+  /** float tensor (prepared graph) → tensor holding its dequantized counterpart. */
+  tensorMap: Record<string, string>;
+  notes: string[];
+}
+
+export function insertQdq(model: Model, plan: QuantPlan, opts: QdqOptions): QdqResult {
+  const g = model.graph;
+  const notes: string[] = [];
+  const tensorMap: Record<string, string> = {};
+  const quantizedNodes = new Set(plan.nodes.filter((n) => n.status === 'quantized').map((n) => n.name));
+  resolveAbsorbed(g, plan, notes);
+  const weightCache = new Map<string, string>();
+  for (const n of [...g.nodes]) {
+    if (!quantizedNodes.has(n.name)) continue;
+    const bias = plan.biases[n.name];
+    n.inputs.forEach((inp, i) => {
+      if (bias && inp === bias.tensor && i === 2) g.setNodeInput(n, i, biasDq(g, n.name, bias));
+      else if (plan.weights[inp] && i === 1) g.setNodeInput(n, i, weightDq(g, inp, plan, opts, weightCache));
+    });
+  }
+  for (const [t, p] of Object.entries(plan.activations)) {
+    if (!g.producerOf(t) && !g.isGraphInput(t)) continue; // removed (e.g. an absorbed Relu's input)
+    tensorMap[t] = activationQdq(g, t, p, opts);
+  }
+  for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
+  return { tensorMap, notes };
+}
+
+function qdqDomain(dtype: QType, opts: QdqOptions): string {
+  return dtype === 'int16' || dtype === 'uint16' || dtype === 'int4' || dtype === 'uint4' ? opts.wideTypeDomain : '';
+}
+
+/** Removes Relu/Clip whose range the producer absorbed, where Q's clamp reproduces them exactly. */
+function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: string[]): void {
+  for (const [t, u] of Object.entries(plan.absorbed)) {
+    const act = g.producerOf(u);
+    const p = plan.activations[u];
+    if (!act || !p) continue;
+    const { qmin } = qRange(p.dtype, { symmetric: false });
+    const hi = act.opType === 'Clip' ? clipMax(g, act) : Infinity;
+    if (p.zeroPoint !== qmin || p.range[0] !== 0 || p.range[1] > hi) continue; // keep the node: its input stays float
+    const producer = g.producerOf(t);
+    if (!producer) continue;
+    g.removeNode(act);
+    g.setNodeOutput(producer, producer.outputs.indexOf(t), u);
+    notes.push(`${act.name} removed: Q(${u}) clamps at zero point ${qmin}`);
+  }
+}
+
+function clipMax(g: Graph, clip: Node): number {
+  if (!clip.inputs[2]) return clip.attrFloat('max', Infinity);
+  return g.constantOf(clip.inputs[2])?.toFloat64()[0] ?? -Infinity;
+}
+
+function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions): string {
+  const domain = qdqDomain(p.dtype, opts);
+  const scale = g.addInitializer(scaleTensor(g.uniqueName(`${t}_scale`), [p.scale], false)).name;
+  const zp = g.addInitializer(zeroPointTensor(g.uniqueName(`${t}_zero_point`), p.dtype, [p.zeroPoint], false)).name;
+  const q = g.uniqueName(`${t}_quantized`);
+  const isOutput = g.isGraphOutput(t) && !g.isGraphInput(t);
+  // A model output keeps its name: the producer writes `<t>_float`, DQ writes `t`.
+  let src = t;
+  let dq = g.uniqueName(`${t}_dequantized`);
+  const producer = g.producerOf(t);
+  if (isOutput && producer) {
+    src = g.uniqueName(`${t}_float`);
+    g.setNodeOutput(producer, producer.outputs.indexOf(t), src);
+    g.replaceAllUses(t, src);
+    dq = t;
+  }
+  const qNode = new Node({ name: g.uniqueName(`${t}_QuantizeLinear`), opType: 'QuantizeLinear', domain, inputs: [src, scale, zp], outputs: [q] });
+  const dqNode = new Node({ name: g.uniqueName(`${t}_DequantizeLinear`), opType: 'DequantizeLinear', domain, inputs: [q, scale, zp], outputs: [dq] });
+  if (producer) {
+    g.addNode(qNode, { after: producer });
+    g.addNode(dqNode, { after: qNode });
+  } else {
+    g.addNode(qNode, { before: g.nodes[0] });
+    g.addNode(dqNode, { after: qNode });
+  }
+  if (dq !== t) g.replaceAllUses(src, dq, { except: qNode });
+  return dq;
+}
+
+function weightDq(g: Graph, w: string, plan: QuantPlan, opts: QdqOptions, cache: Map<string, string>): string {
+  const done = cache.get(w);
+  if (done) return done;
+  const p = plan.weights[w]!;
+  const t = g.constantOf(w)!;
+  const data = t.toFloat32();
+  const perChannel = p.axis !== null;
+  const range = qRange(p.dtype, { symmetric: p.dtype !== 'uint8' });
+  const q = new Int32Array(data.length);
+  const inner = perChannel ? t.dims.slice(p.axis! + 1).reduce((a, d) => a * d, 1) : data.length;
+  const channels = perChannel ? t.dims[p.axis!]! : 1;
+  for (let i = 0; i < data.length; i++) {
+    const c = perChannel ? Math.floor(i / inner) % channels : 0;
+    q[i] = quantizeValue(data[i]!, p.scales[c]!, p.zeroPoints[c]!, p.dtype === 'uint8' ? 0 : -range.qmax, range.qmax);
+  }
+  const qName = g.addInitializer(intTensor(g.uniqueName(`${w}_quantized`), p.dtype, t.dims, q)).name;
+  const sName = g.addInitializer(scaleTensor(g.uniqueName(`${w}_scale`), p.scales, perChannel)).name;
+  const zName = g.addInitializer(zeroPointTensor(g.uniqueName(`${w}_zero_point`), p.dtype, p.zeroPoints, perChannel)).name;
+  const out = g.uniqueName(`${w}_dequantized`);
+  const attrs = perChannel ? [makeAttr.int('axis', p.axis!)] : [];
+  g.addNode(new Node({ name: g.uniqueName(`${w}_DequantizeLinear`), opType: 'DequantizeLinear', domain: qdqDomain(p.dtype, opts), inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
+  cache.set(w, out);
+  return out;
+}
+
+function biasDq(g: Graph, nodeName: string, b: QuantPlan['biases'][string]): string {
+  const t = g.constantOf(b.tensor)!;
+  const data = t.toFloat64();
+  const perChannel = b.scales.length > 1;
+  const q = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const r = roundHalfToEven(data[i]! / b.scales[perChannel ? i : 0]!);
+    q[i] = Math.max(-2147483648, Math.min(2147483647, r));
+  }
+  const base = `${nodeName}_bias`;
+  const qName = g.addInitializer(intTensor(g.uniqueName(`${base}_quantized`), 'int32', [data.length], q)).name;
+  const sName = g.addInitializer(scaleTensor(g.uniqueName(`${base}_scale`), b.scales, perChannel)).name;
+  const zName = g.addInitializer(zeroPointTensor(g.uniqueName(`${base}_zero_point`), 'int32', b.scales.map(() => 0), perChannel)).name;
+  const out = g.uniqueName(`${base}_dequantized`);
+  const attrs = perChannel ? [makeAttr.int('axis', 0)] : [];
+  g.addNode(new Node({ name: g.uniqueName(`${base}_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
+  return out;
+}
+

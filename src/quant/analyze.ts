@@ -1,0 +1,171 @@
+// Graph analysis for planning: which nodes are quantized (and why not), which tensors carry
+// Q/DQ, which ranges are shared, which Relu/Clip outputs absorb their producer. Pure: reads the
+// graph, never edits it.
+import { DataType, inferElemTypes, type Graph, type Node } from '../ir/index.js';
+import type { QuantConfig } from '../config/index.js';
+import { ruleFor, type RuleContext, type RuleResult } from './rules.js';
+import { findHardSwishUnits } from './patterns.js';
+
+export type NodeStatus = 'quantized' | 'float' | 'absorbed';
+
+export interface NodeDecision {
+  node: Node;
+  status: NodeStatus;
+  reason: string;
+  rule?: RuleResult;
+  /** Layer precision from the first/last-layer policy. */
+  precision?: 'int16';
+}
+
+export interface Analysis {
+  decisions: Map<Node, NodeDecision>;
+  /** Tensors that get a Q/DQ pair, in graph order. */
+  activations: string[];
+  /** Producer output absorbed by a following Relu/Clip → that Relu/Clip's output. */
+  absorbed: Map<string, string>;
+  /** Tensor → representative of its shared-range group. */
+  groupOf: Map<string, string>;
+  /** Fixed ranges (Sigmoid/Softmax outputs). */
+  fixed: Map<string, [number, number]>;
+  /** Tensors that want int16 (first/last-layer policy). */
+  int16: Set<string>;
+}
+
+export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis {
+  const types = inferElemTypes(g);
+  const isFloat = (n: string) => types.get(n) === DataType.FLOAT;
+  const ctx: RuleContext = {
+    graph: g,
+    config,
+    isFloat,
+    isConstant: (n) => g.constantOf(n) !== undefined,
+    constantRank: (n) => g.constantOf(n)?.dims.length,
+  };
+  const decisions = new Map<Node, NodeDecision>();
+  for (const n of g.nodes) decisions.set(n, decide(n, ctx));
+  applyHardSwishUnits(g, decisions);
+  applyEdgePolicy(g, config, decisions);
+  settlePassThrough(g, decisions);
+  const absorbed = absorbActivations(g, decisions);
+  return collect(g, decisions, absorbed, isFloat);
+}
+
+function decide(n: Node, ctx: RuleContext): NodeDecision {
+  const { config } = ctx;
+  if (config.excludeNodes.includes(n.name)) return { node: n, status: 'float', reason: 'excluded by name (excludeNodes)' };
+  if (config.excludeOps.includes(n.opType)) return { node: n, status: 'float', reason: `op type ${n.opType} excluded (excludeOps)` };
+  const rule = ruleFor(n);
+  if (!rule) return { node: n, status: 'float', reason: n.domain ? `no quantization rule for ${n.domain}::${n.opType}` : `no quantization rule for ${n.opType}` };
+  if (config.includeOps.length && !config.includeOps.includes(n.opType)) return { node: n, status: 'float', reason: `op type ${n.opType} not in includeOps` };
+  const outcome = rule.describe(n, ctx);
+  if ('float' in outcome) return { node: n, status: 'float', reason: outcome.float };
+  const dataIn = outcome.inputs.some((r, i) => r.kind === 'activation' && n.inputs[i] && !ctx.isFloat(n.inputs[i]!));
+  if (dataIn || !n.outputs[0] || !ctx.isFloat(n.outputs[0])) return { node: n, status: 'float', reason: 'operates on non-float tensors' };
+  return { node: n, status: 'quantized', reason: outcome.passThrough ? 'pass-through: shares its input scale' : 'quantized', rule: outcome };
+}
+
+/** HardSwish spelled out as primitives: input and output quantized, float inside. */
+function applyHardSwishUnits(g: Graph, decisions: Map<Node, NodeDecision>): void {
+  for (const unit of findHardSwishUnits(g)) {
+    if (unit.nodes.some((n) => decisions.get(n)!.status === 'float' && decisions.get(n)!.reason.startsWith('excluded'))) continue;
+    unit.nodes.forEach((n, i) => {
+      const last = i === unit.nodes.length - 1;
+      const rule: RuleResult = {
+        inputs: n.inputs.map((name) => (i === 0 && name === unit.input ? { kind: 'activation' } : { kind: 'none' })),
+        outputs: [last ? { kind: 'activation' } : { kind: 'none' }],
+      };
+      decisions.set(n, { node: n, status: 'quantized', reason: 'part of a HardSwish written out as Add→Clip→Mul→Div (one quantized unit)', rule });
+    });
+  }
+}
+
+function applyEdgePolicy(g: Graph, config: Readonly<QuantConfig>, decisions: Map<Node, NodeDecision>): void {
+  const weighted = g.nodes.filter((n) => decisions.get(n)!.status === 'quantized' && decisions.get(n)!.rule?.weighted);
+  const edges: [Node | undefined, 'firstLayer' | 'lastLayer'][] = [[weighted[0], 'firstLayer'], [weighted[weighted.length - 1], 'lastLayer']];
+  for (const [node, key] of edges) {
+    if (!node || config[key] === 'int8') continue;
+    const d = decisions.get(node)!;
+    if (config[key] === 'float') decisions.set(node, { node, status: 'float', reason: `${key === 'firstLayer' ? 'first' : 'last'} layer kept in float (${key}=float)` });
+    else d.precision = 'int16';
+  }
+}
+
+/** Pass-through ops are quantized only next to a quantized neighbour; otherwise they stay float. */
+function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
+  const isQ = (n: Node | undefined) => !!n && decisions.get(n)!.status === 'quantized';
+  const pass = g.nodes.filter((n) => decisions.get(n)!.rule?.passThrough);
+  const keep = new Set<Node>();
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const n of pass) {
+      if (keep.has(n)) continue;
+      const prod = g.producerOf(n.inputs[0] ?? '');
+      const nearQ = (prod && isQ(prod) && (!decisions.get(prod)!.rule?.passThrough || keep.has(prod))) ||
+        n.outputs.some((o) => g.consumersOf(o).some((c) => isQ(c) && (!decisions.get(c)!.rule?.passThrough || keep.has(c))));
+      if (nearQ) {
+        keep.add(n);
+        changed = true;
+      }
+    }
+  }
+  for (const n of pass) if (!keep.has(n)) decisions.set(n, { node: n, status: 'float', reason: 'pass-through op with no quantized neighbour' });
+}
+
+function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<string, string> {
+  const absorbed = new Map<string, string>();
+  for (const n of g.nodes) {
+    const d = decisions.get(n)!;
+    const a = d.status === 'quantized' ? d.rule?.absorbable : undefined;
+    if (!a || a.min !== 0) continue;
+    const t = n.inputs[0]!;
+    const p = g.producerOf(t);
+    if (!p || g.isGraphOutput(t) || g.consumersOf(t).length !== 1) continue;
+    const pd = decisions.get(p)!;
+    if (pd.status !== 'quantized' || pd.rule?.passThrough || pd.rule?.outputs[0]?.kind !== 'activation' || p.outputs.length !== 1) continue;
+    absorbed.set(t, n.outputs[0]!);
+    decisions.set(n, { ...d, status: 'absorbed', reason: `${n.opType} folded into the output range of ${p.describe()}` });
+  }
+  return absorbed;
+}
+
+function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean): Analysis {
+  const seen = new Set<string>();
+  const activations: string[] = [];
+  const fixed = new Map<string, [number, number]>();
+  const int16 = new Set<string>();
+  const parent = new Map<string, string>();
+  const find = (x: string): string => {
+    while (parent.has(x) && parent.get(x) !== x) x = parent.get(x)!;
+    return x;
+  };
+  const union = (a: string, b: string) => {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent.set(rb, ra);
+  };
+  const add = (t: string | undefined, d: NodeDecision) => {
+    if (!t || absorbed.has(t) || !isFloat(t) || g.constantOf(t)) return;
+    if (!seen.has(t)) {
+      seen.add(t);
+      activations.push(t);
+      parent.set(t, t);
+    }
+    if (d.precision) int16.add(t);
+  };
+  for (const n of g.nodes) {
+    const d = decisions.get(n)!;
+    if (d.status === 'float' || !d.rule) continue;
+    if (d.status === 'quantized') d.rule.inputs.forEach((r, i) => r.kind === 'activation' && add(n.inputs[i], d));
+    d.rule.outputs.forEach((r, i) => {
+      const o = n.outputs[i];
+      if (r.kind === 'none' || !o) return;
+      add(o, d);
+      if (r.kind === 'fixed') fixed.set(o, [r.min, r.max]);
+      if (r.kind === 'shared' && seen.has(n.inputs[r.input]!)) union(n.inputs[r.input]!, o);
+    });
+    if (d.rule.sharedGroup && seen.has(n.outputs[0]!)) for (const i of n.inputs) if (seen.has(i)) union(n.outputs[0]!, i);
+  }
+  const groupOf = new Map(activations.map((t) => [t, find(t)]));
+  return { decisions, activations, absorbed, groupOf, fixed, int16 };
+}
