@@ -5,15 +5,21 @@
 //
 //   a. read (readModelFile) → encode (encodeModel) → plain-decode both byte strings: the decoded
 //      ModelProtos must be deep-equal, field by field, unknown fields included.
-//   b. onnxruntime-node runs the original bytes and the re-encoded bytes on each
-//      test_data_set_*/input_*.pb beside the model (fixtures and models without data get
-//      deterministic synthetic feeds): every output must be bit-identical (raw bytes, so NaNs
-//      compare as bits). Models with random ops get a control run (a fresh session of the
-//      original): where the control already differs the pair is recorded as nondeterministic and
-//      only dtypes and shapes are compared.
+//   b. onnxruntime-node runs the original bytes, the re-encoded bytes, and the model rebuilt from
+//      the IR alone (every kept `source` message dropped, so tensors are written from their
+//      decoded bytes and attributes from their decoded values) on each test_data_set_*/input_*.pb
+//      beside the model, fed in the order of the session's inputs (by the .pb's name when it has
+//      one); fixtures and models without data get deterministic synthetic feeds. Every output of
+//      both must be bit-identical to the original's (raw bytes, so NaNs compare as bits). Models
+//      with random ops get a control run (a fresh session of the original); where the control
+//      already differs the model is recorded as nondeterministic and only dtypes and shapes are
+//      compared. A model whose outputs differ without random ops gets the control run too.
 //   c. Exclusions from (b) only where onnxruntime-node cannot load, feed or run the ORIGINAL
 //      model, with the first line of its error as the reason. (a) applies to every model.
+//   Informational (never a failure): the original's outputs against the corpus's reference
+//   output_*.pb, which checks qtool's decoding of the input .pb files.
 //
+// onnxruntime runs with its default graph optimization level, one intra-op thread per session.
 // Prints a summary, writes .corpus/summary.json, exits 1 on any failure.
 // Runs models in worker processes (QTOOL_SWEEP_JOBS, default: one per core, at most 4) so that a
 // crash or hang inside onnxruntime is recorded against its model instead of ending the sweep.
@@ -117,6 +123,7 @@ function runPool(models, jobs, verbose) {
     let next = 0;
     let done = 0;
     let lastReport = Date.now();
+    let anyAnswered = false;
     const startWorker = () => {
       const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
       let stderr = '';
@@ -124,7 +131,6 @@ function runPool(models, jobs, verbose) {
         stderr = (stderr + d.toString()).slice(-4000);
       });
       let current = -1;
-      let answered = false;
       let timer;
       const finish = (i, r) => {
         clearTimeout(timer);
@@ -154,14 +160,14 @@ function runPool(models, jobs, verbose) {
       };
       child.on('message', (msg) => {
         if (msg.index !== current) return;
-        answered = true;
+        anyAnswered = true;
         current = -1;
         finish(msg.index, msg.result);
         give();
       });
       child.on('exit', (code, signal) => {
-        if (!answered && current >= 0) {
-          // A worker that dies on its very first model most likely cannot start at all (a build
+        if (!anyAnswered && current >= 0) {
+          // Workers that die before any has answered most likely cannot start at all (a build
           // missing from dist/, a broken import): stop instead of failing every model the same way.
           console.error(`corpus-sweep: a worker process died before answering (${signal ?? `exit ${code}`}) on ${rel(models[current].path)}:\n${stderr}`);
           process.exit(1);
@@ -237,7 +243,7 @@ function printSummary(s) {
     ` (${s.roundTrip.byteIdentical} also byte-identical)`);
   for (const f of s.roundTrip.failures) console.log(`  FAIL ${f.model}: ${f.error}`);
   const nd = s.ort.nondeterministic.length;
-  console.log(`onnxruntime original vs re-encoded: ${s.ort.identical} bit-identical` +
+  console.log(`onnxruntime, original vs re-encoded and vs rebuilt from the IR: ${s.ort.identical} bit-identical` +
     ` (${s.ort.identicalWithControl} of them random-op models with a stable control), ${nd} nondeterministic (control differs),` +
     ` ${s.ort.excluded} excluded, ${s.ort.failed} failed; ${s.ort.runs} session runs`);
   console.log(`informational: onnxruntime on the original agrees with the corpus's reference outputs for ${s.ort.referenceAgrees} of ${s.ort.referenceChecked} models` +
@@ -533,7 +539,7 @@ function checkFeedable(ctx, session, model) {
   for (const name of session.inputNames) {
     const i = byName.get(name);
     if (!i) continue;
-    if (i.kind !== 'tensor' && i.kind !== 'untyped') throw new CannotFeed(`input '${name}' is a ${i.kind}; onnxruntime-node feeds tensors only`);
+    if (i.kind !== 'tensor' && i.kind !== 'untyped') throw new CannotFeed(`input '${name}' has ${i.kind === 'optional' ? 'an' : 'a'} ${i.kind} type; onnxruntime-node feeds tensors only`);
     if (i.elemType !== undefined && !ORT_TYPES[i.elemType]) {
       throw new CannotFeed(`input '${name}' is ${ctx.ir.dtypeName(i.elemType)}; onnxruntime-node has no such tensor type`);
     }

@@ -271,7 +271,8 @@ function checkJSON(json: unknown): StreamingHistogramJSON {
   if (j.format !== FORMAT || j.version !== 1) bad(`format ${String(j.format)} version ${String(j.version)}`);
   if (!isCount(j.bins) || j.bins < 1) return bad('bins');
   const bins = j.bins;
-  if (typeof j.widthExp !== 'number' || !Number.isInteger(j.widthExp) || j.widthExp < MIN_WIDTH_EXP) bad('widthExp');
+  const e = j.widthExp;
+  if (typeof e !== 'number' || !Number.isInteger(e) || e < MIN_WIDTH_EXP || e > 1023) bad('widthExp');
   for (const k of ['count', 'zeros', 'negatives', 'nan', 'posInf', 'negInf'] as const) {
     if (!isCount(j[k])) bad(k);
   }
@@ -279,10 +280,15 @@ function checkJSON(json: unknown): StreamingHistogramJSON {
     const a = j[k];
     if (!Array.isArray(a) || a.length !== bins || !a.every(isCount)) bad(`${k} must be ${bins} counts`);
   }
-  const empty = j.count === 0;
+  const ok = j as StreamingHistogramJSON;
+  const total = (a: number[]): number => a.reduce((s, v) => s + v, 0);
+  if (total(ok.pos) + total(ok.neg) !== ok.count || total(ok.neg) !== ok.negatives || ok.pos[0] < ok.zeros) {
+    bad('bin counts disagree with count / negatives / zeros');
+  }
+  const empty = ok.count === 0;
   for (const k of ['min', 'max'] as const) {
-    const v = j[k];
+    const v = ok[k];
     if (empty ? v !== null : typeof v !== 'number' || !Number.isFinite(v)) bad(k);
   }
-  return j as StreamingHistogramJSON;
+  return ok;
 }

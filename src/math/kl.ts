@@ -112,8 +112,12 @@ function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels:
 export function klSearch(counts: ArrayLike<number>, options: KlSearchOptions): KlSearchResult {
   const { levels, start = levels, eps = KL_EPS } = options;
   const n = counts.length;
-  if (!Number.isInteger(levels) || levels < 1) throw new RangeError(`levels must be a positive integer, got ${levels}`);
-  if (!Number.isInteger(start) || start < levels) throw new RangeError(`start (${start}) must be an integer ≥ levels (${levels})`);
+  if (!Number.isInteger(levels) || levels < 1) {
+    throw new RangeError(`levels must be a positive integer, got ${levels}`);
+  }
+  if (!Number.isInteger(start) || start < levels) {
+    throw new RangeError(`start (${start}) must be an integer ≥ levels (${levels})`);
+  }
   const s = prefixSums(counts);
   const divergences = new Float64Array(n).fill(NaN);
   let index = -1;

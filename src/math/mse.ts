@@ -40,7 +40,9 @@ export class HistogramMoments {
     this.width = hist.width;
     this.hi = hist.lo + n * hist.width;
     this.#counts = hist.counts.slice();
-    if (hist.zeros > 0 && hist.zeroBin >= 0) this.#counts[hist.zeroBin] = Math.max(0, this.#counts[hist.zeroBin] - hist.zeros);
+    if (hist.zeros > 0 && hist.zeroBin >= 0) {
+      this.#counts[hist.zeroBin] = Math.max(0, this.#counts[hist.zeroBin] - hist.zeros);
+    }
     this.#m0 = new Float64Array(n + 1);
     this.#m1 = new Float64Array(n + 1);
     this.#m2 = new Float64Array(n + 1);
@@ -143,9 +145,11 @@ function searchAsymmetric(hist: UniformHistogram, q: ScaleOptions): Best {
   const minBins = Math.min(MSE_START_BIN, n);
   const best: Best = { lo: 0, hi: 0, err: Infinity, candidates: 0 };
   const scan = (a0: number, a1: number, b0: number, b1: number, step: number): void => {
-    const as = steps(Math.max(0, a0), Math.min(aMax, a1), step, false);
-    const bs = steps(Math.max(bMin, b0), Math.min(n, b1), step, true);
-    for (const a of as) for (const b of bs) if (b - a >= minBins) evaluate(m, edge(a), edge(b), q, best);
+    const lows = steps(Math.max(0, a0), Math.min(aMax, a1), step, false);
+    const highs = steps(Math.max(bMin, b0), Math.min(n, b1), step, true);
+    for (const a of lows) {
+      for (const b of highs) if (b - a >= minBins) evaluate(m, edge(a), edge(b), q, best);
+    }
   };
   scan(0, aMax, bMin, n, MSE_ASYMMETRIC_STEP);
   const a = Math.round((best.lo - hist.lo) / w);

@@ -84,7 +84,9 @@ export class MovingAverageMinMax {
   #batches = 0;
 
   constructor(constant: number = MOVING_AVERAGE_CONSTANT) {
-    if (!(constant > 0 && constant <= 1)) throw new RangeError(`averaging constant must be in (0, 1], got ${constant}`);
+    if (!(constant > 0 && constant <= 1)) {
+      throw new RangeError(`averaging constant must be in (0, 1], got ${constant}`);
+    }
     this.constant = constant;
   }
 

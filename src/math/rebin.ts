@@ -75,10 +75,13 @@ function spread(counts: Float64Array, lo: number, width: number, a: number, b: n
 }
 
 function uniform(h: StreamingHistogram, lo: number, hi: number, nbins: number, fold: boolean): UniformHistogram {
-  if (!Number.isInteger(nbins) || nbins < 1) throw new RangeError(`nbins must be a positive integer, got ${nbins}`);
+  if (!Number.isInteger(nbins) || nbins < 1) {
+    throw new RangeError(`nbins must be a positive integer, got ${nbins}`);
+  }
   const counts = new Float64Array(nbins);
   const width = (hi - lo) / nbins;
-  const zeroBin = lo <= 0 && 0 <= hi ? (width > 0 ? Math.min(nbins - 1, Math.floor(snap(-lo / width))) + 0 : 0) : -1;
+  let zeroBin = -1;
+  if (lo <= 0 && 0 <= hi) zeroBin = width > 0 ? Math.min(nbins - 1, Math.floor(snap(-lo / width))) + 0 : 0;
   if (h.count === 0) return { counts, lo, width, zeros: 0, zeroBin };
   if (!(width > 0)) {
     counts[0] = h.count; // constant tensor: a single point

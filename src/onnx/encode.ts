@@ -40,8 +40,27 @@ export function encodeGraph(g: Graph, opts: EncodeOptions): Msg {
   m.initializer = [...g.initializers.values()].map((t) => encodeTensor(t, opts));
   m.input = g.inputs.map(encodeValueInfo);
   m.output = g.outputs.map(encodeValueInfo);
-  m.value_info = [...g.valueInfo.values()].map(encodeValueInfo);
+  m.value_info = encodeValueInfos(g);
   return m;
+}
+
+/**
+ * The IR keeps value_info by name, so a file that lists a name twice (it happens; the checker
+ * allows it) has only the last of them in the IR. While the IR holds exactly the file's entries,
+ * unchanged, the file's list is written as it was, duplicates included.
+ */
+function encodeValueInfos(g: Graph): Msg[] {
+  const ir = [...g.valueInfo.values()];
+  const src = ((g.source as Msg | undefined)?.value_info ?? []) as Msg[];
+  if (src.length > ir.length) {
+    const lastByName = new Map(src.map((v) => [v.name ?? '', v]));
+    const unchanged = ir.length === lastByName.size && ir.every((v) => v.source !== undefined && lastByName.get(v.name) === v.source);
+    if (unchanged) {
+      const bySource = new Map(ir.map((v) => [v.source, v]));
+      return src.map((v) => encodeValueInfo(bySource.get(v) ?? { name: v.name ?? '', source: v }));
+    }
+  }
+  return ir.map(encodeValueInfo);
 }
 
 function encodeNode(n: Node, opts: EncodeOptions): Msg {

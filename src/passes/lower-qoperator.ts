@@ -93,7 +93,7 @@ function build(g: Graph, m: Match): Node | undefined {
       if (!allQuantized(m, 2) || (n.inputs[2] && !c)) return undefined;
       const tail = out ? [out.scale, out.zp] : [];
       const cIn = c ? c.q : '';
-      return make(g, n, 'QGemm', MS, [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, cIn, ...tail], [out ? out.q : n.outputs[0]!]);
+      return make(g, n, 'QGemm', MS, [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, cIn, ...tail], [out ? out.q : n.outputs[0]!], copyAttrs(n, ['beta']));
     }
     case 'Add': case 'Mul':
       if (!out || !allQuantized(m, 2) || n.inputs.length !== 2) return undefined;

@@ -176,5 +176,7 @@ describe('StreamingHistogram JSON', () => {
     expect(() => StreamingHistogram.fromJSON({ ...good, pos: [1, 2] })).toThrow(RangeError);
     expect(() => StreamingHistogram.fromJSON({ ...good, min: null })).toThrow(RangeError);
     expect(() => StreamingHistogram.fromJSON({ ...good, count: -1 })).toThrow(RangeError);
+    expect(() => StreamingHistogram.fromJSON({ ...good, count: 3 })).toThrow(RangeError);
+    expect(() => StreamingHistogram.fromJSON({ ...good, widthExp: 5000 })).toThrow(RangeError);
   });
 });
