@@ -24,6 +24,12 @@ interface BnRecord {
   variance: string;
 }
 
+/** A model under construction plus what fitting its BN statistics needs. */
+interface Built {
+  model: Model;
+  bns: BnRecord[];
+}
+
 /** Builds a torchvision-style net: conv/BN helpers over a GraphBuilder. */
 class NetBuilder {
   readonly b: GraphBuilder;
@@ -81,13 +87,13 @@ class NetBuilder {
     this.b.output('output', ['N', classes]);
   }
 
-  model(): Model {
-    return this.b.model([{ domain: '', version: 13 }], 7);
+  built(): Built {
+    return { model: this.b.model([{ domain: '', version: 13 }], 7), bns: this.bns };
   }
 }
 
 /** torchvision resnet18: 7×7/2 stem, maxpool, 4 stages × 2 BasicBlocks, GAP, fc 1000. */
-export function buildResNet18(seed = 18): { model: Model; bns: BnRecord[] } {
+export function buildResNet18(seed = 18): Built {
   const n = new NetBuilder(seed);
   let x = n.b.input('input', ['N', 3, 224, 224]);
   x = n.relu(n.convBn(x, 3, 64, 7, 2));
@@ -101,7 +107,7 @@ export function buildResNet18(seed = 18): { model: Model; bns: BnRecord[] } {
     }
   }
   n.head(x, 512, 1000);
-  return { model: n.model(), bns: n.bns };
+  return n.built();
 }
 
 function basicBlock(n: NetBuilder, x: string, cin: number, cout: number, stride: number): string {
@@ -111,7 +117,7 @@ function basicBlock(n: NetBuilder, x: string, cin: number, cout: number, stride:
 }
 
 /** torchvision mobilenet_v2 (width 1.0): inverted residuals with ReLU6, last conv 1280, fc 1000. */
-export function buildMobileNetV2(seed = 2): { model: Model; bns: BnRecord[] } {
+export function buildMobileNetV2(seed = 2): Built {
   const settings: [number, number, number, number][] = [
     [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
   ];
@@ -127,7 +133,7 @@ export function buildMobileNetV2(seed = 2): { model: Model; bns: BnRecord[] } {
   }
   x = n.relu6(n.convBn(x, cin, 1280, 1, 1));
   n.head(x, 1280, 1000);
-  return { model: n.model(), bns: n.bns };
+  return n.built();
 }
 
 function invertedResidual(n: NetBuilder, x: string, cin: number, cout: number, stride: number, t: number): string {
@@ -140,20 +146,23 @@ function invertedResidual(n: NetBuilder, x: string, cin: number, cout: number, s
 
 /**
  * Sets every BN's running mean/var to the per-channel statistics of its input on `batch`, so each
- * BN normalises. A BN's input depends on the BNs upstream of it; because the net is close to
- * positively homogeneous, three passes leave every layer within a few percent of exact.
+ * BN normalises exactly there. A BN's input depends on the BNs upstream of it, so BNs are fitted
+ * level by level (level = number of BNs on the longest path above it), one onnxruntime run per level.
  */
-export async function fitBatchNorm(model: Model, bns: BnRecord[], scratch: string, batch: { data: Float32Array; n: number }): Promise<void> {
+export async function fitBatchNorm(built: Built, scratch: string, batch: { data: Float32Array; n: number }): Promise<void> {
+  const { model, bns } = built;
   const g = model.graph;
   const outputs = g.outputs;
-  for (let pass = 0; pass < 3; pass++) {
-    g.outputs = [...outputs, ...bns.map((r) => ({ name: r.input, elemType: 1 }))];
+  const levels = bnLevels(model, bns);
+  for (let level = 0; level < levels.length; level++) {
+    const todo = levels[level]!;
+    g.outputs = [...outputs, ...todo.map((r) => ({ name: r.input, elemType: 1 }))];
     writeModel(model, scratch);
     g.outputs = outputs;
     const session = await Session.open(scratch, { optimizationLevel: 'disabled' });
-    const result = await session.run({ input: { dtype: 1, dims: [batch.n, 3, 224, 224], data: batch.data } });
+    const result = await session.run({ input: { dtype: 1, dims: [batch.n, 3, 224, 224], data: batch.data } }, todo.map((r) => r.input));
     await session.close();
-    for (const r of bns) {
+    for (const r of todo) {
       const t = result[r.input]!;
       const { mean, variance } = channelStats(t.data as Float32Array, t.dims, r.channels);
       g.addInitializer(Tensor.fromFloat32(r.mean, [r.channels], mean));
@@ -161,6 +170,20 @@ export async function fitBatchNorm(model: Model, bns: BnRecord[], scratch: strin
     }
   }
   fs.rmSync(scratch, { force: true });
+}
+
+/** BNs grouped by how many BNs lie on the longest path above them (nodes are in topological order). */
+function bnLevels(model: Model, bns: BnRecord[]): BnRecord[][] {
+  const depth = new Map<string, number>();
+  const byInput = new Map(bns.map((r) => [r.input, r]));
+  const levels: BnRecord[][] = [];
+  for (const node of model.graph.nodes) {
+    const d = Math.max(0, ...node.inputs.map((i) => depth.get(i) ?? 0));
+    const r = node.opType === 'BatchNormalization' ? byInput.get(node.inputs[0]!) : undefined;
+    if (r) (levels[d] ??= []).push(r);
+    for (const o of node.outputs) depth.set(o, r ? d + 1 : d);
+  }
+  return levels;
 }
 
 function channelStats(data: Float32Array, dims: readonly number[], c: number): { mean: Float32Array; variance: Float32Array } {
@@ -212,11 +235,11 @@ export async function buildBenchModels(outDir: string): Promise<BuiltModel[]> {
   const batch = { data: imageBatch(4, 10_001), n: 4 };
   const built: BuiltModel[] = [];
   for (const [name, build] of Object.entries(BUILDERS)) {
-    const { model, bns } = build();
+    const net = build();
     const file = path.join(outDir, `${name}.onnx`);
-    await fitBatchNorm(model, bns, path.join(outDir, `.${name}.fit.onnx`), batch);
-    writeModel(model, file);
-    built.push({ name, file, params: countParams(model).trainable });
+    await fitBatchNorm(net, path.join(outDir, `.${name}.fit.onnx`), batch);
+    writeModel(net.model, file);
+    built.push({ name, file, params: countParams(net.model).trainable });
   }
   return built;
 }

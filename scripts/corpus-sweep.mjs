@@ -217,6 +217,7 @@ function summarize(results, seconds) {
       pass: results.filter((r) => r.roundTrip.ok).length,
       fail: results.filter((r) => !r.roundTrip.ok).length,
       byteIdentical: results.filter((r) => r.roundTrip.byteIdentical).length,
+      notByteIdentical: results.filter((r) => r.roundTrip.ok && !r.roundTrip.byteIdentical).map((r) => r.model),
       failures: results.filter((r) => !r.roundTrip.ok).map((r) => ({ model: r.model, error: r.roundTrip.error })),
     },
     ort: {
@@ -242,6 +243,10 @@ function printSummary(s) {
   console.log(`round trip (plain-decoded ModelProto deep-equal): ${s.roundTrip.pass} pass, ${s.roundTrip.fail} fail` +
     ` (${s.roundTrip.byteIdentical} also byte-identical)`);
   for (const f of s.roundTrip.failures) console.log(`  FAIL ${f.model}: ${f.error}`);
+  const notIdentical = s.roundTrip.notByteIdentical;
+  if (notIdentical.length) {
+    console.log(`  re-encoded to other bytes (deep-equal all the same): ${notIdentical.length > 20 ? `${notIdentical.slice(0, 20).join(', ')}, …` : notIdentical.join(', ')}`);
+  }
   const nd = s.ort.nondeterministic.length;
   console.log(`onnxruntime, original vs re-encoded and vs rebuilt from the IR: ${s.ort.identical} bit-identical` +
     ` (${s.ort.identicalWithControl} of them random-op models with a stable control), ${nd} nondeterministic (control differs),` +
@@ -319,6 +324,7 @@ async function compareInOrt(ctx, m, original, reencoded, rebuilt, model) {
   const { ort } = ctx;
   const opts = { logSeverityLevel: 4, intraOpNumThreads: 1, interOpNumThreads: 1 };
   const excluded = (reason) => ({ status: 'excluded', reason });
+  if (!model) return { status: 'failed', reason: 'not run: qtool could not read the model (see the round trip)' };
 
   let orig;
   try {

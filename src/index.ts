@@ -3,3 +3,8 @@ export { readModel, writeModel } from './api/model-io.js';
 export { inspectModel, type InspectReport, type TensorSummary } from './api/inspect.js';
 export { QtoolError, UserInputError, ModelError, UnsupportedError, UsageError, GateError } from './errors.js';
 export type { Model, Graph, Node, Tensor, ValueInfo } from './ir/index.js';
+export { calibrate, mergeStatsFiles, loadStats, saveStats, mergeStats, rangesFromStats, serializeStats, type CalibrateOptions, type MergeOptions, type StatsFile, type TensorStats, type RangeEntry, type RangeConfig, type ModelIdentity } from './api/calibrate.js';
+export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quantize.js';
+export { foldBn } from './api/fold-bn.js';
+export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
+export type { QuantPlan, Overrides } from './quant/plan.js';

@@ -83,8 +83,12 @@ export const ATTR_FIELD: Record<number, string> = {
   [AttrType.TYPE_PROTOS]: 'type_protos',
 };
 
-function inferAttrType(a: Msg): number {
-  if (has(a, 'type')) return a.type;
+/**
+ * The attribute's type: its `type` field, or (files from before IR 2 have none, and some writers
+ * leave it UNDEFINED) the first value field that is present.
+ */
+export function inferAttrType(a: Msg): number {
+  if (has(a, 'type') && a.type !== AttrType.UNDEFINED) return a.type;
   for (const [type, field] of Object.entries(ATTR_FIELD)) {
     const v = a[field];
     if (Array.isArray(v) ? v.length > 0 : has(a, field)) return Number(type);

@@ -4,7 +4,7 @@ import {
   AttrType, DataType, type Attribute, type Graph, type Model, type Node, type Tensor, type ValueInfo,
 } from '../ir/index.js';
 import { ModelProtoType } from './schema.js';
-import { ATTR_FIELD, PLACEHOLDERS, has } from './decode.js';
+import { ATTR_FIELD, PLACEHOLDERS, has, inferAttrType } from './decode.js';
 import { floatFromBits, floatToBits, fromInt64, toInt64 } from './long.js';
 
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -77,15 +77,22 @@ function encodeNode(n: Node, opts: EncodeOptions): Msg {
 function encodeAttribute(a: Attribute, opts: EncodeOptions): Msg {
   const m = own(a.source);
   patchStr(m, 'name', a.name);
-  if (!a.source || has(m, 'type') || a.type !== inferredType(m)) patch(m, 'type', a.type, m.type !== a.type);
+  // The type field stays as the file had it (present, absent or UNDEFINED) while it still reads
+  // as the IR's type.
   const field = ATTR_FIELD[a.type];
+  const retyped = !a.source || a.type !== inferAttrType(m);
+  if (retyped) {
+    m.type = a.type;
+    // A new type: the value fields of the old one go.
+    for (const f of Object.values(ATTR_FIELD)) if (f !== field) delete m[f];
+  }
   if (!field) return m;
   // A value field the file left out (a proto3-style writer omits `i: 0`) stays out while the IR
   // value is still the default the decoder filled in.
-  const absent = !!a.source && !has(m, field);
+  const absent = !retyped && !has(m, field);
   switch (a.type) {
     case AttrType.INT:
-      if (absent ? a.value !== 0 : toInt64(m[field]) !== a.value) m[field] = fromInt64(a.value);
+      if (retyped || (absent ? a.value !== 0 : toInt64(m[field]) !== a.value)) m[field] = fromInt64(a.value);
       break;
     case AttrType.INTS: m[field] = a.value.map(fromInt64); break;
     case AttrType.TENSOR:
@@ -98,7 +105,7 @@ function encodeAttribute(a: Attribute, opts: EncodeOptions): Msg {
     case AttrType.GRAPHS: m[field] = a.value.map((g) => encodeGraph(g, opts)); break;
     case AttrType.FLOAT:
       // Bits on the wire (schema.ts): kept while the value is unchanged, so NaN payloads survive.
-      if (absent ? !Object.is(a.value, 0) : !Object.is(floatFromBits(m[field]), Math.fround(a.value))) m[field] = floatToBits(a.value);
+      if (retyped || (absent ? !Object.is(a.value, 0) : !Object.is(floatFromBits(m[field]), Math.fround(a.value)))) m[field] = floatToBits(a.value);
       break;
     case AttrType.FLOATS: {
       const src = (has(m, field) ? m[field] : []) as number[];
@@ -107,7 +114,7 @@ function encodeAttribute(a: Attribute, opts: EncodeOptions): Msg {
       break;
     }
     case AttrType.STRING:
-      if (absent ? a.value.byteLength > 0 : m[field] !== a.value && !bytesEqual(m[field], a.value)) m[field] = a.value;
+      if (retyped || (absent ? a.value.byteLength > 0 : m[field] !== a.value && !bytesEqual(m[field], a.value))) m[field] = a.value;
       break;
     case AttrType.STRINGS: m[field] = a.value; break;
     default: if (a.value !== undefined) m[field] = a.value;
@@ -123,14 +130,6 @@ function bytesEqual(a: Uint8Array | undefined, b: Uint8Array): boolean {
   if (!a || a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function inferredType(m: Msg): number {
-  for (const [type, field] of Object.entries(ATTR_FIELD)) {
-    const v = m[field];
-    if (Array.isArray(v) ? v.length > 0 : has(m, field)) return Number(type);
-  }
-  return AttrType.UNDEFINED;
 }
 
 function encodeValueInfo(v: ValueInfo): Msg {

@@ -12,10 +12,7 @@ type Fields = Record<string, { type: string; id: number; rule?: 'repeated'; opti
 const f = (type: string, id: number) => ({ type, id });
 const rep = (type: string, id: number) => ({ type, id, rule: 'repeated' as const, options: { packed: false } });
 const packed = (type: string, id: number) => ({ type, id, rule: 'repeated' as const, options: { packed: true } });
-// onnx.proto is proto2: every singular field has explicit presence, so a field written with its
-// default value (`domain: ""`, `i: 0`, `dim_value: 0`, `data_type: 0`) is kept as present. Without
-// the edition, protobufjs 8 reads a JSON descriptor as proto3 and drops such fields on decode.
-const msg = (fields: Fields, nested?: Record<string, unknown>) => ({ edition: 'proto2', fields, ...(nested ? { nested } : {}) });
+const msg = (fields: Fields, nested?: Record<string, unknown>) => (nested ? { fields, nested } : { fields });
 
 /** Wire-compatible stand-ins for `float` and `double`: the value's IEEE-754 bits. */
 const FLOAT_BITS = 'fixed32';
@@ -120,11 +117,21 @@ export const descriptor = {
 };
 
 /**
- * A root for the descriptor with field types swapped for wire-compatible ones (plain.ts reads
- * `string` fields as `bytes`, so that text that is not UTF-8 is seen as it is on the wire).
+ * A protobufjs root for the descriptor, optionally with field types swapped for wire-compatible
+ * ones (plain.ts reads `string` fields as `bytes`, so that text that is not UTF-8 is seen as it
+ * is on the wire).
+ *
+ * Every message is marked proto2, as onnx.proto is: each singular field has explicit presence, so
+ * a field written with its default value (`domain: ""`, `i: 0`, `dim_value: 0`, `data_type: 0`)
+ * is decoded as present and written back. protobufjs 8 reads a JSON descriptor without an edition
+ * as proto3 and drops such fields on decode (a zero dim then reads as an unknown one).
  */
 export function schemaRoot(mapType: (type: string) => string = (t) => t): protobuf.Root {
-  const mapped = JSON.parse(JSON.stringify(descriptor), (key, value) => (key === 'type' && typeof value === 'string' ? mapType(value) : value));
+  const mapped = JSON.parse(JSON.stringify(descriptor), (key, value) => {
+    if (key === 'type' && typeof value === 'string') return mapType(value);
+    if (value && typeof value === 'object' && 'fields' in value) return { ...value, edition: 'proto2' };
+    return value;
+  });
   return protobuf.Root.fromJSON(mapped as protobuf.INamespace);
 }
 

@@ -7,6 +7,11 @@
 // Every consumer of a quantized tensor reads the dequantized value, float consumers included, so
 // that ORT can fuse DQ→op→Q into one integer kernel (a Q that is not its producer's only consumer
 // blocks the fusion). Returns the float→quantized tensor map the report uses.
+//
+// Naming: the dequantized tensor is `<t>_dq` and the Q/DQ nodes `<t>_Q`/`<t>_DQ`, so the graph
+// reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
+// because every name is stored once per use and long exporter names would cost ~10% of a small
+// model's file size.
 import { makeAttr, Node, type Graph, type Model } from '../ir/index.js';
 import { qRange, quantizeValue, roundHalfToEven, type QType } from '../math/qparams.js';
 import type { ActivationParams, QuantPlan } from '../quant/plan.js';
@@ -74,22 +79,22 @@ function clipMax(g: Graph, clip: Node): number {
 
 function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions): string {
   const domain = qdqDomain(p.dtype, opts);
-  const scale = g.addInitializer(scaleTensor(g.uniqueName(`${t}_scale`), [p.scale], false)).name;
-  const zp = g.addInitializer(zeroPointTensor(g.uniqueName(`${t}_zero_point`), p.dtype, [p.zeroPoint], false)).name;
-  const q = g.uniqueName(`${t}_quantized`);
+  const scale = g.addInitializer(scaleTensor(g.uniqueName('qs'), [p.scale], false)).name;
+  const zp = g.addInitializer(zeroPointTensor(g.uniqueName('qz'), p.dtype, [p.zeroPoint], false)).name;
+  const q = g.uniqueName('qq');
   const isOutput = g.isGraphOutput(t) && !g.isGraphInput(t);
   // A model output keeps its name: the producer writes `<t>_float`, DQ writes `t`.
   let src = t;
-  let dq = g.uniqueName(`${t}_dequantized`);
+  let dq = g.uniqueName(`${t}_dq`);
   const producer = g.producerOf(t);
   if (isOutput && producer) {
-    src = g.uniqueName(`${t}_float`);
+    src = g.uniqueName(`${t}_f`);
     g.setNodeOutput(producer, producer.outputs.indexOf(t), src);
     g.replaceAllUses(t, src);
     dq = t;
   }
-  const qNode = new Node({ name: g.uniqueName(`${t}_QuantizeLinear`), opType: 'QuantizeLinear', domain, inputs: [src, scale, zp], outputs: [q] });
-  const dqNode = new Node({ name: g.uniqueName(`${t}_DequantizeLinear`), opType: 'DequantizeLinear', domain, inputs: [q, scale, zp], outputs: [dq] });
+  const qNode = new Node({ name: g.uniqueName(`${t}_Q`), opType: 'QuantizeLinear', domain, inputs: [src, scale, zp], outputs: [q] });
+  const dqNode = new Node({ name: g.uniqueName(`${t}_DQ`), opType: 'DequantizeLinear', domain, inputs: [q, scale, zp], outputs: [dq] });
   if (producer) {
     g.addNode(qNode, { after: producer });
     g.addNode(dqNode, { after: qNode });
@@ -116,12 +121,14 @@ function weightDq(g: Graph, w: string, plan: QuantPlan, opts: QdqOptions, cache:
     const c = perChannel ? Math.floor(i / inner) % channels : 0;
     q[i] = quantizeValue(data[i]!, p.scales[c]!, p.zeroPoints[c]!, p.dtype === 'uint8' ? 0 : -range.qmax, range.qmax);
   }
-  const qName = g.addInitializer(intTensor(g.uniqueName(`${w}_quantized`), p.dtype, t.dims, q)).name;
-  const sName = g.addInitializer(scaleTensor(g.uniqueName(`${w}_scale`), p.scales, perChannel)).name;
-  const zName = g.addInitializer(zeroPointTensor(g.uniqueName(`${w}_zero_point`), p.dtype, p.zeroPoints, perChannel)).name;
-  const out = g.uniqueName(`${w}_dequantized`);
+  const qName = g.addInitializer(intTensor(g.uniqueName('wq'), p.dtype, t.dims, q)).name;
+  const sName = g.addInitializer(scaleTensor(g.uniqueName('ws'), p.scales, perChannel)).name;
+  // The weight zero point stays although 0 is the default: ORT fuses DQ→Gemm→Q into QGemm only
+  // when it is present (measured with onnxruntime-node 1.30).
+  const zName = g.addInitializer(zeroPointTensor(g.uniqueName('wz'), p.dtype, p.zeroPoints, perChannel)).name;
+  const out = g.uniqueName(`${w}_dq`);
   const attrs = perChannel ? [makeAttr.int('axis', p.axis!)] : [];
-  g.addNode(new Node({ name: g.uniqueName(`${w}_DequantizeLinear`), opType: 'DequantizeLinear', domain: qdqDomain(p.dtype, opts), inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
+  g.addNode(new Node({ name: g.uniqueName(`${w}_DQ`), opType: 'DequantizeLinear', domain: qdqDomain(p.dtype, opts), inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
   cache.set(w, out);
   return out;
 }
@@ -135,13 +142,13 @@ function biasDq(g: Graph, nodeName: string, b: QuantPlan['biases'][string]): str
     const r = roundHalfToEven(data[i]! / b.scales[perChannel ? i : 0]!);
     q[i] = Math.max(-2147483648, Math.min(2147483647, r));
   }
-  const base = `${nodeName}_bias`;
-  const qName = g.addInitializer(intTensor(g.uniqueName(`${base}_quantized`), 'int32', [data.length], q)).name;
-  const sName = g.addInitializer(scaleTensor(g.uniqueName(`${base}_scale`), b.scales, perChannel)).name;
-  const zName = g.addInitializer(zeroPointTensor(g.uniqueName(`${base}_zero_point`), 'int32', b.scales.map(() => 0), perChannel)).name;
-  const out = g.uniqueName(`${base}_dequantized`);
+  const base = `${nodeName}_b`;
+  const qName = g.addInitializer(intTensor(g.uniqueName('bq'), 'int32', [data.length], q)).name;
+  const sName = g.addInitializer(scaleTensor(g.uniqueName('bs'), b.scales, perChannel)).name;
+  // No zero point: it defaults to 0, and int32 zeros would be 4 bytes per channel of file size.
+  const out = g.uniqueName(`${base}_dq`);
   const attrs = perChannel ? [makeAttr.int('axis', 0)] : [];
-  g.addNode(new Node({ name: g.uniqueName(`${base}_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
+  g.addNode(new Node({ name: g.uniqueName(`${base}_DQ`), opType: 'DequantizeLinear', inputs: [qName, sName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
   return out;
 }
 

@@ -108,6 +108,8 @@ function syntheticModelBytes(): Uint8Array {
       node({ output: ['c_int'], op_type: 'Constant', attribute: [{ name: 'value_int', i: 0 }] }),
       node({ output: ['c_float'], op_type: 'Constant', attribute: [{ name: 'value_float', f: 0x80000000 }] }),
       node({ output: ['c_floats'], op_type: 'Constant', attribute: [{ name: 'value_floats', floats: [f32(1), 0x7fc00001] }] }),
+      // A writer that sets `type: UNDEFINED` and the value anyway
+      node({ output: ['c_int5'], op_type: 'Constant', attribute: [{ name: 'value_int', type: AttrType.UNDEFINED, i: 5 }] }),
       // Typed attributes whose value field is absent (a proto3-style writer omits defaults)
       node({
         output: ['q'], op_type: 'Custom', domain: 'local.fn',
@@ -140,6 +142,8 @@ function syntheticModelBytes(): Uint8Array {
     output: [{ name: 'z', type: tensorType(DataType.FLOAT, [0, 'N', null]), doc_string: 'out' }],
     value_info: [
       { name: 'y', type: tensorType(DataType.FLOAT, [0, 'N', 3]), metadata_props: [{ key: 'vi_meta', value: 'mid' }] },
+      // the same name twice (the checker allows it; the IR keeps value_info by name)
+      { name: 'y', type: tensorType(DataType.FLOAT, [0, 'N', 3]), doc_string: 'listed twice' },
       { name: 'seq', type: { sequence_type: { elem_type: tensorType(DataType.FLOAT8E4M3FN, [2]) } } },
       { name: 'opt', type: { optional_type: { elem_type: { map_type: { key_type: DataType.INT64, value_type: tensorType(DataType.INT4, [1]) } } } } },
     ],
@@ -286,6 +290,7 @@ describe('synthetic IR 11 model', () => {
     expect(cf.type).toBe(AttrType.FLOAT);
     expect(Object.is(cf.value, -0)).toBe(true);
     expect(constant('c_floats').attributes[0]).toMatchObject({ type: AttrType.FLOATS, value: [1, NaN] });
+    expect(constant('c_int5').attributes[0]).toMatchObject({ type: AttrType.INT, value: 5 });
     const t = constant('c_tensor').attributes[0]!;
     expect(t.type === AttrType.TENSOR && [...t.value.toFloat64()]).toEqual([1, -1]);
     const custom = constant('q').attributes;
@@ -300,14 +305,21 @@ describe('synthetic IR 11 model', () => {
     fn.attributes[0] = { ...fn.attributes[0]!, type: AttrType.FLOAT, value: 0.25 };
     const custom = m.graph.nodes.find((n) => n.opType === 'Custom')!;
     custom.attributes[0] = { ...custom.attributes[0]!, type: AttrType.INT, value: 7 };
+    // retyped: FLOAT 0.5 → INT 0 (the type and an explicit i: 0 are written, f goes)
+    fn.attributes[1] = { ...fn.attributes[1]!, type: AttrType.INT, value: 0 };
+    // new, without a source: written in full, default value included
+    fn.attributes.push({ name: 'fresh', type: AttrType.INT, value: 0 });
     const after = decodeModelToPlainObject(encodeModel(m)) as typeof plainOriginal;
     const nodeOf = (p: typeof plainOriginal, pred: (n: any) => boolean) => p.graph.node.find(pred); // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(nodeOf(after, (n) => n.name === 'n_fn').attribute[0].f).toBe(`f32:${f32(0.25).toString(16)}`);
+    const fnAfter = nodeOf(after, (n) => n.name === 'n_fn');
+    expect(fnAfter.attribute[0].f).toBe(`f32:${f32(0.25).toString(16)}`);
+    expect(fnAfter.attribute[1]).toEqual({ name: 'nan_attr', type: AttrType.INT, i: 'l:0' });
+    expect(fnAfter.attribute[2]).toEqual({ name: 'fresh', type: AttrType.INT, i: 'l:0' });
     expect(nodeOf(after, (n) => n.op_type === 'Custom').attribute[0].i).toBe('l:7');
     // everything else unchanged
     const strip = (p: typeof plainOriginal) => {
       const c = structuredClone(p);
-      nodeOf(c, (n) => n.name === 'n_fn').attribute[0] = null;
+      nodeOf(c, (n) => n.name === 'n_fn').attribute = null;
       nodeOf(c, (n) => n.op_type === 'Custom').attribute[0] = null;
       return c;
     };
@@ -326,6 +338,18 @@ describe('synthetic IR 11 model', () => {
     }
     const c = rebuilt.graph.nodes.find((n) => n.outputs[0] === 'c_tensor')!.attributes[0]!;
     expect(c.type === AttrType.TENSOR && [...c.value.toFloat64()]).toEqual([1, -1]);
+  });
+
+  it('plain decoding shows string fields that are not UTF-8 as their bytes', () => {
+    // The IR holds names as JS strings, so such a name cannot survive qtool (a known limit); the
+    // plain form must show the difference rather than hide it behind a replacement character.
+    const node = NodeProtoType.encode({ input: [], output: [], attribute: [], op_type: 'Relu' }).finish();
+    const badName = protobuf.Writer.create().uint32((3 << 3) | 2).bytes(bytes(0xff, 0x41)).finish();
+    const graph = withField(GraphProtoType.encode({ name: 'g' }).finish(), 1, new Uint8Array([...node, ...badName]));
+    const m = withField(ModelProtoType.encode({ ir_version: 8 }).finish(), 7, graph);
+    const plain = decodeModelToPlainObject(m) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(plain.graph.node[0].name).toEqual({ $notUtf8: 'ff41' });
+    expect(plain.graph.node[0].op_type).toBe('Relu');
   });
 
   it('decodes a standalone TensorProto (.pb) with typed fields', () => {

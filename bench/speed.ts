@@ -1,0 +1,171 @@
+// Speed benchmark: quantize each model (QDQ and QOperator, default config otherwise), then measure
+// float vs int8 latency in onnxruntime-node at 2 threads, batch 1 and 8, alternating the models;
+// plus file-size ratio, calibration cost relative to plain inference, and peak RSS (each figure
+// from its own child process). Numbers only: nothing here asserts.
+//
+//   npx tsx bench/speed.ts [--models resnet18,mobilenetv2,lenet_bn,resnet_mini] [--out bench/out/speed.json]
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { quantize } from '../src/index.js';
+import { Session } from '../src/runtime/index.js';
+import { writeCalibrationFolder } from './data.js';
+import {
+  THREADS, alternateLatency, inputSpec, machine, peakRssMiB, plainInferenceMs, randomFeed, reply, runChild,
+  type LatencyStats, type Machine,
+} from './measure.js';
+import { buildBenchModels } from './models.js';
+
+const SELF = fileURLToPath(import.meta.url);
+export const OUT = 'bench/out';
+const CALIB224 = path.join(OUT, 'calib224');
+const CALIB224_COUNT = 32;
+export const BATCHES = [1, 8] as const;
+export const FORMATS = ['qdq', 'qoperator'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface BenchModel {
+  key: string;
+  title: string;
+  file: string;
+  data: string;
+}
+
+export const MODELS: BenchModel[] = [
+  { key: 'resnet18', title: 'ResNet-18 224×224', file: path.join(OUT, 'resnet18.onnx'), data: CALIB224 },
+  { key: 'mobilenetv2', title: 'MobileNetV2 224×224', file: path.join(OUT, 'mobilenetv2.onnx'), data: CALIB224 },
+  { key: 'lenet_bn', title: 'lenet_bn (MNIST fixture)', file: 'fixtures/mnist/lenet_bn.onnx', data: 'calibration-data/mnist' },
+  { key: 'resnet_mini', title: 'resnet_mini (MNIST fixture)', file: 'fixtures/mnist/resnet_mini.onnx', data: 'calibration-data/mnist' },
+];
+
+export interface QuantizeFigures {
+  output: string;
+  sizeRatio: number;
+  calibrationMs: number;
+  calibrationSamples: number;
+  plainInferenceMs: number;
+  totalMs: number;
+  peakRssMiB: number;
+  notes: string[];
+}
+
+export interface ModelResult {
+  model: BenchModel;
+  floatBytes: number;
+  quantized: Partial<Record<Format, QuantizeFigures | { error: string }>>;
+  /** batch → label (float, qdq, qoperator) → latency. */
+  latency: Record<string, Record<string, LatencyStats>>;
+  /** label → peak RSS (MiB) of a process that only loads the model and runs batch 8. */
+  inferenceRssMiB: Record<string, number>;
+}
+
+export interface SpeedReport {
+  date: string;
+  machine: Machine;
+  threads: number;
+  results: ModelResult[];
+}
+
+// ---- children -------------------------------------------------------------------------------
+
+async function childQuantize(file: string, data: string, format: Format, output: string): Promise<void> {
+  const r = await quantize(file, { output, data, config: { format } });
+  const peak = peakRssMiB();
+  const plain = await plainInferenceMs(file, data, r.timings.calibrationSamples);
+  reply({
+    output: r.output, sizeRatio: r.sizes.ratio, calibrationMs: r.timings.calibrationMs, calibrationSamples: r.timings.calibrationSamples,
+    plainInferenceMs: plain, totalMs: r.timings.totalMs, peakRssMiB: peak, notes: r.notes,
+  } satisfies QuantizeFigures);
+}
+
+async function childRss(file: string): Promise<void> {
+  const session = await Session.open(file, { threads: THREADS });
+  const feed = randomFeed(inputSpec(file), 8);
+  for (let i = 0; i < 3; i++) await session.run(feed);
+  reply(peakRssMiB());
+}
+
+async function childLatency(filesJson: string, batch: string): Promise<void> {
+  reply(await alternateLatency(JSON.parse(filesJson) as Record<string, string>, Number(batch)));
+}
+
+// ---- parent ---------------------------------------------------------------------------------
+
+export async function prepareInputs(models: BenchModel[]): Promise<void> {
+  const needs224 = models.some((m) => m.data === CALIB224);
+  if (!needs224) return;
+  fs.mkdirSync(OUT, { recursive: true });
+  console.log('building ResNet-18 and MobileNetV2 (BN statistics fitted level by level)…');
+  await buildBenchModels(OUT);
+  writeCalibrationFolder(CALIB224, CALIB224_COUNT);
+}
+
+async function quantizeAll(m: BenchModel): Promise<ModelResult['quantized']> {
+  const out: ModelResult['quantized'] = {};
+  for (const format of FORMATS) {
+    const output = path.join(OUT, `${m.key}.${format}.onnx`);
+    fs.rmSync(output, { force: true });
+    try {
+      out[format] = await runChild<QuantizeFigures>(SELF, ['quantize', m.file, m.data, format, output]);
+    } catch (e) {
+      out[format] = { error: String((e as Error).message).split('\n').slice(0, 6).join('\n') };
+    }
+  }
+  return out;
+}
+
+export async function benchModel(m: BenchModel): Promise<ModelResult> {
+  console.log(`\n== ${m.title}: ${m.file}`);
+  const quantized = await quantizeAll(m);
+  const files: Record<string, string> = { float: m.file };
+  for (const f of FORMATS) {
+    const q = quantized[f];
+    if (q && 'output' in q) files[f] = q.output;
+    console.log(q && 'output' in q
+      ? `  ${f}: size ×${q.sizeRatio.toFixed(3)}, calibration ${q.calibrationMs.toFixed(0)} ms / plain ${q.plainInferenceMs.toFixed(0)} ms over ${q.calibrationSamples} samples, peak RSS ${q.peakRssMiB.toFixed(0)} MiB`
+      : `  ${f}: quantize failed: ${q && 'error' in q ? q.error.split('\n')[0] : '?'}`);
+  }
+  const latency: ModelResult['latency'] = {};
+  for (const b of BATCHES) {
+    latency[b] = await runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
+    const fl = latency[b]!.float!.medianMs;
+    const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${(fl / v.medianMs).toFixed(2)})`}`);
+    console.log(`  batch ${b}: ${parts.join(', ')}`);
+  }
+  const inferenceRssMiB: Record<string, number> = {};
+  for (const [label, file] of Object.entries(files)) inferenceRssMiB[label] = await runChild<number>(SELF, ['rss', file]);
+  console.log(`  inference peak RSS (batch 8): ${Object.entries(inferenceRssMiB).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}`);
+  return { model: m, floatBytes: fs.statSync(m.file).size, quantized, latency, inferenceRssMiB };
+}
+
+export async function runSpeed(keys?: string[]): Promise<SpeedReport> {
+  const models = MODELS.filter((m) => !keys || keys.includes(m.key));
+  const mc = machine();
+  console.log(`machine: ${mc.cpu}, ${mc.cores} cores, ${mc.memGiB} GiB, node ${mc.node}, onnxruntime-node ${mc.onnxruntime}; ${THREADS} intra-op threads`);
+  await prepareInputs(models);
+  const results: ModelResult[] = [];
+  for (const m of models) results.push(await benchModel(m));
+  return { date: new Date().toISOString(), machine: mc, threads: THREADS, results };
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    const [, kind, ...rest] = argv;
+    if (kind === 'quantize') return childQuantize(rest[0]!, rest[1]!, rest[2] as Format, rest[3]!);
+    if (kind === 'rss') return childRss(rest[0]!);
+    if (kind === 'latency') return childLatency(rest[0]!, rest[1]!);
+    throw new Error(`unknown child task ${kind}`);
+  }
+  const report = await runSpeed(arg('--models')?.split(','));
+  const out = arg('--out') ?? path.join(OUT, 'speed.json');
+  fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${out}`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) await main();

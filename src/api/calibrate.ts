@@ -1,0 +1,113 @@
+// calibrate() and mergeStatsFiles(): read → prepare → pick tensors → observe over the data →
+// stats (and ranges when an algorithm is asked for).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { normalizeConfig, type QuantConfig } from '../config/index.js';
+import { openDataFolder, parsePreprocess } from '../data/index.js';
+import { encodeModel } from '../onnx/index.js';
+import { prepareModel } from '../passes/index.js';
+import { tensorsToCalibrate } from '../quant/plan.js';
+import {
+  buildStats, loadStats, mergeLabelled, observeTensors, saveStats, statsWithRanges, type StatsFile,
+} from '../calibration/index.js';
+import { readModel } from './model-io.js';
+import type { Model } from '../ir/index.js';
+
+export { loadStats, saveStats, mergeStats, rangesFromStats, serializeStats } from '../calibration/index.js';
+export type { RangeEntry, StatsFile, TensorStats, ModelIdentity, RangeConfig } from '../calibration/index.js';
+
+export interface CalibrateOptions {
+  /** Data folder (DESIGN.md "Data folders"). */
+  data: string;
+  /** Options over DEFAULTS: algo, percentile, histogramBins, movingAverage, calibCount, batchSize, providers, threads, ... */
+  config?: Partial<QuantConfig>;
+  /** Image preprocessing spec, e.g. "resize=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225". */
+  preprocess?: string;
+  /** Attach ranges for config.algo; default: when config.algo or config.movingAverage is given. */
+  includeRanges?: boolean;
+  /** Bytes of fetched activations per batch one pass may hold (default 512 MiB); more tensors mean more passes. */
+  budgetBytes?: number;
+  /** Samples processed (over all passes) and the total, after every batch. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** Calibrates the prepared graph of `modelPath` over the samples in `opts.data`. */
+export async function calibrate(modelPath: string, opts: CalibrateOptions): Promise<StatsFile> {
+  const config = normalizeConfig([{ values: { ...(opts.config ?? {}) }, origin: 'calibrate options' }]);
+  const model = readModel(modelPath);
+  const fileSha = sha256(fs.readFileSync(modelPath));
+  prepareModel(model);
+  const preparedSha = sha256(encodeModel(model));
+  const tensors = tensorsToCalibrate(model.graph, config);
+  const stats = await observeToStats(model, tensors, config, {
+    data: opts.data, preprocess: opts.preprocess, budgetBytes: opts.budgetBytes, onProgress: opts.onProgress, label: modelPath,
+    identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: preparedSha },
+  });
+  const ranges = opts.includeRanges ?? (opts.config?.algo !== undefined || config.movingAverage);
+  return ranges ? statsWithRanges(stats, config) : stats;
+}
+
+export interface MergeOptions {
+  /** Attach ranges for config.algo (else ranges are kept only when every input had them under the same settings). */
+  config?: Partial<QuantConfig>;
+}
+
+/** Exact merge of stats files of disjoint data shards, written atomically to `out`. */
+export function mergeStatsFiles(paths: readonly string[], out: string, opts: MergeOptions = {}): StatsFile {
+  const inputs = paths.map((p) => ({ stats: loadStats(p), label: p }));
+  let merged = mergeLabelled(inputs);
+  if (opts.config?.algo !== undefined) {
+    merged = statsWithRanges(merged, normalizeConfig([{ values: { ...opts.config }, origin: 'merge options' }]));
+  }
+  saveStats(merged, out);
+  return merged;
+}
+
+interface ObserveToStatsOptions {
+  data: string;
+  preprocess?: string;
+  budgetBytes?: number;
+  onProgress?: (done: number, total: number) => void;
+  label: string;
+  identity: { file: string; sha256: string; preparedSha256: string };
+}
+
+/** Observes `tensors` of an already prepared model over a data folder; returns the stats. */
+async function observeToStats(model: Model, tensors: readonly string[], config: Readonly<QuantConfig>, opts: ObserveToStatsOptions): Promise<StatsFile> {
+  const source = await openDataFolder(opts.data, {
+    inputs: model.graph.feedInputs(),
+    count: config.calibCount,
+    batchSize: config.batchSize,
+    preprocess: opts.preprocess ? parsePreprocess(opts.preprocess) : undefined,
+  });
+  const { observations, samples } = await observeTensors(model, tensors, source, {
+    batchSize: config.batchSize,
+    bins: config.histogramBins,
+    movingAverage: config.movingAverage,
+    providers: config.providers,
+    threads: config.threads,
+    budgetBytes: opts.budgetBytes,
+    onProgress: opts.onProgress,
+    label: opts.label,
+  });
+  return buildStats({
+    model: opts.identity,
+    samples,
+    bins: config.histogramBins,
+    observations,
+    movingAverageBatchSize: config.movingAverage ? config.batchSize : undefined,
+  });
+}
+
+/** quantize()'s calibration: the model is already read and prepared in memory. */
+export async function calibratePrepared(
+  model: Model,
+  tensors: readonly string[],
+  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; onProgress?: (done: number, total: number) => void; label: string },
+): Promise<StatsFile> {
+  const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: sha256(encodeModel(model)) };
+  return observeToStats(model, tensors, opts.config, { ...opts, identity });
+}

@@ -1,0 +1,37 @@
+// Statistics for quantize(): reuse a stats file, or calibrate the prepared model in memory.
+import { UserInputError } from '../errors.js';
+import type { Model } from '../ir/index.js';
+import type { QuantConfig } from '../config/index.js';
+import { loadStats, rangesFromStats, type StatsFile } from '../calibration/index.js';
+import type { RangeInput } from '../quant/plan.js';
+import { calibratePrepared } from './calibrate.js';
+
+export type CalibrationProgress = (done: number, total: number) => void;
+
+export interface RangeSource {
+  data?: string;
+  stats?: string;
+  preprocess?: string;
+  onProgress?: CalibrationProgress;
+  label: string;
+}
+
+export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{ ranges: Map<string, RangeInput>; ms: number; samples: number; stats: StatsFile }> {
+  const t0 = performance.now();
+  let stats: StatsFile;
+  if (src.stats) {
+    stats = loadStats(src.stats);
+    const missing = needed.find((t) => !(t in stats.tensors));
+    if (missing) throw new UserInputError(`${src.stats}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
+  } else {
+    if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
+    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, onProgress: src.onProgress, label: src.label });
+  }
+  const all = rangesFromStats(stats, config);
+  const ranges = new Map<string, RangeInput>();
+  for (const t of needed) {
+    const r = all.get(t);
+    if (r) ranges.set(t, r);
+  }
+  return { ranges, ms: performance.now() - t0, samples: stats.samples, stats };
+}

@@ -1,0 +1,111 @@
+import { Option, type Command } from 'commander';
+import { quantize, type QuantizeResult } from '../index.js';
+import { runCommand, stdio } from './run.js';
+import { createProgress } from './progress.js';
+import { formatBytes } from './inspect.js';
+
+interface QuantizeFlags {
+  output?: string; data?: string; algo?: string; format?: string; mode?: string; target?: string;
+  perChannel?: boolean; perTensor?: boolean; activationType?: string; weightType?: string;
+  symmetricActivations?: boolean; reduceRange?: boolean; excludeNodes?: string; excludeOps?: string;
+  includeOps?: string; calibCount?: string; batchSize?: string; percentile?: string; firstLayer?: string;
+  lastLayer?: string; blockSize?: string; stats?: string; savePlan?: string; overrides?: string;
+  config?: string; preprocess?: string; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
+  debug?: boolean;
+}
+
+/** Flags that are QuantConfig keys; undefined ones are dropped so the config file can supply them. */
+export function configFromFlags(f: QuantizeFlags): Record<string, unknown> {
+  const perChannel = f.perTensor ? false : f.perChannel ? true : undefined;
+  const raw: Record<string, unknown> = {
+    algo: f.algo, format: f.format, mode: f.mode, target: f.target, perChannel,
+    activationType: f.activationType, weightType: f.weightType, symmetricActivations: f.symmetricActivations,
+    reduceRange: f.reduceRange, excludeNodes: f.excludeNodes, excludeOps: f.excludeOps, includeOps: f.includeOps,
+    calibCount: f.calibCount, batchSize: f.batchSize, percentile: f.percentile, firstLayer: f.firstLayer,
+    lastLayer: f.lastLayer, blockSize: f.blockSize, providers: f.provider, threads: f.threads,
+  };
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+export function addQuantOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--algo <algo>', 'range algorithm (default minmax)').choices(['minmax', 'kl', 'mse', 'percentile']))
+    .addOption(new Option('--format <format>', 'output format (default qdq)').choices(['qdq', 'qoperator']))
+    .addOption(new Option('--mode <mode>', 'quantization mode (default static)').choices(['static', 'dynamic', 'weight-only']))
+    .addOption(new Option('--target <target>', 'target preset (default ort-cpu)').choices(['ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))
+    .option('--per-channel', 'per-channel weight scales (default)')
+    .option('--per-tensor', 'one scale per weight tensor')
+    .addOption(new Option('--activation-type <type>', 'activation type (default uint8)').choices(['uint8', 'int8', 'int16']))
+    .addOption(new Option('--weight-type <type>', 'weight type (default int8)').choices(['int8', 'uint8', 'int4']))
+    .option('--symmetric-activations', 'zero point 0 / midpoint for activations')
+    .option('--reduce-range', '7-bit weights (pre-VNNI x86)')
+    .option('--exclude-nodes <names>', 'comma-separated node names to keep in float')
+    .option('--exclude-ops <ops>', 'comma-separated op types to keep in float')
+    .option('--include-ops <ops>', 'quantize only these op types')
+    .option('--calib-count <n>', 'use the first N calibration samples')
+    .option('--batch-size <n>', 'calibration batch size (default 1)')
+    .option('--percentile <p>', 'percentile for --algo percentile (default 99.999)')
+    .addOption(new Option('--first-layer <precision>', 'precision of the first weighted layer (default int8)').choices(['int8', 'int16', 'float']))
+    .addOption(new Option('--last-layer <precision>', 'precision of the last weighted layer (default int8)').choices(['int8', 'int16', 'float']))
+    .option('--block-size <n>', 'weight-only int4 block size (default 32)')
+    .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256,crop=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"')
+    .option('--provider <list>', 'onnxruntime execution providers, e.g. cpu (default; the only one tested) or cuda,cpu')
+    .option('--threads <n>', 'onnxruntime intra-op threads')
+    .option('--config <file>', 'qtool.config.json with the same options (flags override it)');
+}
+
+export function registerQuantize(program: Command, setExit: (code: number) => void): void {
+  const cmd = program
+    .command('quantize')
+    .description('quantize a float ONNX model to INT8 (default: static, QDQ, per-channel int8 weights, uint8 activations)')
+    .argument('<model>', 'float ONNX model')
+    .option('-o, --output <file>', 'output model (default <model>.int8.onnx)')
+    .option('--data <dir>', 'calibration data folder (.npy/.npz/.pb/images)')
+    .option('--stats <file>', 'reuse statistics from qtool calibrate instead of calibrating')
+    .option('--save-plan <file>', 'write the quantization plan (JSON)')
+    .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)');
+  addQuantOptions(cmd)
+    .option('--json', 'print a JSON summary as the last line')
+    .option('--quiet', 'no progress output')
+    .option('--debug', 'show stack traces on errors')
+    .action(async (model: string, flags: QuantizeFlags) => {
+      setExit(await runCommand(async () => {
+        const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet || flags.json });
+        let result: QuantizeResult;
+        try {
+          result = await quantize(model, {
+            output: flags.output, data: flags.data, stats: flags.stats, savePlan: flags.savePlan,
+            overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config,
+            config: configFromFlags(flags), onProgress: (d, t) => progress.update(d, t),
+          });
+        } finally {
+          progress.stop();
+        }
+        stdio.out(flags.json ? JSON.stringify(summary(result)) : renderSummary(result));
+      }, !!flags.debug));
+    });
+}
+
+export function summary(r: QuantizeResult) {
+  const count = (s: string) => r.plan.nodes.filter((n) => n.status === s).length;
+  return {
+    input: r.input, output: r.output, mode: r.config.mode, format: r.config.format, algo: r.config.algo, target: r.config.target,
+    nodes: { quantized: count('quantized'), absorbed: count('absorbed'), float: count('float') },
+    sizes: r.sizes, calibrationSamples: r.timings.calibrationSamples, notes: r.notes,
+  };
+}
+
+function renderSummary(r: QuantizeResult): string {
+  const s = summary(r);
+  const floatNodes = r.plan.nodes.filter((n) => n.status === 'float');
+  const reasons = new Map<string, number>();
+  for (const n of floatNodes) reasons.set(`${n.opType}: ${n.reason}`, (reasons.get(`${n.opType}: ${n.reason}`) ?? 0) + 1);
+  return [
+    `wrote ${r.output}`,
+    `  ${s.mode}, ${s.format}, algo ${s.algo}, target ${s.target}; ${s.calibrationSamples} calibration samples`,
+    `  nodes: ${s.nodes.quantized} quantized, ${s.nodes.absorbed} folded into a producer's range, ${s.nodes.float} left in float`,
+    ...[...reasons].map(([k, n]) => `    float ×${n}  ${k}`),
+    `  size: ${formatBytes(r.sizes.float)} → ${formatBytes(r.sizes.quantized)} (${(r.sizes.ratio * 100).toFixed(1)}%)`,
+    ...r.notes.map((n) => `  note: ${n}`),
+  ].join('\n');
+}
