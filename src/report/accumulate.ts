@@ -1,0 +1,197 @@
+// Streaming accumulators: every figure of the report is a sum over batches, so memory holds one
+// batch and a few numbers per tensor (plus a bounded histogram), never the samples.
+import { qRange, roundHalfToEven, signedHistogram, StreamingHistogram } from '../math/index.js';
+import type { ClassifierMetrics, Hint, LayerHistogram, OutputMetrics } from './types.js';
+import type { LayerTarget } from './tensor-map.js';
+
+type Floats = Float32Array | Float64Array;
+
+/** 10·log10(signal / noise): +∞ for no noise, −∞ for noise on a zero signal. */
+export function sqnrFromSums(signal: number, noise: number): number {
+  if (noise === 0) return Infinity;
+  return 10 * Math.log10(signal / noise);
+}
+
+function argmax(x: Floats, offset: number, n: number): number {
+  let best = 0;
+  for (let c = 1; c < n; c++) if (x[offset + c]! > x[offset + best]!) best = c;
+  return best;
+}
+
+/** Output metrics (SQNR, cosine, max/mean abs, top-1 agreement, accuracy) summed over batches. */
+export class OutputAccumulator {
+  private signal = 0;
+  private noise = 0;
+  private dot = 0;
+  private normQ = 0;
+  private maxAbs = 0;
+  private sumAbs = 0;
+  private count = 0;
+  private rows = 0;
+  private agree = 0;
+  private floatCorrect = 0;
+  private quantCorrect = 0;
+  private labelled = 0;
+  private shape: number[] = [];
+  private classes = 0;
+
+  constructor(readonly name: string) {}
+
+  /** One batch of both models' values; `labels` are this batch's labels (primary output only). */
+  add(f: Floats, q: Floats, dims: readonly number[], labels?: readonly number[]): void {
+    if (this.count === 0) {
+      this.shape = [...dims];
+      this.classes = dims.length === 2 && dims[1]! > 1 ? dims[1]! : 0;
+    }
+    for (let i = 0; i < f.length; i++) {
+      const a = f[i]!;
+      const b = q[i]!;
+      const d = a - b;
+      this.signal += a * a;
+      this.noise += d * d;
+      this.dot += a * b;
+      this.normQ += b * b;
+      const ad = Math.abs(d);
+      if (ad > this.maxAbs || Number.isNaN(ad)) this.maxAbs = ad;
+      this.sumAbs += ad;
+    }
+    this.count += f.length;
+    if (this.classes > 0) this.addRows(f, q, labels);
+  }
+
+  private addRows(f: Floats, q: Floats, labels?: readonly number[]): void {
+    const c = this.classes;
+    const rows = f.length / c;
+    for (let r = 0; r < rows; r++) {
+      const af = argmax(f, r * c, c);
+      const aq = argmax(q, r * c, c);
+      if (af === aq) this.agree++;
+      const y = labels?.[r];
+      if (y !== undefined) {
+        this.labelled++;
+        if (af === y) this.floatCorrect++;
+        if (aq === y) this.quantCorrect++;
+      }
+    }
+    this.rows += rows;
+  }
+
+  result(): OutputMetrics {
+    const cosine = this.signal === 0 && this.normQ === 0 ? 1
+      : this.signal === 0 || this.normQ === 0 ? 0 : this.dot / (Math.sqrt(this.signal) * Math.sqrt(this.normQ));
+    let classifier: ClassifierMetrics | null = null;
+    if (this.classes > 0) {
+      const accuracy = this.labelled > 0
+        ? {
+          float: this.floatCorrect / this.labelled,
+          quantized: this.quantCorrect / this.labelled,
+          dropPp: (100 * (this.floatCorrect - this.quantCorrect)) / this.labelled,
+        }
+        : null;
+      classifier = { classes: this.classes, top1Agreement: this.rows ? this.agree / this.rows : 1, accuracy };
+    }
+    return {
+      name: this.name,
+      shape: this.shape,
+      elements: this.count,
+      sqnrDb: sqnrFromSums(this.signal, this.noise),
+      cosine,
+      maxAbs: this.maxAbs,
+      meanAbs: this.count ? this.sumAbs / this.count : 0,
+      classifier,
+    };
+  }
+}
+
+export interface LayerResult {
+  target: LayerTarget;
+  clipRange: [number, number];
+  observed: [number, number];
+  elements: number;
+  ownSqnrDb: number;
+  accumulatedSqnrDb: number;
+  clipErrorShare: number;
+  clippedFraction: number;
+  hint: Hint;
+  histogram: StreamingHistogram;
+}
+
+/**
+ * One quantized tensor. The error it adds on its own is float T against fake-quantized float T
+ * (ALGORITHMS.md §1, as ONNX QuantizeLinear computes it: x/s in float32, ties to even, clamp),
+ * split into clipping (the integer was clamped) and rounding (it was not). The accumulated error
+ * is float T against the quantized model's dequantized T.
+ */
+export class LayerAccumulator {
+  private signal = 0;
+  private clipNoise = 0;
+  private roundNoise = 0;
+  private accNoise = 0;
+  private clipped = 0;
+  private count = 0;
+  private readonly qmin: number;
+  private readonly qmax: number;
+  readonly histogram: StreamingHistogram;
+
+  constructor(readonly target: LayerTarget, bins = 512) {
+    ({ qmin: this.qmin, qmax: this.qmax } = qRange(target.dtype));
+    this.histogram = new StreamingHistogram(bins);
+  }
+
+  add(f: Float32Array, q: Floats): void {
+    const { scale: s, zeroPoint: z } = this.target;
+    const { qmin, qmax } = this;
+    let signal = 0, clipNoise = 0, roundNoise = 0, accNoise = 0, clipped = 0;
+    for (let i = 0; i < f.length; i++) {
+      const x = f[i]!;
+      const r = roundHalfToEven(Math.fround(x / s)) + z;
+      const v = r < qmin ? qmin : r > qmax ? qmax : r;
+      const e = x - Math.fround((v - z) * s);
+      signal += x * x;
+      if (v !== r) {
+        clipNoise += e * e;
+        clipped++;
+      } else {
+        roundNoise += e * e;
+      }
+      const d = x - q[i]!;
+      accNoise += d * d;
+    }
+    this.signal += signal;
+    this.clipNoise += clipNoise;
+    this.roundNoise += roundNoise;
+    this.accNoise += accNoise;
+    this.clipped += clipped;
+    this.count += f.length;
+    this.histogram.observe(f);
+  }
+
+  result(): LayerResult {
+    const { scale: s, zeroPoint: z } = this.target;
+    const own = this.clipNoise + this.roundNoise;
+    const h = this.histogram;
+    return {
+      target: this.target,
+      clipRange: [(this.qmin - z) * s, (this.qmax - z) * s],
+      observed: h.count ? [h.min, h.max] : [0, 0],
+      elements: this.count,
+      ownSqnrDb: sqnrFromSums(this.signal, own),
+      accumulatedSqnrDb: sqnrFromSums(this.signal, this.accNoise),
+      clipErrorShare: own > 0 ? this.clipNoise / own : 0,
+      clippedFraction: this.count ? this.clipped / this.count : 0,
+      hint: own === 0 ? 'exact' : this.clipNoise > this.roundNoise ? 'clipping-dominated' : 'rounding-dominated',
+      histogram: h,
+    };
+  }
+}
+
+/** A display histogram over the union of the observed range and the clip range. */
+export function displayHistogram(h: StreamingHistogram, clipRange: readonly [number, number], bins = 96): LayerHistogram {
+  const min = h.count ? h.min : 0;
+  const max = h.count ? h.max : 0;
+  const lo = Math.min(min, clipRange[0]);
+  let hi = Math.max(max, clipRange[1]);
+  if (!(hi > lo)) hi = lo + 1;
+  const u = signedHistogram(h, bins, { lo, hi });
+  return { lo, hi, counts: Array.from(u.counts, (c) => Math.round(c * 1000) / 1000) };
+}

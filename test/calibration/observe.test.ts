@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config/index.js';
+import { openDataFolder } from '../../src/data/index.js';
+import { readModelFile } from '../../src/onnx/index.js';
+import { prepareModel } from '../../src/passes/index.js';
+import { tensorsToCalibrate } from '../../src/quant/plan.js';
+import { StreamingHistogram } from '../../src/math/index.js';
+import {
+  MinMaxCollector, MovingAverageCollector, groupByBudget, observeTensors, planObservation, type ObserveOptions,
+} from '../../src/calibration/index.js';
+import { DATA, fixture } from './helpers.js';
+
+async function setup(name: string, count = 40, batchSize = 4) {
+  const model = readModelFile(fixture(name));
+  prepareModel(model);
+  const tensors = tensorsToCalibrate(model.graph, DEFAULTS);
+  const source = await openDataFolder(DATA, { inputs: model.graph.feedInputs(), count, batchSize });
+  return { model, tensors, source };
+}
+
+const histograms = (r: Awaited<ReturnType<typeof observeTensors>>) =>
+  Object.fromEntries([...r.observations].map(([t, o]) => [t, o.histogram.toJSON()]));
+
+describe('observeTensors', () => {
+  it('a small memory budget splits the tensors into passes without changing any statistic', async () => {
+    const { model, tensors, source } = await setup('resnet_mini');
+    const plan = planObservation(model.graph, tensors);
+    const progress: [number, number][] = [];
+    const opts: ObserveOptions = { batchSize: 4 };
+    const one = await observeTensors(model, tensors, source, opts);
+    // 4 samples of a [16, 28, 28] float tensor = 200 KiB: about one tensor per pass.
+    const many = await observeTensors(model, tensors, source, { ...opts, budgetBytes: 200 * 1024, onProgress: (d, t) => progress.push([d, t]) });
+    expect(one.passes).toBe(1);
+    expect(many.passes).toBeGreaterThan(5);
+    expect(many.passes).toBeLessThanOrEqual(plan.fetched.length);
+    expect(histograms(many)).toEqual(histograms(one));
+    expect(progress.at(-1)).toEqual([40 * many.passes, 40 * many.passes]);
+    expect(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0])).toBe(true);
+  });
+
+  it("optimization level 'all' observes the same bits as 'disabled'", async () => {
+    for (const name of ['lenet_bn', 'resnet_mini']) {
+      const { model, tensors, source } = await setup(name);
+      const all = await observeTensors(model, tensors, source, { batchSize: 4, optimizationLevel: 'all' });
+      const none = await observeTensors(model, tensors, source, { batchSize: 4, optimizationLevel: 'disabled' });
+      expect(histograms(all)).toEqual(histograms(none));
+    }
+  });
+
+  it('feeds are read from the batch, reshape-like copies share their source, the rest is fetched', async () => {
+    const { model, tensors } = await setup('lstm_rows', 1, 1);
+    const lstm = planObservation(model.graph, tensors);
+    expect(lstm.sourceOf.get('/lstm/Squeeze_output_0')).toBe('/lstm/LSTM_output_0');
+    expect(lstm.sourceOf.get('/lstm/Transpose_1_output_0')).toBe('/lstm/LSTM_output_0');
+    expect(lstm.fetched).toEqual(['/lstm/LSTM_output_0', '/Gather_output_0', 'logits']);
+    const r = await setup('resnet_mini', 1, 1);
+    const res = planObservation(r.model.graph, r.tensors);
+    expect(res.fromFeeds).toEqual(['input']);
+    expect(res.sourceOf.get('/flatten/Flatten_output_0')).toBe('/pool/GlobalAveragePool_output_0');
+    expect(res.fetched).not.toContain('/flatten/Flatten_output_0');
+    expect(res.fetched).toHaveLength(r.tensors.length - 2);
+  });
+});
+
+describe('grouping and collectors', () => {
+  it('groupByBudget keeps order, fills up to the budget, and isolates oversized tensors', () => {
+    const sizes = [['a', 4], ['b', 4], ['c', 9], ['d', 2], ['e', 1], ['f', 3]].map(([name, bytes]) => ({ name: name as string, bytes: bytes as number }));
+    expect(groupByBudget(sizes, 8)).toEqual([['a', 'b'], ['c'], ['d', 'e', 'f']]);
+    expect(groupByBudget(sizes, 100)).toEqual([['a', 'b', 'c', 'd', 'e', 'f']]);
+    expect(groupByBudget([], 8)).toEqual([]);
+  });
+
+  it('MinMaxCollector agrees with the histogram: finite values only, -0 as +0, null when empty', () => {
+    const data = Float32Array.from([NaN, -0, 3.5, Infinity, -2.25, -Infinity, 1e-30]);
+    const c = new MinMaxCollector();
+    expect(c.result()).toEqual({ min: null, max: null, count: 0 });
+    c.observe(data.subarray(0, 2));
+    expect(Object.is(c.result().min, 0)).toBe(true);
+    c.observe(data.subarray(2));
+    const h = new StreamingHistogram().observe(data);
+    expect(c.result()).toEqual({ min: h.min, max: h.max, count: h.count });
+    expect(c.result()).toEqual({ min: -2.25, max: 3.5, count: 4 });
+  });
+
+  it('the moving average depends on batch order (why it is opt-in and never merged)', () => {
+    const a = Float32Array.from([0, 10]);
+    const b = Float32Array.from([-1, 1]);
+    const ab = new MovingAverageCollector();
+    ab.observe(a);
+    ab.observe(b);
+    const ba = new MovingAverageCollector();
+    ba.observe(b);
+    ba.observe(a);
+    expect(ab.result().max).toBeCloseTo(10 + 0.01 * (1 - 10), 12);
+    expect(ba.result().max).toBeCloseTo(1 + 0.01 * (10 - 1), 12);
+    expect(ab.result().batches).toBe(2);
+  });
+});
