@@ -57,7 +57,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     const needed = tensorsToCalibrate(model.graph, config);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
-    plan = planQuantization(model.graph, config, { ranges: r.ranges, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 });
+    plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 });
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
     tensorMap = res.tensorMap;
     notes.push(...res.notes);

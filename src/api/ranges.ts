@@ -16,7 +16,7 @@ export interface RangeSource {
   label: string;
 }
 
-export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{ ranges: Map<string, RangeInput>; ms: number; samples: number; stats: StatsFile }> {
+export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{ ranges: Map<string, RangeInput>; observed: Map<string, { min: number; max: number }>; ms: number; samples: number; stats: StatsFile }> {
   const t0 = performance.now();
   let stats: StatsFile;
   if (src.stats) {
@@ -29,9 +29,12 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
   }
   const all = rangesFromStats(stats, config);
   const ranges = new Map<string, RangeInput>();
+  const observed = new Map<string, { min: number; max: number }>();
   for (const t of needed) {
     const r = all.get(t);
     if (r) ranges.set(t, r);
+    const s = stats.tensors[t];
+    if (s && s.min !== null && s.max !== null) observed.set(t, { min: Math.min(0, s.min), max: s.max });
   }
-  return { ranges, ms: performance.now() - t0, samples: stats.samples, stats };
+  return { ranges, observed, ms: performance.now() - t0, samples: stats.samples, stats };
 }

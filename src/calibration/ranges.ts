@@ -15,7 +15,7 @@ function rangeOptions(rc: RangeConfig): RangeOptions {
   const symmetric = rc.symmetric;
   // The integer range mse scores against: the same choice planQuantization makes for activations.
   const { qmin, qmax } = qRange(rc.activationType, { symmetric: symmetric && rc.activationType !== 'uint8' });
-  return { symmetric, percentile: rc.percentile, qmin, qmax };
+  return { symmetric, percentile: rc.percentile, qmin, qmax, excludeZeros: true };
 }
 
 /**

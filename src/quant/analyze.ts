@@ -29,6 +29,8 @@ export interface Analysis {
   fixed: Map<string, [number, number]>;
   /** Tensors that want int16 (first/last-layer policy). */
   int16: Set<string>;
+  /** Outputs of quantized nodes that get no Q/DQ (a MatMul output feeding its bias Add). */
+  unquantized: Set<string>;
 }
 
 export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis {
@@ -45,9 +47,11 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis 
   for (const n of g.nodes) decisions.set(n, decide(n, ctx));
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
+  floatOperandBinaries(g, decisions);
   settlePassThrough(g, decisions);
+  const unquantized = foldBiasAdds(g, decisions);
   const absorbed = absorbActivations(g, decisions);
-  return collect(g, decisions, absorbed, isFloat);
+  return collect(g, decisions, absorbed, isFloat, unquantized);
 }
 
 function decide(n: Node, ctx: RuleContext): NodeDecision {
@@ -129,7 +133,52 @@ function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<st
   return absorbed;
 }
 
-function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean): Analysis {
+/** Does this value come out of quantized arithmetic (through pass-through ops), or the model input? */
+function fromQuantized(g: Graph, decisions: Map<Node, NodeDecision>, name: string): boolean {
+  const p = g.producerOf(name);
+  if (!p) return g.isGraphInput(name);
+  const d = decisions.get(p)!;
+  if (d.status === 'float') return false;
+  return d.rule?.passThrough ? fromQuantized(g, decisions, p.inputs[0] ?? '') : true;
+}
+
+/**
+ * Add/Mul are quantized only when every non-constant operand already comes out of quantized
+ * arithmetic (residual adds between convs: the integer flow continues). An Add/Mul fed by float
+ * ops (LayerNorm's affine, GELU's products) would add a rounding step and save no float work.
+ */
+function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): void {
+  for (const n of g.nodes) {
+    const d = decisions.get(n)!;
+    if (d.status !== 'quantized' || (n.opType !== 'Add' && n.opType !== 'Mul') || d.reason.includes('HardSwish')) continue;
+    const operands = n.inputs.filter((i) => !g.constantOf(i));
+    if (operands.every((i) => fromQuantized(g, decisions, i))) continue;
+    decisions.set(n, { node: n, status: 'float', reason: `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work` });
+  }
+}
+
+/**
+ * MatMul/Gemm ─▶ Add(constant bias) is one linear layer: the MatMul output gets no Q/DQ (ORT runs
+ * it as MatMulIntegerToFloat with the bias fused) and the Add's output carries the range.
+ */
+function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string> {
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    const d = decisions.get(n)!;
+    if (d.status !== 'quantized' || n.opType !== 'Add' || n.inputs.length !== 2) continue;
+    const ci = n.inputs.findIndex((i) => g.constantOf(i));
+    const t = n.inputs[1 - ci];
+    if (ci < 0 || !t || (g.constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
+    const p = g.producerOf(t);
+    if (!p || !['MatMul', 'Gemm'].includes(p.opType) || decisions.get(p)!.status !== 'quantized') continue;
+    if (g.consumersOf(t).length !== 1 || g.isGraphOutput(t)) continue;
+    out.add(t);
+    decisions.set(n, { ...d, reason: `bias Add of ${p.describe()}: one linear layer, quantized at its output`, rule: { inputs: [{ kind: 'none' }, { kind: 'none' }], outputs: [{ kind: 'activation' }] } });
+  }
+  return out;
+}
+
+function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>): Analysis {
   const seen = new Set<string>();
   const activations: string[] = [];
   const fixed = new Map<string, [number, number]>();
@@ -145,7 +194,7 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
     if (ra !== rb) parent.set(rb, ra);
   };
   const add = (t: string | undefined, d: NodeDecision) => {
-    if (!t || absorbed.has(t) || !isFloat(t) || g.constantOf(t)) return;
+    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || g.constantOf(t)) return;
     if (!seen.has(t)) {
       seen.add(t);
       activations.push(t);
@@ -167,5 +216,5 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
     if (d.rule.sharedGroup && seen.has(n.outputs[0]!)) for (const i of n.inputs) if (seen.has(i)) union(n.outputs[0]!, i);
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
-  return { decisions, activations, absorbed, groupOf, fixed, int16 };
+  return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
 }

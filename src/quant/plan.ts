@@ -71,6 +71,11 @@ export interface Overrides {
 
 export interface PlanOptions {
   ranges: ReadonlyMap<string, RangeInput>;
+  /**
+   * Observed min/max per tensor. Model outputs take these instead of the algorithm's clipped
+   * range: clipping a logit changes the answer itself, and nothing downstream can recover it.
+   */
+  observed?: ReadonlyMap<string, { min: number; max: number }>;
   overrides?: Overrides;
   /** False below opset 13 (per-channel Q/DQ needs the axis attribute). */
   perChannelAllowed?: boolean;
@@ -84,7 +89,7 @@ export function tensorsToCalibrate(g: Graph, config: Readonly<QuantConfig>): str
 
 export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): QuantPlan {
   const a = analyzeGraph(g, config);
-  const activations = planActivations(a, config, opts);
+  const activations = planActivations(a, config, opts, (t) => g.isGraphOutput(t));
   const { weights, biases } = planWeights(g, a, config, opts, activations);
   return {
     version: 1,
@@ -103,7 +108,7 @@ export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: 
   };
 }
 
-function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanOptions): Record<string, ActivationParams> {
+function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanOptions, isOutput: (t: string) => boolean): Record<string, ActivationParams> {
   const members = new Map<string, string[]>();
   for (const t of a.activations) {
     const g = a.groupOf.get(t)!;
@@ -116,7 +121,8 @@ function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanO
     let algo: string | undefined;
     let source: ActivationParams['source'] = list.length > 1 ? 'group' : 'calibrated';
     for (const t of list) {
-      const r = a.fixed.get(t) ?? opts.ranges.get(t);
+      const observed = isOutput(t) ? opts.observed?.get(t) : undefined;
+      const r = a.fixed.get(t) ?? (observed ? { ...observed, algo: 'minmax (model output)' } : opts.ranges.get(t));
       if (!r) continue;
       const [rmin, rmax] = Array.isArray(r) ? r : [r.min, r.max];
       lo = Math.min(lo, rmin);

@@ -1,0 +1,87 @@
+// What was quantized and what stayed in float, and why. A qtool-written model may carry the plan's
+// node list (metadata `qtool.nodes`) with the planner's reasons; otherwise the graph says it:
+// a QDQ node computes in integers when ORT can fuse it, i.e. it reads a DequantizeLinear and
+// its output goes to a QuantizeLinear; QOperator models name their integer ops.
+import type { Graph, Model, Node } from '../ir/index.js';
+import { NODES_KEY, type Coverage, type ModelSummary, type NodeStatusEntry } from './types.js';
+
+const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
+const INTEGER_OPS = new Set([
+  'ConvInteger', 'MatMulInteger', 'QGemm', 'QAttention', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul',
+  'MatMulIntegerToFloat', 'MatMulNBits', 'QOrderedMatMul',
+]);
+
+function isIntegerOp(n: Node): boolean {
+  return n.opType.startsWith('QLinear') || INTEGER_OPS.has(n.opType);
+}
+
+function isQdq(n: Node): boolean {
+  return QDQ.has(n.opType) && (n.domain === '' || n.domain === 'com.microsoft');
+}
+
+export function modelFormat(model: Model): ModelSummary['format'] {
+  const g = model.graph;
+  const qop = g.nodes.some(isIntegerOp);
+  const qdqNode = g.nodes.some((n) => !isQdq(n) && !isIntegerOp(n) && n.opType !== 'Constant' && structuralStatus(g, n) === undefined);
+  if (qop) return qdqNode ? 'mixed' : 'qoperator';
+  return g.nodes.some(isQdq) ? 'qdq' : 'float';
+}
+
+function structuralStatus(g: Graph, n: Node): string | undefined {
+  if (isIntegerOp(n)) return undefined;
+  const readsDq = n.inputs.some((i) => i && g.producerOf(i)?.opType === 'DequantizeLinear' && !g.constantOf(g.producerOf(i)!.inputs[0] ?? ''));
+  const readsDqWeight = n.inputs.some((i) => i && g.producerOf(i)?.opType === 'DequantizeLinear');
+  const feedsQ = n.outputs.some((o) => g.consumersOf(o).some((c) => c.opType === 'QuantizeLinear'));
+  if ((readsDq || readsDqWeight) && feedsQ) return undefined;
+  if (!readsDq && !readsDqWeight) return 'no DequantizeLinear feeds it: it runs in float';
+  return 'its output is not re-quantized: it runs in float on dequantized inputs';
+}
+
+interface PlanNode {
+  name: string;
+  opType: string;
+  status: string;
+  reason?: string;
+}
+
+function readPlanNodes(model: Model): PlanNode[] | undefined {
+  const raw = model.metadata.find((m) => m.key === NODES_KEY)?.value;
+  if (!raw) return undefined;
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (!Array.isArray(v)) return undefined;
+    const ok = v.every((e) => e && typeof e.name === 'string' && typeof e.opType === 'string' && typeof e.status === 'string');
+    return ok ? (v as PlanNode[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tally(entries: { opType: string; quantized: boolean }[]): Coverage['byOp'] {
+  const byOp: Coverage['byOp'] = {};
+  for (const e of entries) {
+    const c = (byOp[e.opType] ??= { quantized: 0, float: 0 });
+    if (e.quantized) c.quantized++;
+    else c.float++;
+  }
+  return Object.fromEntries(Object.entries(byOp).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
+export function coverage(model: Model): Coverage {
+  const plan = readPlanNodes(model);
+  if (plan) {
+    const floatNodes = plan.filter((n) => n.status !== 'quantized').map((n) => ({ name: n.name, opType: n.opType, reason: n.reason || n.status }));
+    const entries = plan.map((n) => ({ opType: n.opType, quantized: n.status === 'quantized' }));
+    return { source: 'metadata', quantized: entries.length - floatNodes.length, float: floatNodes.length, byOp: tally(entries), floatNodes };
+  }
+  const g = model.graph;
+  const entries: { opType: string; quantized: boolean }[] = [];
+  const floatNodes: NodeStatusEntry[] = [];
+  for (const n of g.nodes) {
+    if (isQdq(n) || n.opType === 'Constant') continue;
+    const why = structuralStatus(g, n);
+    entries.push({ opType: n.opType, quantized: why === undefined });
+    if (why !== undefined) floatNodes.push({ name: n.name || n.outputs[0] || n.opType, opType: n.opType, reason: why });
+  }
+  return { source: 'structure', quantized: entries.length - floatNodes.length, float: floatNodes.length, byOp: tally(entries), floatNodes };
+}

@@ -1,0 +1,85 @@
+// Number formatting and the summary lines every renderer shares, so the four outputs agree.
+import { slowerWarning } from './latency.js';
+import type { LayerMetrics, Report } from './types.js';
+
+export function db(x: number, digits = 1): string {
+  if (x === Infinity) return '∞';
+  if (x === -Infinity) return '-∞';
+  if (Number.isNaN(x)) return 'NaN';
+  return x.toFixed(digits);
+}
+
+export function pct(x: number, digits = 2): string {
+  return `${(100 * x).toFixed(digits)}%`;
+}
+
+/** Compact general number: 4 significant digits, exponent outside [1e-3, 1e5). */
+export function num(x: number): string {
+  if (!Number.isFinite(x)) return db(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e5 || a < 1e-3) return x.toExponential(2);
+  return String(Number(x.toPrecision(4)));
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function ms(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(3);
+}
+
+export function range(r: readonly [number, number]): string {
+  return `[${num(r[0])}, ${num(r[1])}]`;
+}
+
+export function speedup(s: number): string {
+  return s >= 1 ? `${s.toFixed(2)}× faster` : `${(1 / s).toFixed(2)}× SLOWER`;
+}
+
+export function sizeRatio(r: Report['size']): string {
+  return r.ratio > 0 ? `${r.ratio.toFixed(2)}× the size (${(1 / r.ratio).toFixed(2)}× smaller)` : 'n/a';
+}
+
+export const INSTRUMENTED_NOTE =
+  'Per-layer figures come from instrumented copies of both graphs: the compared tensors are exposed as extra outputs, ' +
+  'which can stop onnxruntime from fusing across them, so they may differ slightly from the deployed model. ' +
+  'Output metrics, accuracy and latency come from the unmodified models.';
+
+export const IN_SAMPLE_NOTE = 'IN-SAMPLE: evaluated on the calibration samples, so these figures are optimistic; pass --eval-data for held-out figures.';
+
+/** Loud warnings first (a slower quantized model), then the report's own. */
+export function allWarnings(r: Report): string[] {
+  const out: string[] = [];
+  const slow = r.latency ? slowerWarning(r.latency) : undefined;
+  if (slow) out.push(slow);
+  return [...out, ...r.warnings];
+}
+
+/** 'PASS', 'FAIL' or '' (no gates) and the failed gates' flags. */
+export function gateStatus(r: Report): { label: 'PASS' | 'FAIL' | ''; failed: string[] } {
+  if (!r.gates) return { label: '', failed: [] };
+  const failed = r.gates.results.filter((g) => !g.passed).map((g) => g.flag);
+  return { label: failed.length ? 'FAIL' : 'PASS', failed };
+}
+
+export function primaryOutput(r: Report) {
+  return r.outputs.find((o) => o.name === r.primaryOutput);
+}
+
+export function layerRow(l: LayerMetrics): string[] {
+  return [String(l.rank), l.tensor, db(l.ownSqnrDb), db(l.accumulatedSqnrDb), pct(l.clippedFraction, 3), l.hint, range(l.range), l.algo ?? '-', l.dtype];
+}
+
+export const LAYER_HEADERS = ['#', 'tensor', 'own SQNR dB', 'accum. SQNR dB', 'clipped', 'hint', 'range', 'algo', 'dtype'];
+
+/** Aligned plain-text columns. */
+export function table(headers: string[], rows: string[][], rightAlign: ReadonlySet<number> = new Set()): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (rightAlign.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)];
+}

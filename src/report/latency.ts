@@ -1,0 +1,105 @@
+// Latency of both models in onnxruntime-node. The models alternate within every round (float,
+// quantized; then quantized, float) so that drift in the machine's state (frequency scaling, other
+// load) hits both alike; each figure is the median over all timed runs.
+import { performance } from 'node:perf_hooks';
+import type { Feeds } from '../ir/index.js';
+import { Session, type SessionOptions } from '../runtime/index.js';
+import type { LatencyResult, LatencySection } from './types.js';
+import type { Progress } from './evaluate.js';
+
+export interface LatencyOptions {
+  /** Batch sizes to time (default [1, 8]). */
+  batchSizes?: number[];
+  /** Rounds of alternating runs (default 5). */
+  rounds?: number;
+  /** Aim for at least this many milliseconds per model per round (default 40). */
+  minRoundMs?: number;
+  /** Quantized/float time ratio above which the quantized model counts as slower (default 1.05). */
+  slowerTolerance?: number;
+}
+
+export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRoundMs: 40, slowerTolerance: 1.05, threads: 2 } as const;
+
+export interface LatencyRun {
+  floatModel: string;
+  quantizedModel: string;
+  /** Feeds per batch size; a batch size without feeds is reported as skipped with `skipReasons`. */
+  feeds: Map<number, Feeds>;
+  skipReasons: Map<number, string>;
+  session: SessionOptions;
+  options?: LatencyOptions;
+  onProgress?: (p: Progress) => void;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function timeRuns(s: Session, feeds: Feeds, n: number, into: number[]): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await s.run(feeds);
+    into.push(performance.now() - t0);
+  }
+}
+
+async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Required<LatencyOptions>): Promise<{ floatMs: number; quantizedMs: number; runs: number }> {
+  const warm: number[] = [];
+  await timeRuns(f, feeds, 3, warm);
+  await timeRuns(q, feeds, 3, warm);
+  const per = Math.max(median(warm), 1e-3);
+  const runs = Math.min(50, Math.max(1, Math.ceil(o.minRoundMs / per)));
+  const ft: number[] = [];
+  const qt: number[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    const order: [Session, number[]][] = r % 2 === 0 ? [[f, ft], [q, qt]] : [[q, qt], [f, ft]];
+    for (const [s, into] of order) await timeRuns(s, feeds, runs, into);
+  }
+  return { floatMs: median(ft), quantizedMs: median(qt), runs };
+}
+
+export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
+  const o: Required<LatencyOptions> = { ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options };
+  const threads = run.session.threads ?? LATENCY_DEFAULTS.threads;
+  const opts = { ...run.session, threads };
+  const f = await Session.open(run.floatModel, { ...opts, label: run.floatModel });
+  const q = await Session.open(run.quantizedModel, { ...opts, label: run.quantizedModel });
+  const results: LatencyResult[] = [];
+  const skipped: LatencySection['skipped'] = [];
+  let runsPerRound = 0;
+  try {
+    for (const [k, batch] of o.batchSizes.entries()) {
+      const feeds = run.feeds.get(batch);
+      if (!feeds) {
+        skipped.push({ batch, reason: run.skipReasons.get(batch) ?? 'no data for this batch size' });
+        continue;
+      }
+      const t = await timeBatch(f, q, feeds, o);
+      runsPerRound = Math.max(runsPerRound, t.runs);
+      results.push({ batch, floatMs: t.floatMs, quantizedMs: t.quantizedMs, speedup: t.floatMs / t.quantizedMs });
+      run.onProgress?.({ phase: 'latency', done: k + 1, total: o.batchSizes.length });
+    }
+  } finally {
+    await f.close();
+    await q.close();
+  }
+  return {
+    threads,
+    rounds: o.rounds,
+    runsPerRound,
+    results,
+    skipped,
+    quantizedSlower: results.some((r) => r.quantizedMs > r.floatMs * o.slowerTolerance),
+    slowerTolerance: o.slowerTolerance,
+  };
+}
+
+/** The loud warning every renderer shows when the quantized model is slower. */
+export function slowerWarning(l: LatencySection): string | undefined {
+  if (!l.quantizedSlower) return undefined;
+  const worst = l.results.reduce((a, b) => (b.speedup < a.speedup ? b : a));
+  return `THE QUANTIZED MODEL IS SLOWER than the float one: ${worst.quantizedMs.toFixed(3)} ms vs ${worst.floatMs.toFixed(3)} ms at batch ${worst.batch} ` +
+    `(${(1 / worst.speedup).toFixed(2)}× the time). onnxruntime may not be fusing the Q/DQ pairs into integer kernels on this CPU, or the model is too small to gain.`;
+}
