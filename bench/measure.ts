@@ -46,6 +46,8 @@ export interface LatencyStats {
   p25Ms: number;
   p75Ms: number;
   runs: number;
+  /** Cores kept busy by other processes during the whole alternation (see foreignCores). */
+  foreignCores?: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function alternateLatency(
   }
   const k = Math.max(1, Math.min(500, Math.round(roundMs / Math.max(slowest, 1e-3))));
   const times: number[][] = labels.map(() => []);
+  const mark = cpuMark();
   for (let r = 0; r < rounds; r++) {
     for (let j = 0; j < labels.length; j++) {
       const m = (j + r) % labels.length;
@@ -81,10 +84,27 @@ export async function alternateLatency(
       }
     }
   }
+  const foreign = foreignCores(mark);
   for (const s of sessions) await s.close();
   return Object.fromEntries(labels.map((l, i) => [l, {
     medianMs: median(times[i]!), p25Ms: quantile(times[i]!, 0.25), p75Ms: quantile(times[i]!, 0.75), runs: times[i]!.length,
+    foreignCores: foreign,
   }]));
+}
+
+/**
+ * alternateLatency, repeated (at most `attempts` times) while other processes kept more than
+ * `quietCores` busy; the attempt with the least foreign load is kept.
+ */
+export async function quietLatency(files: Record<string, string>, batch: number, attempts = 3, quietCores = 0.2): Promise<Record<string, LatencyStats>> {
+  let best: Record<string, LatencyStats> | undefined;
+  for (let i = 0; i < attempts; i++) {
+    const r = await alternateLatency(files, batch);
+    const load = (x: typeof r | undefined) => Object.values(x ?? {})[0]?.foreignCores ?? 0;
+    if (!best || load(r) < load(best)) best = r;
+    if (load(best) <= quietCores) break;
+  }
+  return best!;
 }
 
 /** Float32 samples of a folder of .npy files (v1–v3 headers), in name order. */
@@ -117,6 +137,36 @@ export async function plainInferenceMs(file: string, dataDir: string, samples: n
   }
   await session.close();
   return median(passes);
+}
+
+/** A point on two clocks: the machine's busy CPU time (/proc/stat) and this process's own. */
+export interface CpuMark {
+  wallMs: number;
+  machineBusyS?: number;
+  ownS: number;
+}
+
+export function cpuMark(): CpuMark {
+  const own = process.cpuUsage();
+  let machineBusyS: number | undefined;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal …, in USER_HZ ticks (100/s on Linux).
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    machineBusyS = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
+  } catch {
+    machineBusyS = undefined;
+  }
+  return { wallMs: performance.now(), machineBusyS, ownS: (own.user + own.system) / 1e6 };
+}
+
+/**
+ * Average number of cores other processes kept busy between two marks: the benchmark shares the
+ * machine, so every figure carries this to show how much to trust it. Undefined off Linux.
+ */
+export function foreignCores(from: CpuMark, to: CpuMark = cpuMark()): number | undefined {
+  if (from.machineBusyS === undefined || to.machineBusyS === undefined) return undefined;
+  const wallS = (to.wallMs - from.wallMs) / 1000;
+  return Math.max(0, (to.machineBusyS - from.machineBusyS - (to.ownS - from.ownS)) / wallS);
 }
 
 /** Peak resident set of this process so far, MiB. */

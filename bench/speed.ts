@@ -11,7 +11,7 @@ import { quantize } from '../src/index.js';
 import { Session } from '../src/runtime/index.js';
 import { writeCalibrationFolder } from './data.js';
 import {
-  THREADS, alternateLatency, inputSpec, machine, peakRssMiB, plainInferenceMs, randomFeed, reply, runChild,
+  THREADS, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, quietLatency, randomFeed, reply, runChild,
   type LatencyStats, type Machine,
 } from './measure.js';
 import { buildBenchModels } from './models.js';
@@ -46,6 +46,8 @@ export interface QuantizeFigures {
   plainInferenceMs: number;
   totalMs: number;
   peakRssMiB: number;
+  /** Cores other processes kept busy while quantize and the plain loop ran. */
+  foreignCores?: number;
   notes: string[];
 }
 
@@ -69,12 +71,13 @@ export interface SpeedReport {
 // ---- children -------------------------------------------------------------------------------
 
 async function childQuantize(file: string, data: string, format: Format, output: string): Promise<void> {
+  const mark = cpuMark();
   const r = await quantize(file, { output, data, config: { format } });
   const peak = peakRssMiB();
   const plain = await plainInferenceMs(file, data, r.timings.calibrationSamples);
   reply({
     output: r.output, sizeRatio: r.sizes.ratio, calibrationMs: r.timings.calibrationMs, calibrationSamples: r.timings.calibrationSamples,
-    plainInferenceMs: plain, totalMs: r.timings.totalMs, peakRssMiB: peak, notes: r.notes,
+    plainInferenceMs: plain, totalMs: r.timings.totalMs, peakRssMiB: peak, foreignCores: foreignCores(mark), notes: r.notes,
   } satisfies QuantizeFigures);
 }
 
@@ -86,7 +89,7 @@ async function childRss(file: string): Promise<void> {
 }
 
 async function childLatency(filesJson: string, batch: string): Promise<void> {
-  reply(await alternateLatency(JSON.parse(filesJson) as Record<string, string>, Number(batch)));
+  reply(await quietLatency(JSON.parse(filesJson) as Record<string, string>, Number(batch)));
 }
 
 // ---- parent ---------------------------------------------------------------------------------
@@ -130,7 +133,7 @@ export async function benchModel(m: BenchModel): Promise<ModelResult> {
     latency[b] = await runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
     const fl = latency[b]!.float!.medianMs;
     const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${(fl / v.medianMs).toFixed(2)})`}`);
-    console.log(`  batch ${b}: ${parts.join(', ')}`);
+    console.log(`  batch ${b}: ${parts.join(', ')}; other load ${latency[b]!.float!.foreignCores?.toFixed(2) ?? '?'} cores`);
   }
   const inferenceRssMiB: Record<string, number> = {};
   for (const [label, file] of Object.entries(files)) inferenceRssMiB[label] = await runChild<number>(SELF, ['rss', file]);

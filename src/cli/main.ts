@@ -2,6 +2,7 @@
 // failure, 2 usage error, 3 an accuracy gate failed (the model is still written).
 import { Command, CommanderError } from 'commander';
 import { registerInspect } from './inspect.js';
+import { registerCompare } from './compare.js';
 import { registerQuantize } from './quantize.js';
 import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
@@ -9,7 +10,7 @@ import { registerMergeStats } from './merge-stats.js';
 import { stdio } from './run.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
-const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats];
+const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

@@ -29,7 +29,7 @@ export function configFromFlags(f: QuantizeFlags): Record<string, unknown> {
 
 export function addQuantOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--algo <algo>', 'range algorithm (default minmax)').choices(['minmax', 'kl', 'mse', 'percentile']))
+    .addOption(new Option('--algo <algo>', 'range algorithm (default mse)').choices(['minmax', 'kl', 'mse', 'percentile']))
     .addOption(new Option('--format <format>', 'output format (default qdq)').choices(['qdq', 'qoperator']))
     .addOption(new Option('--mode <mode>', 'quantization mode (default static)').choices(['static', 'dynamic', 'weight-only']))
     .addOption(new Option('--target <target>', 'target preset (default ort-cpu)').choices(['ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))

@@ -163,6 +163,13 @@ function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): voi
  */
 function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string> {
   const out = new Set<string>();
+  // A model output computed by Gemm/MatMul stays float: onnxruntime still runs the integer kernel
+  // (QGemm / MatMulIntegerToFloat with float output), and a final uint8 rounding of the logits
+  // would be the largest single error in a classifier.
+  for (const n of g.nodes) {
+    const y = n.outputs[0];
+    if (y && g.isGraphOutput(y) && ['Gemm', 'MatMul'].includes(n.opType) && decisions.get(n)!.status === 'quantized') out.add(y);
+  }
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || n.opType !== 'Add' || n.inputs.length !== 2) continue;

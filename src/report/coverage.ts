@@ -70,8 +70,9 @@ function tally(entries: { opType: string; quantized: boolean }[]): Coverage['byO
 export function coverage(model: Model): Coverage {
   const plan = readPlanNodes(model);
   if (plan) {
-    const floatNodes = plan.filter((n) => n.status !== 'quantized').map((n) => ({ name: n.name, opType: n.opType, reason: n.reason || n.status }));
-    const entries = plan.map((n) => ({ opType: n.opType, quantized: n.status === 'quantized' }));
+    // 'absorbed' nodes (a Relu folded into its producer's range) count as quantized.
+    const floatNodes = plan.filter((n) => n.status === 'float').map((n) => ({ name: n.name, opType: n.opType, reason: n.reason || n.status }));
+    const entries = plan.map((n) => ({ opType: n.opType, quantized: n.status !== 'float' }));
     return { source: 'metadata', quantized: entries.length - floatNodes.length, float: floatNodes.length, byOp: tally(entries), floatNodes };
   }
   const g = model.graph;

@@ -66,7 +66,16 @@ interface MapEntry {
   zeroPoint?: number;
 }
 
+/**
+ * One map entry: `[quantized, algo]` (what quantize() writes; scale and zero point live on the
+ * DequantizeLinear) or `{ quantized, range?, algo?, dtype?, scale?, zeroPoint? }`.
+ */
 function parseEntry(v: unknown): MapEntry | undefined {
+  if (Array.isArray(v)) {
+    const [quantized, algo] = v;
+    if (typeof quantized !== 'string' || !quantized) return undefined;
+    return { quantized, algo: typeof algo === 'string' ? algo : undefined };
+  }
   if (typeof v !== 'object' || v === null) return undefined;
   const e = v as Record<string, unknown>;
   if (typeof e.quantized !== 'string' || !e.quantized) return undefined;
@@ -96,7 +105,7 @@ function readMetadataMap(quant: Model): Map<string, MapEntry> | string | undefin
   const out = new Map<string, MapEntry>();
   for (const [k, v] of Object.entries(parsed)) {
     const e = parseEntry(v);
-    if (!e) return `${TENSOR_MAP_KEY} entry '${k}' has no "quantized" tensor name`;
+    if (!e) return `${TENSOR_MAP_KEY} entry '${k}' names no quantized tensor`;
     out.set(k, e);
   }
   return out;

@@ -1,0 +1,174 @@
+// docs/benchmarks.md from the figures of one `npm run bench`: numbers only, plus whether the
+// speed targets of issue 6 hold as measured.
+import type { FusionReport } from './fusion.js';
+import { summarizeIslands } from './fusion.js';
+import type { LatencyStats } from './measure.js';
+import { FORMATS, type ModelResult, type QuantizeFigures, type SpeedReport } from './speed.js';
+
+export interface BenchReport extends SpeedReport {
+  command: string;
+  wallS: number;
+  baselineRssMiB: number;
+  /** model key → format → analysis of onnxruntime's optimised graph. */
+  fusion: Record<string, Partial<Record<string, FusionReport | { error: string }>>>;
+}
+
+/** Issue 6: int8 must be at least this much faster than float (model key → batch → ×). */
+export const TARGETS: Record<string, Record<number, number>> = {
+  resnet18: { 1: 2.3, 8: 2.0 },
+  mobilenetv2: { 1: 1.4, 8: 1.2 },
+};
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const ms = (x: number) => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const load = (s: LatencyStats | undefined) => (s?.foreignCores === undefined ? '–' : f2(s.foreignCores));
+const figures = (r: ModelResult, f: string) => {
+  const q = r.quantized[f as keyof ModelResult['quantized']];
+  return q && 'output' in q ? q : undefined;
+};
+
+export function speedup(r: ModelResult, format: string, batch: number): number | undefined {
+  const l = r.latency[batch];
+  const q = l?.[format];
+  return l?.float && q ? l.float.medianMs / q.medianMs : undefined;
+}
+
+function latencyTable(rep: BenchReport): string[] {
+  const lines = [
+    '| model | int8 format | batch | float median ms | int8 median ms | speedup (float/int8) | int8 p25–p75 ms | runs each | other load (cores) |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rep.results) {
+    for (const f of FORMATS) {
+      for (const b of Object.keys(r.latency).map(Number)) {
+        const l = r.latency[b]!;
+        const q = l[f];
+        if (!q) continue;
+        lines.push(`| ${r.model.title} | ${f} | ${b} | ${ms(l.float!.medianMs)} | ${ms(q.medianMs)} | **${f2(speedup(r, f, b)!)}×** | ${ms(q.p25Ms)}–${ms(q.p75Ms)} | ${q.runs} | ${load(q)} |`);
+      }
+    }
+  }
+  return lines;
+}
+
+function targetLines(rep: BenchReport): string[] {
+  const lines = ['| model | batch | target | QDQ measured | QOperator measured | holds (QDQ, the default) |', '|---|---|---|---|---|---|'];
+  for (const r of rep.results) {
+    const t = TARGETS[r.model.key];
+    if (!t) continue;
+    for (const [b, want] of Object.entries(t)) {
+      const qdq = speedup(r, 'qdq', Number(b));
+      const qop = speedup(r, 'qoperator', Number(b));
+      const verdict = qdq === undefined ? 'not measured' : qdq >= want ? 'yes' : '**no**';
+      lines.push(`| ${r.model.title} | ${b} | ≥ ${want}× | ${qdq === undefined ? '–' : `${f2(qdq)}×`} | ${qop === undefined ? '–' : `${f2(qop)}×`} | ${verdict} |`);
+    }
+  }
+  return lines;
+}
+
+function costTable(rep: BenchReport): string[] {
+  const lines = [
+    '| model | int8 format | file size int8/float | calibration ms (samples) | plain float inference ms, same samples | calibration / inference | quantize peak RSS MiB | inference peak RSS MiB, float → int8 (batch 8) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rep.results) {
+    for (const f of FORMATS) {
+      const q = figures(r, f);
+      const err = r.quantized[f];
+      if (!q) {
+        lines.push(`| ${r.model.title} | ${f} | quantize failed: ${err && 'error' in err ? err.error.split('\n')[0]!.replace(/\|/g, '\\|') : '?'} | | | | | |`);
+        continue;
+      }
+      lines.push(`| ${r.model.title} | ${f} | ${f2(q.sizeRatio)} (${f1(r.floatBytes / 2 ** 20)} → ${f1((r.floatBytes * q.sizeRatio) / 2 ** 20)} MiB) | ${ms(q.calibrationMs)} (${q.calibrationSamples}) | ${ms(q.plainInferenceMs)} | ${f1(q.calibrationMs / q.plainInferenceMs)}× | ${q.peakRssMiB.toFixed(0)} | ${rss(r, f)} |`);
+    }
+  }
+  return lines;
+}
+
+function rss(r: ModelResult, f: string): string {
+  const a = r.inferenceRssMiB.float;
+  const b = r.inferenceRssMiB[f];
+  return a === undefined || b === undefined ? '–' : `${a.toFixed(0)} → ${b.toFixed(0)}`;
+}
+
+function fusionTable(rep: BenchReport): string[] {
+  const lines = [
+    '| model | int8 format | integer kernels | activation Q / DQ left | float ops between DQ and Q | float islands |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rep.results) {
+    for (const f of FORMATS) {
+      const a = rep.fusion[r.model.key]?.[f];
+      if (!a) continue;
+      if ('error' in a) {
+        lines.push(`| ${r.model.title} | ${f} | analysis failed: ${a.error.split('\n')[0]} | | | |`);
+        continue;
+      }
+      const between = Object.entries(a.floatBetweenQdq).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+      const islands = summarizeIslands(a.islands).join('; ') || 'none';
+      lines.push(`| ${r.model.title} | ${f} | ${a.integerOps} | ${a.activationQ} / ${a.activationDQ} | ${between} | ${islands} |`);
+    }
+  }
+  return lines;
+}
+
+export function renderReport(rep: BenchReport): string {
+  const m = rep.machine;
+  const noisy = rep.results.some((r) => Object.values(r.latency).some((l) => Object.values(l).some((s) => (s.foreignCores ?? 0) > 0.2)));
+  return [
+    '# Benchmarks',
+    '',
+    `Generated by \`${rep.command}\` on ${rep.date.slice(0, 10)} (${rep.date}); the whole run took ${rep.wallS.toFixed(0)} s.`,
+    'Regenerate with the same command; nothing here is asserted, these are measurements.',
+    '',
+    `- **Machine:** ${m.cpu}, ${m.cores} logical cores, ${m.memGiB} GiB RAM, ${m.os}`,
+    `- **Software:** Node ${m.node}, onnxruntime-node ${m.onnxruntime} (CPU execution provider)`,
+    `- **Sessions:** ${rep.threads} intra-op threads, graph optimisation level \`all\`, for float and int8 alike.`,
+    '',
+    '## How it is measured',
+    '',
+    '- **Models.** ResNet-18 and MobileNetV2 at 224×224 are built by `bench/models.ts` with qtool\'s own IR, shaped like a',
+    '  torchvision export at opset 13 (bias-free convs, BatchNormalization unfolded, ReLU6 as `Clip(x, 0, 6)`,',
+    '  dynamic batch dim). Weights are random (He init) and the BN statistics are fitted to image-like data, so',
+    '  activations have trained-like ranges. Speed does not depend on training. The MNIST fixtures come from `fixtures/`.',
+    '- **Quantization.** `quantize()` with the default config (static, minmax, per-channel int8 weights, uint8',
+    '  activations, `--target ort-cpu`) in QDQ and in QOperator format. The 224 models calibrate on 32 synthetic',
+    '  samples (`bench/data.ts`), the fixtures on `calibration-data/mnist` (200 samples).',
+    '- **Latency.** In a fresh process per model and batch size: three warm-up runs per model, then 7 rounds in which',
+    '  float, QDQ and QOperator each run k times back to back (k chosen so one model\'s turn takes about 0.3 s), the',
+    '  order rotating each round. Medians over all runs; speedup = float median / int8 median.',
+    '- **Other load.** The machine is shared. Each latency figure carries the number of cores other processes kept',
+    '  busy during its measurement (from /proc/stat minus this process). A measurement with more than 0.2 cores of',
+    '  other load is repeated (up to 3 times) and the quietest kept.',
+    '- **Calibration cost.** Calibration time as `quantize()` reports it (reading the samples and running the',
+    '  augmented model) divided by the time of plain float inference over the same samples at the same batch size',
+    '  (samples preloaded, median of three passes, onnxruntime\'s default threads as calibration uses).',
+    `- **Peak RSS.** \`process.resourceUsage().maxRSS\`, each figure from its own child process. A child that loads`,
+    `  nothing peaks at ${rep.baselineRssMiB.toFixed(0)} MiB (Node, tsx and onnxruntime-node themselves).`,
+    '',
+    '## Speed targets (issue 6)',
+    '',
+    ...targetLines(rep),
+    '',
+    ...(noisy ? ['> Some latency figures below were measured with more than 0.2 cores of other load on the machine; see the last column.', ''] : []),
+    '## Latency, float vs int8',
+    '',
+    ...latencyTable(rep),
+    '',
+    '## Size, calibration cost and memory',
+    '',
+    ...costTable(rep),
+    '',
+    '## What onnxruntime runs',
+    '',
+    'Each int8 model is loaded with graph optimisation `extended` and onnxruntime saves the graph it will run',
+    '(`optimizedModelFilePath`); `bench/fusion.ts` counts integer kernels, Q/DQ left on activations, and float',
+    'compute between a DequantizeLinear and a QuantizeLinear (each such island costs a DQ, a float kernel and a Q).',
+    '',
+    ...fusionTable(rep),
+    '',
+  ].join('\n');
+}
+
+export type { QuantizeFigures };

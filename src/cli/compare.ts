@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import {
+  compare, gateFailureMessage, renderJson, renderText, reportFiles, reportWarnings, writeReports, GateError, UsageError,
+  type Gates, type Progress,
+} from '../index.js';
+import { runCommand, stdio } from './run.js';
+
+interface CompareFlags {
+  data: string;
+  labels?: string;
+  calibCount?: string;
+  batchSize?: string;
+  report?: string[];
+  perLayer: boolean;
+  latency: boolean;
+  inSample?: boolean;
+  threads?: string;
+  maxDrop?: string;
+  minSqnr?: string;
+  minAgreement?: string;
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+function number(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+    throw new UsageError(`${flag} expects ${opts.int ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${v}'`);
+  }
+  return n;
+}
+
+function gatesFrom(o: CompareFlags): Gates {
+  const gates: Gates = {
+    maxDrop: number('--max-drop', o.maxDrop, { min: 0 }),
+    minSqnr: number('--min-sqnr', o.minSqnr),
+    minAgreement: number('--min-agreement', o.minAgreement, { min: 0 }),
+  };
+  if (gates.minAgreement !== undefined && gates.minAgreement > 1) throw new UsageError(`--min-agreement is a fraction in [0, 1], got ${gates.minAgreement}`);
+  if (gates.maxDrop !== undefined && !o.labels) throw new UsageError('--max-drop needs --labels to measure accuracy');
+  return gates;
+}
+
+/** A progress bar on stderr for interactive terminals only. */
+function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
+  if (!enabled) return { update: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
+  let phase = '';
+  return {
+    update: (p) => {
+      if (p.phase !== phase) {
+        if (phase) bar.stop();
+        phase = p.phase;
+        bar.start(p.total, 0, { phase: p.phase.padEnd(7) });
+      }
+      bar.setTotal(p.total);
+      bar.update(p.done, { phase: p.phase.padEnd(7) });
+    },
+    stop: () => phase && bar.stop(),
+  };
+}
+
+async function run(floatModel: string, quantModel: string, o: CompareFlags): Promise<void> {
+  const gates = gatesFrom(o);
+  const files = reportFiles(o.report);
+  const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
+  let report;
+  try {
+    report = await compare(floatModel, quantModel, {
+      data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
+      batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
+      inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, onProgress: progress.update,
+    });
+  } finally {
+    progress.stop();
+  }
+  writeReports(report, files);
+  const warnings = reportWarnings(report);
+  // The slower-model warning is loud on purpose: printed even with --quiet.
+  for (const w of warnings) if (!o.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
+  if (o.json) stdio.out(renderJson(report, { pretty: false }));
+  else if (!o.quiet) stdio.out(renderText(report));
+  const failed = report.gates?.results.filter((g) => !g.passed) ?? [];
+  if (failed.length) throw new GateError(gateFailureMessage(failed));
+}
+
+export function registerCompare(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('compare')
+    .description('compare a quantized model with its float original: output metrics, per-layer errors, size, latency, gates')
+    .argument('<float>', 'float ONNX model')
+    .argument('<quantized>', 'quantized ONNX model')
+    .requiredOption('--data <dir>', 'evaluation data folder')
+    .option('--labels <file>', 'class indices in sample order (.json array or .npy), for accuracy')
+    .option('--calib-count <n>', 'use only the first N samples')
+    .option('--batch-size <b>', 'samples per batch')
+    .option('--report <file>', 'write a report: .json, .md or .html (repeatable, or a comma list)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-per-layer', 'skip the per-layer analysis')
+    .option('--no-latency', 'skip the latency measurement')
+    .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
+    .option('--threads <n>', 'onnxruntime intra-op threads (default 2)')
+    .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP percentage points (needs --labels)')
+    .option('--min-sqnr <db>', 'fail (exit 3) when the primary output SQNR is below DB')
+    .option('--min-agreement <f>', 'fail (exit 3) when top-1 agreement (0..1) is below F')
+    .option('--json', 'print the report as one JSON object on the last line')
+    .option('--quiet', 'print nothing but errors and the slower-model warning')
+    .option('--debug', 'show stack traces on errors')
+    .action(async (floatModel: string, quantModel: string, opts: CompareFlags) => {
+      setExit(await runCommand(() => run(floatModel, quantModel, opts), !!opts.debug));
+    });
+}

@@ -1,0 +1,18 @@
+// Public surface of src/report: compare float vs quantized, the Report, renderers and gates.
+export { REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY } from './types.js';
+export type {
+  Report, ModelSummary, OutputMetrics, ClassifierMetrics, Coverage, NodeStatusEntry, LayerSection, LayerMetrics,
+  LayerHistogram, LatencySection, LatencyResult, Gates, GateResult, GateSection, GateName, Hint,
+} from './types.js';
+export { resolveTensorMap, dequantizeParams, type LayerTarget, type TensorMapping } from './tensor-map.js';
+export { OutputAccumulator, LayerAccumulator, displayHistogram, sqnrFromSums, type LayerResult } from './accumulate.js';
+export { evaluateOutputs, evaluateLayers, instrumentedBytes, DEFAULT_LAYER_BUDGET, type Progress } from './evaluate.js';
+export { measureLatency, slowerWarning, LATENCY_DEFAULTS, type LatencyOptions } from './latency.js';
+export { coverage, modelFormat } from './coverage.js';
+export { applyGates, checkGates, evaluateGates, gateFailureMessage, validateGates } from './gates.js';
+export { renderText, type TextOptions } from './render-text.js';
+export { renderJson, parseReport } from './render-json.js';
+export { renderMarkdown, type MarkdownOptions } from './render-markdown.js';
+export { renderHtml, type HtmlOptions } from './render-html.js';
+export { renderReport, reportFiles, reportFormat, writeReports, type ReportFormat } from './write.js';
+export { allWarnings as reportWarnings } from './format.js';
