@@ -36,7 +36,10 @@ const sha256 = (bytes: Uint8Array) => crypto.createHash('sha256').update(bytes).
 
 /** Calibrates the prepared graph of `modelPath` over the samples in `opts.data`. */
 export async function calibrate(modelPath: string, opts: CalibrateOptions): Promise<StatsFile> {
-  const config = normalizeConfig([{ values: { ...(opts.config ?? {}) }, origin: 'calibrate options' }]);
+  const values = { ...(opts.config ?? {}) };
+  // The moving average is a minmax option: asking for it picks minmax whatever the default algo.
+  if (values.movingAverage && values.algo === undefined) values.algo = 'minmax';
+  const config = normalizeConfig([{ values, origin: 'calibrate options' }]);
   const model = readModel(modelPath);
   const fileSha = sha256(fs.readFileSync(modelPath));
   prepareModel(model);

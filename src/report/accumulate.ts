@@ -1,6 +1,6 @@
 // Streaming accumulators: every figure of the report is a sum over batches, so memory holds one
 // batch and a few numbers per tensor (plus a bounded histogram), never the samples.
-import { qRange, roundHalfToEven, signedHistogram, StreamingHistogram } from '../math/index.js';
+import { qRange, signedHistogram, StreamingHistogram } from '../math/index.js';
 import type { ClassifierMetrics, Hint, LayerHistogram, OutputMetrics } from './types.js';
 import type { LayerTarget } from './tensor-map.js';
 
@@ -144,7 +144,11 @@ export class LayerAccumulator {
     let signal = 0, clipNoise = 0, roundNoise = 0, accNoise = 0, clipped = 0;
     for (let i = 0; i < f.length; i++) {
       const x = f[i]!;
-      const r = roundHalfToEven(Math.fround(x / s)) + z;
+      // round half to even, inlined (roundHalfToEven in math/ is the reference; this is the hot loop)
+      const t = Math.fround(x / s);
+      let r = Math.round(t);
+      if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
+      r += z;
       const v = r < qmin ? qmin : r > qmax ? qmax : r;
       const e = x - Math.fround((v - z) * s);
       signal += x * x;

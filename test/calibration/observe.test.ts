@@ -21,12 +21,24 @@ async function setup(name: string, count = 40, batchSize = 4) {
 const histograms = (r: Awaited<ReturnType<typeof observeTensors>>) =>
   Object.fromEntries([...r.observations].map(([t, o]) => [t, o.histogram.toJSON()]));
 
+function maxRelDiff(a: Awaited<ReturnType<typeof observeTensors>>, b: Awaited<ReturnType<typeof observeTensors>>): number {
+  let worst = 0;
+  for (const [t, o] of a.observations) {
+    const p = b.observations.get(t)!.histogram;
+    const h = o.histogram;
+    expect(p.count).toBe(h.count);
+    const scale = Math.max(Math.abs(h.min), Math.abs(h.max), 1e-30);
+    worst = Math.max(worst, Math.abs(h.min - p.min) / scale, Math.abs(h.max - p.max) / scale);
+  }
+  return worst;
+}
+
 describe('observeTensors', () => {
-  it('a small memory budget splits the tensors into passes without changing any statistic', async () => {
+  it("a small memory budget splits the tensors into passes; with optimization off, every statistic is bit-identical", async () => {
     const { model, tensors, source } = await setup('resnet_mini');
     const plan = planObservation(model.graph, tensors);
     const progress: [number, number][] = [];
-    const opts: ObserveOptions = { batchSize: 4 };
+    const opts: ObserveOptions = { batchSize: 4, optimizationLevel: 'disabled' };
     const one = await observeTensors(model, tensors, source, opts);
     // 4 samples of a [16, 28, 28] float tensor = 200 KiB: about one tensor per pass.
     const many = await observeTensors(model, tensors, source, { ...opts, budgetBytes: 200 * 1024, onProgress: (d, t) => progress.push([d, t]) });
@@ -38,12 +50,18 @@ describe('observeTensors', () => {
     expect(progress.every(([d], i) => i === 0 || d > progress[i - 1]![0])).toBe(true);
   });
 
-  it("optimization level 'all' observes the same bits as 'disabled'", async () => {
+  // At level 'all' onnxruntime picks layouts (NCHWc) and fusions per session, so which tensors a
+  // session outputs can move the last bits of the others; measured here, held to a small bound.
+  it("at level 'all' (the default) grouping and optimization move values only in the last bits", async () => {
     for (const name of ['lenet_bn', 'resnet_mini']) {
       const { model, tensors, source } = await setup(name);
-      const all = await observeTensors(model, tensors, source, { batchSize: 4, optimizationLevel: 'all' });
+      const all = await observeTensors(model, tensors, source, { batchSize: 4 });
+      const grouped = await observeTensors(model, tensors, source, { batchSize: 4, budgetBytes: 1 });
       const none = await observeTensors(model, tensors, source, { batchSize: 4, optimizationLevel: 'disabled' });
-      expect(histograms(all)).toEqual(histograms(none));
+      const worst = { grouped: maxRelDiff(all, grouped), disabled: maxRelDiff(all, none) };
+      console.log(`${name}: largest relative min/max difference vs one session at level 'all':`, worst);
+      expect(worst.grouped).toBeLessThan(1e-6);
+      expect(worst.disabled).toBeLessThan(1e-6);
     }
   });
 
@@ -52,7 +70,8 @@ describe('observeTensors', () => {
     const lstm = planObservation(model.graph, tensors);
     expect(lstm.sourceOf.get('/lstm/Squeeze_output_0')).toBe('/lstm/LSTM_output_0');
     expect(lstm.sourceOf.get('/lstm/Transpose_1_output_0')).toBe('/lstm/LSTM_output_0');
-    expect(lstm.fetched).toEqual(['/lstm/LSTM_output_0', '/Gather_output_0', 'logits']);
+    expect(lstm.fetched).toEqual(tensors.filter((t) => !['/lstm/Squeeze_output_0', '/lstm/Transpose_1_output_0'].includes(t)));
+    expect(lstm.fetched).toContain('/lstm/LSTM_output_0');
     const r = await setup('resnet_mini', 1, 1);
     const res = planObservation(r.model.graph, r.tensors);
     expect(res.fromFeeds).toEqual(['input']);

@@ -1,13 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { qtool } from './helpers.js';
 
-export function qtool(args: string[], opts: { cwd?: string; input?: string } = {}) {
-  const r = spawnSync(process.execPath, [path.resolve('bin/qtool.js'), ...args], { encoding: 'utf8', cwd: opts.cwd, input: opts.input });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('qtool CLI errors', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-cli-'));
