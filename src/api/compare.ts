@@ -149,6 +149,7 @@ async function layerSection(ctx: Ctx): Promise<LayerSection> {
     passes: run.passes,
     tensors: rankLayers(run.results, ctx.opts.histograms ?? 8),
     skipped: [...mapping.skipped, ...run.skipped],
+    absorbed: mapping.absorbed,
   };
 }
 

@@ -29,6 +29,8 @@ export interface QuantConfig {
   /** Precision of the first and last quantizable layers. */
   firstLayer: EdgePolicy;
   lastLayer: EdgePolicy;
+  /** Store Conv/Gemm biases as int32 (scale s_x·s_w); TensorRT wants them float. */
+  quantizeBias: boolean;
   /** weight-only mode: block size along the reduction axis. */
   blockSize: number;
   excludeNodes: string[];
@@ -58,6 +60,7 @@ export const DEFAULTS: Readonly<QuantConfig> = Object.freeze({
   reduceRange: false,
   firstLayer: 'int8',
   lastLayer: 'int8',
+  quantizeBias: true,
   blockSize: 32,
   excludeNodes: [],
   excludeOps: [],
@@ -74,7 +77,8 @@ export const TARGET_PRESETS: Readonly<Record<Target, Partial<QuantConfig>>> = Ob
   // Pre-VNNI x86: u8×s8 products can saturate 16-bit intermediates; 7-bit weights avoid it (§1).
   'ort-cpu-novnni': { reduceRange: true },
   // TensorRT wants symmetric int8 activations (zero point 0) and per-channel weights.
-  tensorrt: { activationType: 'int8', symmetricActivations: true, perChannel: true },
+  // Biases stay float: TensorRT folds them itself and expects no int32 bias Q/DQ.
+  tensorrt: { activationType: 'int8', symmetricActivations: true, perChannel: true, quantizeBias: false },
   generic: {},
 });
 

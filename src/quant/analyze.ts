@@ -48,6 +48,7 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis 
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
   floatOperandBinaries(g, decisions);
+  floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
   const unquantized = foldBiasAdds(g, decisions);
   const absorbed = absorbActivations(g, decisions);
@@ -154,6 +155,20 @@ function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): voi
     const operands = n.inputs.filter((i) => !g.constantOf(i));
     if (operands.every((i) => fromQuantized(g, decisions, i))) continue;
     decisions.set(n, { node: n, status: 'float', reason: `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work` });
+  }
+}
+
+/**
+ * Relu/Clip after a float op (a layer kept in float, an op without a rule) run in float on the
+ * float input; only their output is quantized. Quantizing the pre-activation tensor would spend
+ * half the integer range on values the activation discards.
+ */
+function floatFedActivations(g: Graph, decisions: Map<Node, NodeDecision>): void {
+  for (const n of g.nodes) {
+    const d = decisions.get(n)!;
+    if (d.status !== 'quantized' || !d.rule?.absorbable || fromQuantized(g, decisions, n.inputs[0] ?? '')) continue;
+    const inputs = d.rule.inputs.map(() => ({ kind: 'none' as const }));
+    decisions.set(n, { ...d, reason: `${n.opType} runs in float on a float input; its output is quantized`, rule: { ...d.rule, inputs, absorbable: undefined } });
   }
 }
 

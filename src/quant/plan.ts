@@ -161,7 +161,7 @@ function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>, opts:
       const name = n.inputs[i]!;
       const tensor = g.constantOf(name)!;
       const bias = d.rule!.inputs.findIndex((r) => r.kind === 'bias');
-      const biasTensor = bias >= 0 ? g.constantOf(n.inputs[bias]!) : undefined;
+      const biasTensor = bias >= 0 && config.quantizeBias ? g.constantOf(n.inputs[bias]!) : undefined;
       const xScale = acts[n.inputs[0]!]?.scale;
       const o = opts.overrides?.weights?.[name];
       const rank = tensor.dims.length;

@@ -142,22 +142,29 @@ export class LayerAccumulator {
     const { scale: s, zeroPoint: z } = this.target;
     const { qmin, qmax } = this;
     let signal = 0, clipNoise = 0, roundNoise = 0, accNoise = 0, clipped = 0;
+    const lo = qmin - z;
+    const hi = qmax - z;
     for (let i = 0; i < f.length; i++) {
       const x = f[i]!;
-      // round half to even, inlined (roundHalfToEven in math/ is the reference; this is the hot loop)
+      // ONNX QuantizeLinear inlined (math/qparams quantizeValue is the reference; this is the hot
+      // loop): x/s in float32, round half to even, clamp; r is the integer minus the zero point.
       const t = Math.fround(x / s);
-      let r = Math.round(t);
+      let r = Math.floor(t + 0.5);
       if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-      r += z;
-      const v = r < qmin ? qmin : r > qmax ? qmax : r;
-      const e = x - Math.fround((v - z) * s);
-      signal += x * x;
-      if (v !== r) {
+      let e: number;
+      if (r < lo) {
+        e = x - Math.fround(lo * s);
+        clipNoise += e * e;
+        clipped++;
+      } else if (r > hi) {
+        e = x - Math.fround(hi * s);
         clipNoise += e * e;
         clipped++;
       } else {
+        e = x - Math.fround(r * s);
         roundNoise += e * e;
       }
+      signal += x * x;
       const d = x - q[i]!;
       accNoise += d * d;
     }

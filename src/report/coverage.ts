@@ -27,13 +27,24 @@ export function modelFormat(model: Model): ModelSummary['format'] {
   return g.nodes.some(isQdq) ? 'qdq' : 'float';
 }
 
+function dqInput(g: Graph, name: string): 'activation' | 'weight' | undefined {
+  const p = name ? g.producerOf(name) : undefined;
+  if (!p || p.opType !== 'DequantizeLinear') return undefined;
+  return g.constantOf(p.inputs[0] ?? '') ? 'weight' : 'activation';
+}
+
+/**
+ * Undefined when the node runs in integers: it reads a dequantized activation and either feeds a
+ * QuantizeLinear, or also reads a dequantized weight (ORT then fuses it into an integer kernel
+ * with a float output, e.g. QGemm, MatMulIntegerToFloat).
+ */
 function structuralStatus(g: Graph, n: Node): string | undefined {
   if (isIntegerOp(n)) return undefined;
-  const readsDq = n.inputs.some((i) => i && g.producerOf(i)?.opType === 'DequantizeLinear' && !g.constantOf(g.producerOf(i)!.inputs[0] ?? ''));
-  const readsDqWeight = n.inputs.some((i) => i && g.producerOf(i)?.opType === 'DequantizeLinear');
+  const kinds = n.inputs.map((i) => dqInput(g, i));
+  const activation = kinds.includes('activation');
   const feedsQ = n.outputs.some((o) => g.consumersOf(o).some((c) => c.opType === 'QuantizeLinear'));
-  if ((readsDq || readsDqWeight) && feedsQ) return undefined;
-  if (!readsDq && !readsDqWeight) return 'no DequantizeLinear feeds it: it runs in float';
+  if (activation && (feedsQ || kinds.includes('weight'))) return undefined;
+  if (!activation) return 'no dequantized activation feeds it: it runs in float';
   return 'its output is not re-quantized: it runs in float on dequantized inputs';
 }
 

@@ -41,6 +41,7 @@ function layersBlock(r: Report, max: number): string[] {
     ...f.table(f.LAYER_HEADERS, shown.map(f.layerRow), new Set([0, 2, 3, 4])).map((x) => `  ${x}`),
   ];
   if (l.tensors.length > shown.length) lines.push(`  … ${l.tensors.length - shown.length} more in the JSON/HTML report`);
+  if (l.absorbed.length) lines.push(`  ${l.absorbed.length} tensors share the quantized tensor of a following one (range absorbed by a Relu/Clip) and are analysed as that one`);
   if (l.skipped.length) lines.push(`  ${l.skipped.length} tensors not analysed: ${l.skipped.slice(0, 3).map((s) => `${s.tensor} (${s.reason})`).join('; ')}${l.skipped.length > 3 ? '; …' : ''}`);
   return lines;
 }

@@ -93,7 +93,7 @@ export function histogramChart(l: LayerMetrics): string {
     `<line class="clip-line" x1="${xc0}" x2="${xc0}" y1="${pad.t - 4}" y2="${base}"/><line class="clip-line" x1="${xc1}" x2="${xc1}" y1="${pad.t - 4}" y2="${base}"/>` +
     `<line class="axis" x1="${pad.l}" x2="${w - pad.r}" y1="${base}" y2="${base}"/>` +
     `<text class="tick" x="${pad.l}" y="${base + 14}">${esc(f.num(h.lo))}</text><text class="tick" x="${w - pad.r}" y="${base + 14}" text-anchor="end">${esc(f.num(h.hi))}</text>` +
-    `<text class="tick clip-label" x="${(xc0 + xc1) / 2}" y="${base + 26}" text-anchor="middle">clip range ${esc(f.range(l.clipRange))}</text>` +
+    `<text class="tick clip-label" x="${w / 2}" y="${base + 26}" text-anchor="middle">clip range ${esc(f.range(l.clipRange))} · observed ${esc(f.range(l.observed))}</text>` +
     `</svg></figure>`;
 }
 

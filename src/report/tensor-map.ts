@@ -23,6 +23,8 @@ export interface TensorMapping {
   source: 'metadata' | 'structure';
   targets: LayerTarget[];
   skipped: { tensor: string; reason: string }[];
+  /** Float tensors whose quantized tensor a downstream one shares (a Relu absorbed into its producer's range). */
+  absorbed: { tensor: string; into: string }[];
   /** Float names from the metadata that the given float graph does not define. */
   missing: string[];
   warnings: string[];
@@ -129,7 +131,7 @@ function targetFromEntry(quant: Graph, tensor: string, e: MapEntry): LayerTarget
 }
 
 function fromMetadata(map: Map<string, MapEntry>, float: Graph, quant: Graph): TensorMapping {
-  const out: TensorMapping = { source: 'metadata', targets: [], skipped: [], missing: [], warnings: [] };
+  const out: TensorMapping = { source: 'metadata', targets: [], skipped: [], absorbed: [], missing: [], warnings: [] };
   for (const [tensor, e] of map) {
     if (float.constantOf(tensor)) {
       out.skipped.push({ tensor, reason: 'a constant (weight): not an activation' });
@@ -148,7 +150,7 @@ function fromMetadata(map: Map<string, MapEntry>, float: Graph, quant: Graph): T
 
 /** DequantizeLinear(QuantizeLinear(T)) pairs; T named as in the float model. */
 function fromStructure(float: Graph, quant: Graph): TensorMapping {
-  const out: TensorMapping = { source: 'structure', targets: [], skipped: [], missing: [], warnings: [] };
+  const out: TensorMapping = { source: 'structure', targets: [], skipped: [], absorbed: [], missing: [], warnings: [] };
   const seen = new Set<string>();
   for (const q of quant.nodes) {
     const x = q.inputs[0];
@@ -188,7 +190,7 @@ function dedupeShared(m: TensorMapping, float: Graph): void {
     }
     const [keep, drop] = pos(t.tensor) > pos(prev.tensor) ? [t, prev] : [prev, t];
     byQ.set(t.quantized, keep);
-    m.skipped.push({ tensor: drop.tensor, reason: `shares its quantized tensor with '${keep.tensor}' (range absorbed downstream)` });
+    m.absorbed.push({ tensor: drop.tensor, into: keep.tensor });
   }
   m.targets = m.targets.filter((t) => byQ.get(t.quantized) === t);
 }

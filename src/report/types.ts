@@ -111,7 +111,10 @@ export interface LayerSection {
   /** Passes over the data (tensors are observed in groups to bound memory). */
   passes: number;
   tensors: LayerMetrics[];
+  /** Tensors not analysed, and why. */
   skipped: { tensor: string; reason: string }[];
+  /** Float tensors that share the quantized tensor of `into` (e.g. a Conv output whose following Relu was folded into its range): analysed as `into`. */
+  absorbed: { tensor: string; into: string }[];
 }
 
 export interface LatencyResult {
