@@ -92,19 +92,35 @@ export async function alternateLatency(
   }]));
 }
 
+export const QUIET_CORES = 0.2;
+
 /**
- * alternateLatency, repeated (at most `attempts` times) while other processes kept more than
- * `quietCores` busy; the attempt with the least foreign load is kept.
+ * alternateLatency on a quiet machine as far as possible: before each attempt, wait (sharing one
+ * budget of `waitMs`) until other processes use at most QUIET_CORES; repeat a noisy attempt up to
+ * `attempts` times and keep the one with the least foreign load.
  */
-export async function quietLatency(files: Record<string, string>, batch: number, attempts = 3, quietCores = 0.2): Promise<Record<string, LatencyStats>> {
+export async function quietLatency(files: Record<string, string>, batch: number, attempts = 3, waitMs = 30_000): Promise<Record<string, LatencyStats>> {
+  const deadline = performance.now() + waitMs;
+  const load = (x: Record<string, LatencyStats> | undefined) => Object.values(x ?? {})[0]?.foreignCores ?? 0;
   let best: Record<string, LatencyStats> | undefined;
   for (let i = 0; i < attempts; i++) {
+    await waitForQuiet(deadline - performance.now());
     const r = await alternateLatency(files, batch);
-    const load = (x: typeof r | undefined) => Object.values(x ?? {})[0]?.foreignCores ?? 0;
     if (!best || load(r) < load(best)) best = r;
-    if (load(best) <= quietCores) break;
+    if (load(best) <= QUIET_CORES) break;
   }
   return best!;
+}
+
+/** Sleeps in 2 s windows until one shows at most QUIET_CORES of other load, or `maxWaitMs` passes. */
+export async function waitForQuiet(maxWaitMs: number): Promise<void> {
+  const start = performance.now();
+  while (performance.now() - start < maxWaitMs) {
+    const mark = cpuMark();
+    await new Promise((r) => setTimeout(r, 2000));
+    const load = foreignCores(mark);
+    if (load === undefined || load <= QUIET_CORES) return;
+  }
 }
 
 /** Float32 samples of a folder of .npy files (v1–v3 headers), in name order. */

@@ -2,7 +2,7 @@
 // speed targets of issue 6 hold as measured.
 import type { FusionReport } from './fusion.js';
 import { summarizeIslands } from './fusion.js';
-import type { LatencyStats } from './measure.js';
+import { QUIET_CORES, type LatencyStats } from './measure.js';
 import { FORMATS, type ModelResult, type QuantizeFigures, type SpeedReport } from './speed.js';
 
 export interface BenchReport extends SpeedReport {
@@ -53,15 +53,16 @@ function latencyTable(rep: BenchReport): string[] {
 }
 
 function targetLines(rep: BenchReport): string[] {
-  const lines = ['| model | batch | target | QDQ measured | QOperator measured | holds (QDQ, the default) |', '|---|---|---|---|---|---|'];
+  const lines = ['| model | batch | target | QDQ measured | QOperator measured | holds (QDQ, the default) | other load (cores) |', '|---|---|---|---|---|---|---|'];
   for (const r of rep.results) {
     const t = TARGETS[r.model.key];
     if (!t) continue;
     for (const [b, want] of Object.entries(t)) {
       const qdq = speedup(r, 'qdq', Number(b));
       const qop = speedup(r, 'qoperator', Number(b));
-      const verdict = qdq === undefined ? 'not measured' : qdq >= want ? 'yes' : '**no**';
-      lines.push(`| ${r.model.title} | ${b} | ≥ ${want}× | ${qdq === undefined ? '–' : `${f2(qdq)}×`} | ${qop === undefined ? '–' : `${f2(qop)}×`} | ${verdict} |`);
+      const noisy = (r.latency[b]?.qdq?.foreignCores ?? 0) > QUIET_CORES ? ' (noisy)' : '';
+      const verdict = qdq === undefined ? 'not measured' : `${qdq >= want ? 'yes' : '**no**'}${noisy}`;
+      lines.push(`| ${r.model.title} | ${b} | ≥ ${want}× | ${qdq === undefined ? '–' : `${f2(qdq)}×`} | ${qop === undefined ? '–' : `${f2(qop)}×`} | ${verdict} | ${load(r.latency[b]?.qdq)} |`);
     }
   }
   return lines;
@@ -69,18 +70,18 @@ function targetLines(rep: BenchReport): string[] {
 
 function costTable(rep: BenchReport): string[] {
   const lines = [
-    '| model | int8 format | file size int8/float | calibration ms (samples) | plain float inference ms, same samples | calibration / inference | quantize peak RSS MiB | inference peak RSS MiB, float → int8 (batch 8) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| model | int8 format | file size int8/float | calibration ms (samples) | plain float inference ms, same samples | calibration / inference | other load (cores) | quantize peak RSS MiB | inference peak RSS MiB, float → int8 (batch 8) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rep.results) {
     for (const f of FORMATS) {
       const q = figures(r, f);
       const err = r.quantized[f];
       if (!q) {
-        lines.push(`| ${r.model.title} | ${f} | quantize failed: ${err && 'error' in err ? err.error.split('\n')[0]!.replace(/\|/g, '\\|') : '?'} | | | | | |`);
+        lines.push(`| ${r.model.title} | ${f} | quantize failed: ${err && 'error' in err ? err.error.split('\n')[0]!.replace(/\|/g, '\\|') : '?'} | | | | | | |`);
         continue;
       }
-      lines.push(`| ${r.model.title} | ${f} | ${f2(q.sizeRatio)} (${f1(r.floatBytes / 2 ** 20)} → ${f1((r.floatBytes * q.sizeRatio) / 2 ** 20)} MiB) | ${ms(q.calibrationMs)} (${q.calibrationSamples}) | ${ms(q.plainInferenceMs)} | ${f1(q.calibrationMs / q.plainInferenceMs)}× | ${q.peakRssMiB.toFixed(0)} | ${rss(r, f)} |`);
+      lines.push(`| ${r.model.title} | ${f} | ${f2(q.sizeRatio)} (${f1(r.floatBytes / 2 ** 20)} → ${f1((r.floatBytes * q.sizeRatio) / 2 ** 20)} MiB) | ${ms(q.calibrationMs)} (${q.calibrationSamples}) | ${ms(q.plainInferenceMs)} | ${f1(q.calibrationMs / q.plainInferenceMs)}× | ${q.foreignCores === undefined ? '–' : f2(q.foreignCores)} | ${q.peakRssMiB.toFixed(0)} | ${rss(r, f)} |`);
     }
   }
   return lines;
@@ -115,7 +116,7 @@ function fusionTable(rep: BenchReport): string[] {
 
 export function renderReport(rep: BenchReport): string {
   const m = rep.machine;
-  const noisy = rep.results.some((r) => Object.values(r.latency).some((l) => Object.values(l).some((s) => (s.foreignCores ?? 0) > 0.2)));
+  const noisy = rep.results.some((r) => Object.values(r.latency).some((l) => Object.values(l).some((s) => (s.foreignCores ?? 0) > QUIET_CORES)));
   return [
     '# Benchmarks',
     '',
@@ -138,9 +139,10 @@ export function renderReport(rep: BenchReport): string {
     '- **Latency.** In a fresh process per model and batch size: three warm-up runs per model, then 7 rounds in which',
     '  float, QDQ and QOperator each run k times back to back (k chosen so one model\'s turn takes about 0.3 s), the',
     '  order rotating each round. Medians over all runs; speedup = float median / int8 median.',
-    '- **Other load.** The machine is shared. Each latency figure carries the number of cores other processes kept',
-    '  busy during its measurement (from /proc/stat minus this process). A measurement with more than 0.2 cores of',
-    '  other load is repeated (up to 3 times) and the quietest kept.',
+    '- **Other load.** The machine is shared. Each figure carries the number of cores other processes kept busy',
+    '  while it was measured (from /proc/stat minus this process). Before a latency measurement the benchmark waits',
+    `  (30 s at most) for other load to fall to ${QUIET_CORES} cores, repeats a noisier measurement up to 3 times and keeps the`,
+    '  quietest. Figures taken under more load than that are not trustworthy: regenerate them on a quiet machine.',
     '- **Calibration cost.** Calibration time as `quantize()` reports it (reading the samples and running the',
     '  augmented model) divided by the time of plain float inference over the same samples at the same batch size',
     '  (samples preloaded, median of three passes, onnxruntime\'s default threads as calibration uses).',
@@ -149,9 +151,9 @@ export function renderReport(rep: BenchReport): string {
     '',
     '## Speed targets (issue 6)',
     '',
+    ...(noisy ? [`> Some latency figures were measured with more than ${QUIET_CORES} cores of other load on the machine (see the last column); treat them as rough.`, ''] : []),
     ...targetLines(rep),
     '',
-    ...(noisy ? ['> Some latency figures below were measured with more than 0.2 cores of other load on the machine; see the last column.', ''] : []),
     '## Latency, float vs int8',
     '',
     ...latencyTable(rep),

@@ -11,7 +11,7 @@ import { quantize } from '../src/index.js';
 import { Session } from '../src/runtime/index.js';
 import { writeCalibrationFolder } from './data.js';
 import {
-  THREADS, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, quietLatency, randomFeed, reply, runChild,
+  THREADS, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, quietLatency, randomFeed, reply, runChild, waitForQuiet,
   type LatencyStats, type Machine,
 } from './measure.js';
 import { buildBenchModels } from './models.js';
@@ -71,6 +71,7 @@ export interface SpeedReport {
 // ---- children -------------------------------------------------------------------------------
 
 async function childQuantize(file: string, data: string, format: Format, output: string): Promise<void> {
+  await waitForQuiet(15_000);
   const mark = cpuMark();
   const r = await quantize(file, { output, data, config: { format } });
   const peak = peakRssMiB();

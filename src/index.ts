@@ -10,7 +10,7 @@ export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
 export type { QuantPlan, Overrides } from './quant/plan.js';
 export { compare, type CompareOptions } from './api/compare.js';
 export {
-  applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, renderReport, renderText, renderJson,
+  applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, reportFormat, renderReport, renderText, renderJson,
   renderMarkdown, renderHtml, parseReport, reportWarnings, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,
   type Report, type Gates, type GateResult, type LayerMetrics, type OutputMetrics, type LatencySection, type Progress, type ReportFormat,
 } from './report/index.js';

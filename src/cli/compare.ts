@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
-  compare, gateFailureMessage, renderJson, renderText, reportFiles, reportWarnings, writeReports, GateError, UsageError,
+  compare, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, writeReports, GateError, UsageError,
   type Gates, type Progress,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
@@ -66,6 +66,13 @@ function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: (
 async function run(floatModel: string, quantModel: string, o: CompareFlags): Promise<void> {
   const gates = gatesFrom(o);
   const files = reportFiles(o.report);
+  for (const f of files) {
+    try {
+      reportFormat(f);
+    } catch (e) {
+      throw new UsageError(`--report ${(e as Error).message}`);
+    }
+  }
   const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
   let report;
   try {

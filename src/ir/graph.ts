@@ -28,6 +28,7 @@ export class Graph {
   private producers = new Map<string, Node>();
   private consumers = new Map<string, Node[]>();
   private usedNames = new Set<string>();
+  private nextSuffix = new Map<string, number>();
 
   constructor(init: GraphInit = {}) {
     this.name = init.name ?? '';
@@ -137,7 +138,9 @@ export class Graph {
   /** A name not yet used for any value, node or initializer of this graph. */
   uniqueName(base: string): string {
     let name = base;
-    for (let k = 1; this.usedNames.has(name); k++) name = `${base}_${k}`;
+    let k = this.nextSuffix.get(base) ?? 1;
+    while (this.usedNames.has(name)) name = `${base}_${k++}`;
+    this.nextSuffix.set(base, k);
     this.usedNames.add(name);
     return name;
   }
@@ -146,16 +149,62 @@ export class Graph {
 
   /** Stable topological sort (Kahn's algorithm, original order as the tie-breaker). */
   toposort(): void {
-    const available = new Set<string>(['', ...this.inputs.map((i) => i.name), ...this.inits.keys()]);
-    for (const n of this.outerScopeReferences()) available.add(n);
-    const pending = [...this.nodeList];
+    const index = new Map(this.nodeList.map((n, i) => [n, i]));
+    const pending = new Map<Node, number>();
+    const dependents = new Map<Node, Node[]>();
+    for (const n of this.nodeList) {
+      const deps = new Set<Node>();
+      for (const i of [...n.inputs, ...n.implicitInputs()]) {
+        const p = i ? this.producers.get(i) : undefined;
+        if (p && p !== n) deps.add(p);
+        else if (p === n) throw new ModelError(`graph '${this.name}' has a cycle through ${n.describe()}`);
+      }
+      pending.set(n, deps.size);
+      for (const d of deps) dependents.set(d, [...(dependents.get(d) ?? []), n]);
+    }
+    // A binary heap keyed by original position keeps the order stable.
+    const heap: Node[] = [];
+    const push = (n: Node) => {
+      heap.push(n);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (index.get(heap[parent]!)! <= index.get(heap[i]!)!) break;
+        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+        i = parent;
+      }
+    };
+    const pop = (): Node => {
+      const top = heap[0]!;
+      const last = heap.pop()!;
+      if (heap.length) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let m = i;
+          if (l < heap.length && index.get(heap[l]!)! < index.get(heap[m]!)!) m = l;
+          if (r < heap.length && index.get(heap[r]!)! < index.get(heap[m]!)!) m = r;
+          if (m === i) break;
+          [heap[m], heap[i]] = [heap[i]!, heap[m]!];
+          i = m;
+        }
+      }
+      return top;
+    };
+    for (const [n, c] of pending) if (c === 0) push(n);
     const sorted: Node[] = [];
-    while (pending.length) {
-      const idx = pending.findIndex((n) => [...n.inputs, ...n.implicitInputs()].every((i) => available.has(i) || !this.producers.has(i)));
-      if (idx < 0) throw new ModelError(`graph '${this.name}' has a cycle through ${pending[0]!.describe()}`);
-      const [n] = pending.splice(idx, 1);
-      sorted.push(n!);
-      for (const o of n!.outputs) available.add(o);
+    while (heap.length) {
+      const n = pop();
+      sorted.push(n);
+      for (const d of dependents.get(n) ?? []) {
+        const left = pending.get(d)! - 1;
+        pending.set(d, left);
+        if (left === 0) push(d);
+      }
+    }
+    if (sorted.length !== this.nodeList.length) {
+      const stuck = this.nodeList.find((n) => pending.get(n)! > 0)!;
+      throw new ModelError(`graph '${this.name}' has a cycle through ${stuck.describe()}`);
     }
     this.nodeList = sorted;
   }

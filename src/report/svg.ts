@@ -85,7 +85,7 @@ export function histogramChart(l: LayerMetrics): string {
     xc0 > pad.l ? `<rect class="clipped-region" x="${pad.l}" y="${pad.t}" width="${r1(xc0 - pad.l)}" height="${base - pad.t}"/>` : '',
     xc1 < w - pad.r ? `<rect class="clipped-region" x="${xc1}" y="${pad.t}" width="${r1(w - pad.r - xc1)}" height="${base - pad.t}"/>` : '',
   ].join('');
-  const title = `${shorten(l.tensor, 46)} · ${f.db(l.ownSqnrDb)} dB · ${l.hint}`;
+  const title = `${shorten(l.tensor, 30)} · ${f.db(l.ownSqnrDb)} dB · ${l.hint}`;
   return `<figure class="hist-figure" data-tensor="${esc(l.tensor)}"><svg class="chart histogram" role="img" aria-label="histogram of ${esc(l.tensor)}" xmlns="http://www.w3.org/2000/svg" width="${w}" height="${ht}" viewBox="0 0 ${w} ${ht}">` +
     `<title>${esc(`${l.tensor}: observed ${f.range(l.observed)}, clip range ${f.range(l.clipRange)}, clipped ${f.pct(l.clippedFraction, 3)}`)}</title>` +
     `<text class="hist-title" x="${pad.l}" y="14">${esc(title)}</text>${shade}` +
