@@ -103,15 +103,36 @@ function firstSample(feeds: Feeds): Feeds {
   return out;
 }
 
-/** Bytes per batch of every fetched tensor, measured on the source's first sample. */
-async function probeSizes(session: Session, source: DataSource, names: readonly string[], batchSize: number) {
+/**
+ * Bytes per batch of every fetched tensor, measured on the source's first sample (on the whole
+ * first batch when the model fixes its batch dim, since one sample cannot be fed then).
+ */
+async function probeSizes(session: Session, model: Model, source: DataSource, names: readonly string[], batchSize: number) {
+  const fixedBatch = model.graph.feedInputs().some((i) => typeof i.shape?.[0] === 'number' && i.shape[0] !== 1);
   let feeds: Feeds | undefined;
   for await (const batch of source.batches()) {
-    feeds = firstSample(batch);
+    feeds = fixedBatch ? batch : firstSample(batch);
     break;
   }
   const out = await session.run(feeds!, names);
-  return names.map((name) => ({ name, bytes: asFloat32(out[name], name, session.label).byteLength * batchSize }));
+  const scale = fixedBatch ? 1 : batchSize;
+  return names.map((name) => ({ name, bytes: asFloat32(out[name], name, session.label).byteLength * scale }));
+}
+
+/** Groups of fetched tensors within the budget; the session for all of them is kept when one group suffices. */
+async function planGroups(model: Model, fetched: readonly string[], source: DataSource, opts: ObserveOptions, open: (names: readonly string[]) => Promise<Session>) {
+  if (fetched.length === 0) return { groups: [[]], first: undefined };
+  const first = await open(fetched);
+  try {
+    const sizes = await probeSizes(first, model, source, fetched, opts.batchSize);
+    const groups = groupByBudget(sizes, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET);
+    if (groups.length === 1) return { groups, first };
+    await first.close();
+    return { groups, first: undefined };
+  } catch (e) {
+    await first.close();
+    throw e;
+  }
 }
 
 export async function observeTensors(model: Model, tensors: readonly string[], source: DataSource, opts: ObserveOptions): Promise<ObserveResult> {
@@ -122,17 +143,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const sessionOptions: SessionOptions = { providers: opts.providers, threads: opts.threads, optimizationLevel: opts.optimizationLevel ?? 'all', label };
   const open = (names: readonly string[]) => Session.open(augmentedModelBytes(model, names), sessionOptions);
 
-  let groups: string[][] = [[]];
-  let first: Session | undefined;
-  if (plan.fetched.length > 0) {
-    first = await open(plan.fetched);
-    const sizes = await probeSizes(first, source, plan.fetched, opts.batchSize);
-    groups = groupByBudget(sizes, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET);
-    if (groups.length > 1) {
-      await first.close();
-      first = undefined;
-    }
-  }
+  const { groups, first } = await planGroups(model, plan.fetched, source, opts, open);
 
   const total = source.sampleCount * groups.length;
   let done = 0;

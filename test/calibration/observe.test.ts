@@ -8,7 +8,11 @@ import { StreamingHistogram } from '../../src/math/index.js';
 import {
   MinMaxCollector, MovingAverageCollector, groupByBudget, observeTensors, planObservation, type ObserveOptions,
 } from '../../src/calibration/index.js';
-import { DATA, fixture } from './helpers.js';
+import path from 'node:path';
+import { calibrate } from '../../src/api/calibrate.js';
+import { GraphBuilder } from '../../src/ir/index.js';
+import { writeModelFile } from '../../src/onnx/index.js';
+import { DATA, fixture, tmpDir, writeNpyF32 } from './helpers.js';
 
 async function setup(name: string, count = 40, batchSize = 4) {
   const model = readModelFile(fixture(name));
@@ -78,6 +82,26 @@ describe('observeTensors', () => {
     expect(res.sourceOf.get('/flatten/Flatten_output_0')).toBe('/pool/GlobalAveragePool_output_0');
     expect(res.fetched).not.toContain('/flatten/Flatten_output_0');
     expect(res.fetched).toHaveLength(r.tensors.length - 2);
+  });
+});
+
+describe('models with a fixed batch dim', () => {
+  it('are probed with a whole batch and calibrated exactly', async () => {
+    const dir = tmpDir();
+    const b = new GraphBuilder();
+    const x = b.input('x', [4, 3]);
+    const w = b.init('w', [3, 2], [1, -2, 0.5, 3, -1, 2]);
+    const y = b.op1('Relu', [b.op1('MatMul', [x, w])]);
+    b.output(y, [4, 2]);
+    writeModelFile(b.model([{ domain: '', version: 13 }]), path.join(dir, 'fixed.onnx'));
+    const data = Float32Array.from({ length: 24 }, (_, i) => (i % 5) - 2.5);
+    const dataDir = tmpDir();
+    writeNpyF32(path.join(dataDir, 'data.npy'), [8, 3], data);
+    const stats = await calibrate(path.join(dir, 'fixed.onnx'), { data: dataDir, config: { batchSize: 4, algo: 'minmax' } });
+    expect(stats.samples).toBe(8);
+    expect(stats.tensors.x).toMatchObject({ min: -2.5, max: 1.5, count: 24 });
+    const outputs = Object.keys(stats.tensors).filter((t) => t !== 'x');
+    expect(outputs.length).toBeGreaterThan(0);
   });
 });
 

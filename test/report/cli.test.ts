@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseReport } from '../../src/index.js';
-import { LENET, PLANTED, build, calibratedRange, mnistTestSplit, qtool, quantizeLenet, tmpDir } from './helpers.js';
+import { LENET, PLANTED, calibratedRange, ensureBuilt, mnistTestSplit, qtool, quantizeLenet, tmpDir } from './helpers.js';
 
 const dir = tmpDir('cli');
 let split: { data: string; labels: string };
@@ -14,7 +14,7 @@ const base = () => ['compare', LENET, '--data', split.data, '--labels', split.la
 const out = (f: string) => path.join(dir, f);
 
 beforeAll(async () => {
-  build();
+  ensureBuilt();
   split = mnistTestSplit(dir);
   const [lo, hi] = await calibratedRange(dir, PLANTED);
   clean = await quantizeLenet(dir, 'clean');
@@ -26,7 +26,7 @@ describe('qtool compare (built CLI)', () => {
     const r = qtool([...base().slice(0, 2), clean, ...base().slice(2), '--max-drop', '1.5', '--min-sqnr', '15', '--min-agreement', '0.95',
       '--report', out('pass.md'), '--report', `${out('pass.json')},${out('pass.html')}`]);
     expect(r.stderr).not.toMatch(/qtool: (?!WARNING)/);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^qtool compare {2}\[PASS\]/);
     expect(r.stdout).toMatch(/per-layer {2}\d+ quantized tensors/);
     expect(r.stdout).toMatch(/latency {4}onnxruntime-node, 2 threads/);
@@ -45,7 +45,7 @@ describe('qtool compare (built CLI)', () => {
   it('a failing gate: exit 3, the gate named on stderr and in every report, reports still written', () => {
     const r = qtool([...base().slice(0, 2), narrow, ...base().slice(2), '--max-drop', '50', '--min-sqnr', '20', '--min-agreement', '0.999',
       '--report', `${out('fail.md')},${out('fail.json')},${out('fail.html')}`, '--json']);
-    expect(r.code).toBe(3);
+    expect(r.code, r.stderr).toBe(3);
     const errLines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('qtool: WARNING'));
     expect(errLines).toHaveLength(1);
     expect(errLines[0]).toMatch(/^qtool: accuracy gate failed: --min-sqnr 20: SQNR of 'logits' [\d.-]+ dB < 20 dB; --min-agreement 0\.999: top-1 agreement/);

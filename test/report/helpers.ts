@@ -53,8 +53,20 @@ export function qtool(args: string[], opts: { cwd?: string; env?: NodeJS.Process
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Compiles src/ to dist/ so the CLI under test is the code under test. */
-export function build(): void {
+/**
+ * Makes sure dist/ holds the code under test. `npm test` builds first, so this normally does
+ * nothing; rebuilding while other test files run the CLI could hand them half-written files, so
+ * it compiles only when some source is newer than its output (a bare `vitest run` after an edit).
+ */
+export function ensureBuilt(): void {
+  const stale = (dir: string): boolean => fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
+    const src = path.join(dir, e.name);
+    if (e.isDirectory()) return stale(src);
+    if (!e.name.endsWith('.ts')) return false;
+    const out = path.join('dist', path.relative('src', src)).replace(/\.ts$/, '.js');
+    return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(src).mtimeMs;
+  });
+  if (!stale('src')) return;
   const r = spawnSync(process.execPath, [path.resolve('node_modules/typescript/bin/tsc'), '-p', '.'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
 }

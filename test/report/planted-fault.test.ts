@@ -86,6 +86,19 @@ describe('planted faults in one tensor range', () => {
     expect(fs.existsSync(bare)).toBe(true);
   });
 
+  it('a tiny memory budget observes the tensors in several passes without changing a figure', async () => {
+    const opts = { data: split.data, count: 100, latency: false } as const;
+    const grouped = (await compare(LENET, models.narrow!, { ...opts, layerBudgetBytes: 1 })).layers!;
+    const single = (await compare(LENET, models.narrow!, opts)).layers!;
+    expect(single.passes).toBe(1);
+    expect(grouped.passes).toBe(grouped.tensors.length - 1); // one per fetched tensor; the input comes from the feeds
+    expect(grouped.tensors.map((t) => t.tensor)).toEqual(single.tensors.map((t) => t.tensor));
+    grouped.tensors.forEach((t, i) => {
+      expect(t.ownSqnrDb).toBeCloseTo(single.tensors[i]!.ownSqnrDb, 6);
+      expect(t.accumulatedSqnrDb).toBeCloseTo(single.tensors[i]!.accumulatedSqnrDb, 4);
+    });
+  });
+
   it('accuracy with labels: the narrow range costs accuracy, the report says how much', () => {
     const acc = reports.narrow.outputs[0]!.classifier!.accuracy!;
     const clean = reports.clean.outputs[0]!.classifier!.accuracy!;
