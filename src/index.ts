@@ -8,7 +8,7 @@ export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quant
 export { foldBn } from './api/fold-bn.js';
 export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
 export type { QuantPlan, Overrides } from './quant/plan.js';
-export { compare, type CompareOptions } from './api/compare.js';
+export { compare, verifyAndReport, type CompareOptions } from './api/compare.js';
 export {
   applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, reportFormat, renderReport, renderText, renderJson,
   renderMarkdown, renderHtml, parseReport, reportWarnings, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,

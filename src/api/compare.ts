@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
-import { openDataFolder, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
+import { openDataFolder, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { Session, hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
-  applyGates, coverage, displayHistogram, evaluateLayers, evaluateOutputs, measureLatency, modelFormat, resolveTensorMap,
-  validateGates, LATENCY_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, VERSION_KEY,
-  type Gates, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics, type LayerSection,
+  applyGates, coverage, displayHistogram, evaluateGates, evaluateLayers, evaluateOutputs, measureLatency, modelFormat,
+  resolveTensorMap, validateGates, writeReports, LATENCY_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, VERSION_KEY,
+  type GateResult, type Gates, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics, type LayerSection,
   type ModelSummary, type Progress, type Report, type TensorMapping,
 } from '../report/index.js';
 import { INSTRUMENTED_NOTE } from '../report/format.js';
@@ -35,8 +35,8 @@ export interface CompareOptions {
   latency?: boolean | LatencyOptions;
   /** Gates to evaluate into report.gates (compare never throws for a failed gate; see evaluateGates). */
   gates?: Gates;
-  /** Image folders: how to turn images into tensors. */
-  preprocess?: PreprocessSpec;
+  /** Image folders: how to turn images into tensors (a --preprocess spec or its parsed form). */
+  preprocess?: string | PreprocessSpec;
   /** Histograms kept for the worst tensors (default 8). */
   histograms?: number;
   /** Bytes of exposed tensors per batch one per-layer pass may hold (default 256 MiB). */
@@ -129,6 +129,7 @@ interface Ctx {
   source: DataSource;
   batchSize: number;
   opts: CompareOptions;
+  preprocess: PreprocessSpec | undefined;
   threads: number;
   warnings: string[];
 }
@@ -180,7 +181,7 @@ async function latencySection(ctx: Ctx, inputs: ValueInfo[]): Promise<LatencySec
   const sizes = fixed !== undefined ? [fixed] : lo.batchSizes ?? [...LATENCY_DEFAULTS.batchSizes];
   const skipReasons = new Map<number, string>();
   if (fixed !== undefined) for (const b of lo.batchSizes ?? LATENCY_DEFAULTS.batchSizes) if (b !== fixed) skipReasons.set(b, `the model input fixes the batch size to ${fixed}`);
-  const src = await openDataFolder(ctx.opts.data, { inputs, count: Math.max(...sizes), batchSize: fixed ?? Math.max(...sizes), preprocess: ctx.opts.preprocess });
+  const src = await openDataFolder(ctx.opts.data, { inputs, count: Math.max(...sizes), batchSize: fixed ?? Math.max(...sizes), preprocess: ctx.preprocess });
   let first: Feeds | undefined;
   for await (const b of src.batches()) {
     first = b;
@@ -218,9 +219,11 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
   const quant = readModelFile(quantModel);
   const inputs = checkSameInputs(float, quant, quantModel);
   const batchSize = opts.batchSize ?? fixedBatch(inputs) ?? DEFAULT_BATCH;
-  const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess: opts.preprocess });
+  const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
+  const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess });
   const labels = loadLabels(opts.labels, source.sampleCount);
-  const ctx: Ctx = { floatPath: floatModel, quantPath: quantModel, float, quant, source, batchSize, opts, threads: opts.threads ?? LATENCY_DEFAULTS.threads, warnings: [] };
+  const threads = opts.threads ?? LATENCY_DEFAULTS.threads;
+  const ctx: Ctx = { floatPath: floatModel, quantPath: quantModel, float, quant, source, batchSize, opts, preprocess, threads, warnings: [] };
 
   const out = await outputSection(ctx, labels);
   for (const name of out.skipped) ctx.warnings.push(`output '${name}' was not compared: it is not numeric, or its size differs between the models`);
@@ -246,4 +249,19 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
     warnings: ctx.warnings,
   };
   return opts.gates ? applyGates(report, opts.gates) : report;
+}
+
+/**
+ * The verification step of `qtool quantize` (and of `compare` with --report): compare, evaluate
+ * the gates into the report, write every report file. Returns the failed gates rather than
+ * throwing, so the caller prints the report first and then throws GateError(gateFailureMessage(failures)).
+ */
+export async function verifyAndReport(
+  floatModel: string,
+  quantModel: string,
+  opts: CompareOptions & { reports?: readonly string[] },
+): Promise<{ report: Report; failures: GateResult[]; files: string[] }> {
+  const report = await compare(floatModel, quantModel, opts);
+  const files = writeReports(report, opts.reports ?? []);
+  return { report, failures: opts.gates ? evaluateGates(report, opts.gates) : [], files };
 }

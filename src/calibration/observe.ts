@@ -68,30 +68,6 @@ function asFloat32(t: HostTensor | undefined, name: string, label: string): Floa
   throw new ModelError(`${label}: tensor '${name}' should be float32 but onnxruntime returned ${got}`);
 }
 
-/**
- * Yields the batches of `source` while already reading the next one: the file reads (libuv's
- * thread pool) overlap inference and histogramming on the main thread. Holds at most two
- * batches of input. Each batch is a fresh buffer (BatchBuilder.take), so reading ahead never
- * overwrites the batch in use.
- */
-async function* prefetched(source: AsyncIterable<Feeds>): AsyncGenerator<Feeds> {
-  const it = source[Symbol.asyncIterator]();
-  let next = it.next();
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) return;
-      next = it.next();
-      // If the consumer stops early, the read ahead may still fail; that failure is moot.
-      next.catch(() => {});
-      yield r.value;
-    }
-  } finally {
-    await next.catch(() => undefined);
-    await it.return?.();
-  }
-}
-
 /** The first sample of a batch (axis 0), for the size probe. */
 function firstSample(feeds: Feeds): Feeds {
   const out: Feeds = {};
@@ -152,7 +128,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
     const fetched = group.map((name) => [name, collectors.get(name)!] as const);
     const fed = k === 0 ? plan.fromFeeds.map((name) => [name, collectors.get(name)!] as const) : [];
     try {
-      for await (const feeds of prefetched(source.batches())) {
+      for await (const feeds of source.batches()) {
         for (const [name, c] of fed) c.observe(asFloat32(feeds[name], name, label));
         if (session) {
           const out = await session.run(feeds, group);

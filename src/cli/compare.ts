@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
-  compare, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, writeReports, GateError, UsageError,
+  gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
   type Gates, type Progress,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
@@ -15,6 +15,7 @@ interface CompareFlags {
   perLayer: boolean;
   latency: boolean;
   inSample?: boolean;
+  preprocess?: string;
   threads?: string;
   maxDrop?: string;
   minSqnr?: string;
@@ -74,24 +75,24 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
     }
   }
   const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
-  let report;
+  let result;
   try {
-    report = await compare(floatModel, quantModel, {
+    result = await verifyAndReport(floatModel, quantModel, {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
-      inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, onProgress: progress.update,
+      inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
+      reports: files, onProgress: progress.update,
     });
   } finally {
     progress.stop();
   }
-  writeReports(report, files);
+  const { report, failures } = result;
   const warnings = reportWarnings(report);
   // The slower-model warning is loud on purpose: printed even with --quiet.
   for (const w of warnings) if (!o.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
   if (o.json) stdio.out(renderJson(report, { pretty: false }));
   else if (!o.quiet) stdio.out(renderText(report));
-  const failed = report.gates?.results.filter((g) => !g.passed) ?? [];
-  if (failed.length) throw new GateError(gateFailureMessage(failed));
+  if (failures.length) throw new GateError(gateFailureMessage(failures));
 }
 
 export function registerCompare(program: Command, setExit: (code: number) => void): void {
@@ -108,6 +109,7 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--no-per-layer', 'skip the per-layer analysis')
     .option('--no-latency', 'skip the latency measurement')
     .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
+    .option('--preprocess <spec>', 'image folders: preprocessing, as for quantize')
     .option('--threads <n>', 'onnxruntime intra-op threads (default 2)')
     .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP percentage points (needs --labels)')
     .option('--min-sqnr <db>', 'fail (exit 3) when the primary output SQNR is below DB')
