@@ -46,8 +46,10 @@ export interface LatencyStats {
   p25Ms: number;
   p75Ms: number;
   runs: number;
-  /** Cores kept busy by other processes during the whole alternation (see foreignCores). */
+  /** Cores kept busy by other processes during the whole alternation (see foreignCores); over processes, the most. */
   foreignCores?: number;
+  /** When combined over processes: each process's median, in the order measured. */
+  processMedians?: number[];
 }
 
 /**
@@ -59,7 +61,7 @@ export interface LatencyStats {
 export async function alternateLatency(
   files: Record<string, string>, batch: number, opts: { rounds?: number; roundMs?: number; warmup?: number } = {},
 ): Promise<Record<string, LatencyStats>> {
-  const { rounds = 7, roundMs = 300, warmup = 3 } = opts;
+  const { rounds = 7, roundMs = 200, warmup = 3 } = opts;
   const labels = Object.keys(files);
   const feed = randomFeed(inputSpec(Object.values(files)[0]!), batch);
   const sessions: Session[] = [];
@@ -94,33 +96,49 @@ export async function alternateLatency(
 
 export const QUIET_CORES = 0.2;
 
-/**
- * alternateLatency on a quiet machine as far as possible: before each attempt, wait (sharing one
- * budget of `waitMs`) until other processes use at most QUIET_CORES; repeat a noisy attempt up to
- * `attempts` times and keep the one with the least foreign load.
- */
-export async function quietLatency(files: Record<string, string>, batch: number, attempts = 3, waitMs = 30_000): Promise<Record<string, LatencyStats>> {
-  const deadline = performance.now() + waitMs;
-  const load = (x: Record<string, LatencyStats> | undefined) => Object.values(x ?? {})[0]?.foreignCores ?? 0;
-  let best: Record<string, LatencyStats> | undefined;
-  for (let i = 0; i < attempts; i++) {
-    await waitForQuiet(deadline - performance.now());
-    const r = await alternateLatency(files, batch);
-    if (!best || load(r) < load(best)) best = r;
-    if (load(best) <= QUIET_CORES) break;
+/** One budget of waiting for a quiet machine, shared by a whole benchmark run. */
+export class WaitBudget {
+  constructor(public remainingMs: number) {}
+
+  /** Sleeps in 2 s windows until one shows at most QUIET_CORES of other load, or the budget is spent. */
+  async waitForQuiet(): Promise<void> {
+    while (this.remainingMs > 0) {
+      const mark = cpuMark();
+      await new Promise((r) => setTimeout(r, 2000));
+      this.remainingMs -= 2000;
+      const load = foreignCores(mark);
+      if (load === undefined || load <= QUIET_CORES) return;
+    }
   }
-  return best!;
 }
 
-/** Sleeps in 2 s windows until one shows at most QUIET_CORES of other load, or `maxWaitMs` passes. */
-export async function waitForQuiet(maxWaitMs: number): Promise<void> {
-  const start = performance.now();
-  while (performance.now() - start < maxWaitMs) {
-    const mark = cpuMark();
-    await new Promise((r) => setTimeout(r, 2000));
-    const load = foreignCores(mark);
-    if (load === undefined || load <= QUIET_CORES) return;
+const loadOf = (r: Record<string, LatencyStats>) => Object.values(r)[0]?.foreignCores ?? 0;
+
+/**
+ * Latency from several processes: the same model can settle at a different speed in another
+ * process (thread placement, memory layout), so one process is not enough. Runs `measure` (one
+ * fresh process each time) after waiting for a quiet machine, until `want` quiet measurements or
+ * `maxTries` tries; keeps the quiet ones (else the `want` least noisy) and reports, per model, the
+ * median over processes of each process's median.
+ */
+export async function repeatLatency(
+  measure: () => Promise<Record<string, LatencyStats>>, budget: WaitBudget, want = 3, maxTries = 5,
+): Promise<Record<string, LatencyStats>> {
+  const quiet: Record<string, LatencyStats>[] = [];
+  const noisy: Record<string, LatencyStats>[] = [];
+  for (let i = 0; i < maxTries && quiet.length < want; i++) {
+    await budget.waitForQuiet();
+    const r = await measure();
+    (loadOf(r) <= QUIET_CORES ? quiet : noisy).push(r);
   }
+  const kept = quiet.length ? quiet : noisy.sort((a, b) => loadOf(a) - loadOf(b)).slice(0, want);
+  return Object.fromEntries(Object.keys(kept[0]!).map((label) => {
+    const all = kept.map((k) => k[label]!);
+    return [label, {
+      medianMs: median(all.map((x) => x.medianMs)), p25Ms: median(all.map((x) => x.p25Ms)), p75Ms: median(all.map((x) => x.p75Ms)),
+      runs: all.reduce((a, x) => a + x.runs, 0), foreignCores: Math.max(...kept.map(loadOf)), processMedians: all.map((x) => x.medianMs),
+    } satisfies LatencyStats];
+  }));
 }
 
 /** Float32 samples of a folder of .npy files (v1–v3 headers), in name order. */

@@ -11,7 +11,7 @@ import { quantize } from '../src/index.js';
 import { Session } from '../src/runtime/index.js';
 import { writeCalibrationFolder } from './data.js';
 import {
-  THREADS, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, quietLatency, randomFeed, reply, runChild, waitForQuiet,
+  THREADS, alternateLatency, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, randomFeed, repeatLatency, reply, runChild, WaitBudget,
   type LatencyStats, type Machine,
 } from './measure.js';
 import { buildBenchModels } from './models.js';
@@ -71,7 +71,6 @@ export interface SpeedReport {
 // ---- children -------------------------------------------------------------------------------
 
 async function childQuantize(file: string, data: string, format: Format, output: string): Promise<void> {
-  await waitForQuiet(15_000);
   const mark = cpuMark();
   const r = await quantize(file, { output, data, config: { format } });
   const peak = peakRssMiB();
@@ -90,7 +89,7 @@ async function childRss(file: string): Promise<void> {
 }
 
 async function childLatency(filesJson: string, batch: string): Promise<void> {
-  reply(await quietLatency(JSON.parse(filesJson) as Record<string, string>, Number(batch)));
+  reply(await alternateLatency(JSON.parse(filesJson) as Record<string, string>, Number(batch)));
 }
 
 // ---- parent ---------------------------------------------------------------------------------
@@ -104,11 +103,12 @@ export async function prepareInputs(models: BenchModel[]): Promise<void> {
   writeCalibrationFolder(CALIB224, CALIB224_COUNT);
 }
 
-async function quantizeAll(m: BenchModel): Promise<ModelResult['quantized']> {
+async function quantizeAll(m: BenchModel, budget: WaitBudget): Promise<ModelResult['quantized']> {
   const out: ModelResult['quantized'] = {};
   for (const format of FORMATS) {
     const output = path.join(OUT, `${m.key}.${format}.onnx`);
     fs.rmSync(output, { force: true });
+    await budget.waitForQuiet();
     try {
       out[format] = await runChild<QuantizeFigures>(SELF, ['quantize', m.file, m.data, format, output]);
     } catch (e) {
@@ -118,9 +118,9 @@ async function quantizeAll(m: BenchModel): Promise<ModelResult['quantized']> {
   return out;
 }
 
-export async function benchModel(m: BenchModel): Promise<ModelResult> {
+export async function benchModel(m: BenchModel, budget: WaitBudget): Promise<ModelResult> {
   console.log(`\n== ${m.title}: ${m.file}`);
-  const quantized = await quantizeAll(m);
+  const quantized = await quantizeAll(m, budget);
   const files: Record<string, string> = { float: m.file };
   for (const f of FORMATS) {
     const q = quantized[f];
@@ -131,7 +131,8 @@ export async function benchModel(m: BenchModel): Promise<ModelResult> {
   }
   const latency: ModelResult['latency'] = {};
   for (const b of BATCHES) {
-    latency[b] = await runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
+    const one = () => runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
+    latency[b] = await repeatLatency(one, budget);
     const fl = latency[b]!.float!.medianMs;
     const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${(fl / v.medianMs).toFixed(2)})`}`);
     console.log(`  batch ${b}: ${parts.join(', ')}; other load ${latency[b]!.float!.foreignCores?.toFixed(2) ?? '?'} cores`);
@@ -148,7 +149,9 @@ export async function runSpeed(keys?: string[]): Promise<SpeedReport> {
   console.log(`machine: ${mc.cpu}, ${mc.cores} cores, ${mc.memGiB} GiB, node ${mc.node}, onnxruntime-node ${mc.onnxruntime}; ${THREADS} intra-op threads`);
   await prepareInputs(models);
   const results: ModelResult[] = [];
-  for (const m of models) results.push(await benchModel(m));
+  // Waiting for other load to pass: at most this long over the whole run.
+  const budget = new WaitBudget(120_000);
+  for (const m of models) results.push(await benchModel(m, budget));
   return { date: new Date().toISOString(), machine: mc, threads: THREADS, results };
 }
 

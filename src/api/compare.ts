@@ -1,7 +1,7 @@
 // compare(): the verification half of qtool — a float model against its quantized counterpart on
 // evaluation data: output metrics, per-layer error analysis, size and latency, in one Report.
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
@@ -46,14 +46,7 @@ export interface CompareOptions {
 
 const DEFAULT_BATCH = 32;
 
-export function qtoolVersion(): string {
-  try {
-    const pkg = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+export const qtoolVersion = (): string => QTOOL_VERSION;
 
 function summary(file: string, model: Model): ModelSummary {
   return {

@@ -8,6 +8,9 @@ import type { QuantConfig } from '../config/index.js';
 import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
 import { planQuantization, tensorsToCalibrate, type Overrides, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { atomicWrite } from '../onnx/io.js';
+import { QTOOL_VERSION } from '../version.js';
+import { verifyAndReport } from './compare.js';
+import type { GateResult, Gates, Progress, Report } from '../report/index.js';
 import { defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyDynamic, applyWeightOnly } from './modes.js';
@@ -25,6 +28,20 @@ export interface QuantizeOptions extends ConfigSources {
   /** Write the QuantPlan here. */
   savePlan?: string;
   onProgress?: CalibrationProgress;
+  /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
+  verify?: VerifyOptions;
+}
+
+export interface VerifyOptions {
+  /** Held-out data; without it the calibration data is used and the report says "in-sample". */
+  evalData?: string;
+  labels?: string;
+  reports?: string[];
+  gates?: Gates;
+  perLayer?: boolean;
+  latency?: boolean;
+  count?: number;
+  onProgress?: (p: Progress) => void;
 }
 
 export interface QuantizeResult {
@@ -37,6 +54,12 @@ export interface QuantizeResult {
   tensorMap: Record<string, string>;
   sizes: { float: number; quantized: number; ratio: number };
   timings: { calibrationMs: number; totalMs: number; calibrationSamples: number };
+  /** The verification report, when asked for and data was available. */
+  report?: Report;
+  /** Failed accuracy gates (the model is written regardless). */
+  gateFailures: GateResult[];
+  /** Report files written. */
+  reportFiles: string[];
 }
 
 export async function quantize(input: string, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
@@ -52,6 +75,8 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   const overrides = loadOverrides(opts.overrides);
   let plan: QuantPlan;
   let tensorMap: Record<string, string> = {};
+  /** QOperator: dequantized tensors the lowering removed → the integer tensor that replaced them. */
+  let integerTensors = new Map<string, string>();
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config);
@@ -62,23 +87,44 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     tensorMap = res.tensorMap;
     notes.push(...res.notes);
     if (Object.values(plan.activations).some((a) => a.dtype === 'int16') && (opsetVersion(model) ?? 0) < 21) ensureMsDomain(model);
-    if (config.format === 'qoperator') notes.push(...lowerToQOperator(model));
+    if (config.format === 'qoperator') {
+      const integerOf = new Map(Object.values(tensorMap).map((dq) => [dq, model.graph.producerOf(dq)?.inputs[0]]));
+      notes.push(...lowerToQOperator(model));
+      integerTensors = new Map([...integerOf].filter(([dq, q]) => !model.graph.producerOf(dq) && q && (model.graph.producerOf(q) || model.graph.isGraphInput(q))) as [string, string][]);
+    }
   } else {
     plan = config.mode === 'dynamic' ? applyDynamic(model, config) : applyWeightOnly(model, config);
   }
   model.graph.toposort();
   model.graph.cleanup();
   model.graph.checkInvariants();
-  recordMetadata(model, plan, tensorMap);
+  recordMetadata(model, plan, tensorMap, integerTensors);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
   writeModelFile(model, output, { inputPath: input });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
+  const verified = await verifyWritten(input, output, config, opts, notes);
   return {
     input, output, config, plan, notes, tensorMap,
     sizes: { float: floatBytes, quantized: qBytes, ratio: qBytes / floatBytes },
     timings: { calibrationMs: calib.ms, totalMs: performance.now() - t0, calibrationSamples: calib.samples },
+    report: verified?.report, gateFailures: verified?.failures ?? [], reportFiles: verified?.files ?? [],
   };
+}
+
+async function verifyWritten(input: string, output: string, config: Readonly<QuantConfig>, opts: QuantizeOptions, notes: string[]) {
+  const v = opts.verify;
+  if (!v) return undefined;
+  const data = v.evalData ?? opts.data;
+  if (!data) {
+    notes.push('not verified: no --eval-data and no calibration data folder (--stats was used)');
+    return undefined;
+  }
+  return verifyAndReport(input, output, {
+    data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
+    threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
+    reports: v.reports, onProgress: v.onProgress,
+  });
 }
 
 function opsetNotes(model: Model, config: Readonly<QuantConfig>): string[] {
@@ -103,18 +149,32 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
 }
 
 /**
- * metadata_props `qtool.tensor_map`: float tensor → [tensor holding its dequantized value, range algorithm].
- * Scale and zero point are read from that tensor's DequantizeLinear, so they are not repeated here.
+ * metadata_props that let `qtool compare` work on the two files alone:
+ *   qtool.tensor_map  float tensor → [quantized, algo, [min, max]] where `quantized` holds its
+ *                     dequantized value (QDQ), or [integer, algo, [min, max], dtype, scale, zeroPoint]
+ *                     when the QOperator lowering replaced it by an integer tensor
+ *   qtool.nodes       the plan's node list: [name, opType, status] or [name, opType, status, reason]
+ * Tuples rather than objects because the keys would repeat per entry, in every model file.
+ * Numbers are rounded to 7 significant digits: the exact scale and zero point are in the graph.
  */
-function recordMetadata(model: Model, plan: QuantPlan, tensorMap: Record<string, string>): void {
+function recordMetadata(model: Model, plan: QuantPlan, tensorMap: Record<string, string>, integerTensors: Map<string, string>): void {
+  const r7 = (x: number) => Number(x.toPrecision(7));
   const map: Record<string, unknown> = {};
   for (const [t, q] of Object.entries(tensorMap)) {
     const a = plan.activations[plan.absorbed[t] ?? t];
     if (!a) continue;
-    map[t] = [q, a.algo ?? a.source];
+    const integer = integerTensors.get(q);
+    const entry = [integer ?? q, a.algo ?? a.source, a.range.map(r7)];
+    map[t] = integer ? [...entry, a.dtype, a.scale, a.zeroPoint] : entry;
   }
+  const nodes = plan.nodes.map((n) => (n.status === 'quantized' ? [n.name, n.opType, n.status] : [n.name, n.opType, n.status, n.reason]));
   const keep = model.metadata.filter((m) => !m.key.startsWith('qtool.'));
-  model.metadata = [...keep, { key: 'qtool.version', value: '0.1.0' }, { key: 'qtool.tensor_map', value: JSON.stringify(map) }];
+  model.metadata = [
+    ...keep,
+    { key: 'qtool.version', value: QTOOL_VERSION },
+    { key: 'qtool.tensor_map', value: JSON.stringify(map) },
+    { key: 'qtool.nodes', value: JSON.stringify(nodes) },
+  ];
 }
 
 export type { RangeInput };

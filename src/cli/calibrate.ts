@@ -96,7 +96,7 @@ async function runCalibrate(model: string, flags: Flags): Promise<void> {
     return;
   }
   stdio.out(`calibrated ${tensors} tensors of ${stats.model.file} over ${stats.samples} samples in ${seconds.toFixed(1)} s → ${out}`);
-  if (stats.movingAverage) stdio.out(`note: moving-average ranges are ${stats.movingAverage.note}`);
+  if (stats.movingAverage) stdio.out(`note: ${stats.movingAverage.note}`);
   if (stats.ranges) stdio.out(renderRanges(stats));
 }
 

@@ -25,7 +25,7 @@ interface CompareFlags {
   debug?: boolean;
 }
 
-function number(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
+export function number(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
@@ -34,7 +34,7 @@ function number(flag: string, v: string | undefined, opts: { int?: boolean; min?
   return n;
 }
 
-function gatesFrom(o: CompareFlags): Gates {
+export function gatesFrom(o: Pick<CompareFlags, 'maxDrop' | 'minSqnr' | 'minAgreement' | 'labels'>): Gates {
   const gates: Gates = {
     maxDrop: number('--max-drop', o.maxDrop, { min: 0 }),
     minSqnr: number('--min-sqnr', o.minSqnr),
@@ -46,7 +46,7 @@ function gatesFrom(o: CompareFlags): Gates {
 }
 
 /** A progress bar on stderr for interactive terminals only. */
-function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
+export function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
   let phase = '';

@@ -8,6 +8,7 @@ import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
 import { stdio } from './run.js';
+import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
 const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare];
@@ -16,7 +17,7 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('qtool')
     .description('Post-training INT8 quantization for ONNX models')
-    .version('0.1.0')
+    .version(QTOOL_VERSION)
     .showHelpAfterError('(run qtool --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { quantize, type QuantizeResult } from '../index.js';
+import { GateError, UsageError, gateFailureMessage, quantize, renderText, reportFiles, reportFormat, reportWarnings, type QuantizeResult } from '../index.js';
+import { gatesFrom, number, progressBar } from './compare.js';
 import { runCommand, stdio } from './run.js';
 import { createProgress } from './progress.js';
 import { formatBytes } from './inspect.js';
@@ -11,7 +12,8 @@ interface QuantizeFlags {
   includeOps?: string; calibCount?: string; batchSize?: string; percentile?: string; firstLayer?: string;
   lastLayer?: string; blockSize?: string; stats?: string; savePlan?: string; overrides?: string;
   config?: string; preprocess?: string; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
-  debug?: boolean;
+  debug?: boolean; evalData?: string; labels?: string; report?: string[]; perLayer: boolean; latency: boolean;
+  verify: boolean; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
 }
 
 /** Flags that are QuantConfig keys; undefined ones are dropped so the config file can supply them. */
@@ -65,23 +67,53 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .option('--save-plan <file>', 'write the quantization plan (JSON)')
     .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)');
   addQuantOptions(cmd)
+    .option('--eval-data <dir>', 'held-out data for the verification (default: the calibration data, marked in-sample)')
+    .option('--labels <file>', 'class indices of the evaluation samples (.json array or .npy), for accuracy')
+    .option('--eval-count <n>', 'evaluate on the first N samples only')
+    .option('--report <file>', 'write the report: .json, .md or .html (repeatable, or a comma list)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--no-per-layer', 'skip the per-layer error analysis')
+    .option('--no-latency', 'skip the latency measurement')
+    .option('--no-verify', 'skip the verification against the float model')
+    .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written')
+    .option('--min-sqnr <db>', 'fail (exit 3) when the output SQNR is below DB')
+    .option('--min-agreement <f>', 'fail (exit 3) when top-1 agreement (0..1) is below F')
     .option('--json', 'print a JSON summary as the last line')
     .option('--quiet', 'no progress output')
     .option('--debug', 'show stack traces on errors')
     .action(async (model: string, flags: QuantizeFlags) => {
       setExit(await runCommand(async () => {
+        const gates = gatesFrom(flags);
+        const reports = reportFiles(flags.report);
+        for (const f of reports) {
+          try {
+            reportFormat(f);
+          } catch (e) {
+            throw new UsageError(`--report ${(e as Error).message}`);
+          }
+        }
         const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet || flags.json });
+        const verifyBar = progressBar(!flags.quiet && !flags.json && !!process.stderr.isTTY);
         let result: QuantizeResult;
         try {
           result = await quantize(model, {
             output: flags.output, data: flags.data, stats: flags.stats, savePlan: flags.savePlan,
             overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config,
             config: configFromFlags(flags), onProgress: (d, t) => progress.update(d, t),
+            verify: flags.verify ? {
+              evalData: flags.evalData, labels: flags.labels, reports, gates, perLayer: flags.perLayer, latency: flags.latency,
+              count: number('--eval-count', flags.evalCount, { int: true, min: 1 }), onProgress: verifyBar.update,
+            } : undefined,
           });
         } finally {
           progress.stop();
+          verifyBar.stop();
         }
-        stdio.out(flags.json ? JSON.stringify(summary(result)) : renderSummary(result));
+        if (result.report) {
+          for (const w of reportWarnings(result.report)) if (!flags.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
+        }
+        if (flags.json) stdio.out(JSON.stringify(summary(result)));
+        else if (!flags.quiet) stdio.out([renderSummary(result), ...(result.report ? ['', renderText(result.report)] : [])].join('\n'));
+        if (result.gateFailures.length) throw new GateError(gateFailureMessage(result.gateFailures));
       }, !!flags.debug));
     });
 }
@@ -92,6 +124,12 @@ export function summary(r: QuantizeResult) {
     input: r.input, output: r.output, mode: r.config.mode, format: r.config.format, algo: r.config.algo, target: r.config.target,
     nodes: { quantized: count('quantized'), absorbed: count('absorbed'), float: count('float') },
     sizes: r.sizes, calibrationSamples: r.timings.calibrationSamples, notes: r.notes,
+    verification: r.report ? {
+      inSample: r.report.data.inSample, samples: r.report.data.samples, outputs: r.report.outputs,
+      worstLayers: r.report.layers?.tensors.slice(0, 5).map((t) => ({ tensor: t.tensor, ownSqnrDb: t.ownSqnrDb, hint: t.hint })) ?? null,
+      latency: r.report.latency, gates: r.report.gates, warnings: r.report.warnings,
+    } : null,
+    reports: r.reportFiles,
   };
 }
 

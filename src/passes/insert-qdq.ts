@@ -57,6 +57,7 @@ function qdqDomain(dtype: QType, opts: QdqOptions): string {
 
 /** Removes Relu/Clip whose range the producer absorbed, where Q's clamp reproduces them exactly. */
 function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: string[]): void {
+  const removed: string[] = [];
   for (const [t, u] of Object.entries(plan.absorbed)) {
     const act = g.producerOf(u);
     const p = plan.activations[u];
@@ -68,8 +69,9 @@ function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: string[]): void {
     if (!producer) continue;
     g.removeNode(act);
     g.setNodeOutput(producer, producer.outputs.indexOf(t), u);
-    notes.push(`${act.name} removed: Q(${u}) clamps at zero point ${qmin}`);
+    removed.push(act.opType);
   }
+  if (removed.length) notes.push(`removed ${removed.length} ${[...new Set(removed)].join('/')} nodes: the following QuantizeLinear clamps at the zero point, which is the activation`);
 }
 
 function clipMax(g: Graph, clip: Node): number {

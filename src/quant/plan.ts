@@ -133,7 +133,7 @@ function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanO
     let dtype: QType = list.some((t) => a.int16.has(t)) ? 'int16' : config.activationType;
     for (const t of list) {
       const o = opts.overrides?.activations?.[t];
-      if (o?.range) [lo, hi, source] = [o.range[0], o.range[1], 'override'];
+      if (o?.range) [lo, hi, source, algo] = [o.range[0], o.range[1], 'override', 'override'];
       if (o?.dtype) dtype = o.dtype;
     }
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {

@@ -61,8 +61,10 @@ function readPlanNodes(model: Model): PlanNode[] | undefined {
   try {
     const v: unknown = JSON.parse(raw);
     if (!Array.isArray(v)) return undefined;
-    const ok = v.every((e) => e && typeof e.name === 'string' && typeof e.opType === 'string' && typeof e.status === 'string');
-    return ok ? (v as PlanNode[]) : undefined;
+    // [name, opType, status, reason?] tuples (what quantize writes) or {name, opType, status, reason} objects.
+    const nodes = v.map((e) => (Array.isArray(e) ? { name: e[0], opType: e[1], status: e[2], reason: e[3] ?? '' } : e));
+    const ok = nodes.every((e) => e && typeof e.name === 'string' && typeof e.opType === 'string' && typeof e.status === 'string');
+    return ok ? (nodes as PlanNode[]) : undefined;
   } catch {
     return undefined;
   }

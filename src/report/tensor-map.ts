@@ -74,9 +74,18 @@ interface MapEntry {
  */
 function parseEntry(v: unknown): MapEntry | undefined {
   if (Array.isArray(v)) {
-    const [quantized, algo] = v;
+    // [quantized, algo, [min, max]?, dtype?, scale?, zeroPoint?] (what quantize writes)
+    const [quantized, algo, range, dtype, scale, zeroPoint] = v;
     if (typeof quantized !== 'string' || !quantized) return undefined;
-    return { quantized, algo: typeof algo === 'string' ? algo : undefined };
+    const okRange = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number');
+    return {
+      quantized,
+      algo: typeof algo === 'string' ? algo : undefined,
+      range: okRange ? (range as [number, number]) : undefined,
+      dtype: typeof dtype === 'string' ? dtype : undefined,
+      scale: typeof scale === 'number' ? scale : undefined,
+      zeroPoint: typeof zeroPoint === 'number' ? zeroPoint : undefined,
+    };
   }
   if (typeof v !== 'object' || v === null) return undefined;
   const e = v as Record<string, unknown>;
