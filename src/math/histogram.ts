@@ -70,6 +70,30 @@ function regroup(counts: Float64Array, from: number, to: number): Float64Array {
   return out;
 }
 
+/** regroup() in place: bin j ← the sum of bins [j·2^d, (j+1)·2^d) (reads stay ahead of writes). */
+function regroupInPlace(counts: Float64Array, from: number, to: number): void {
+  const d = to - from;
+  if (d <= 0) return;
+  const n = counts.length;
+  const factor = 2 ** d;
+  if (factor >= n) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += counts[j]!;
+    counts.fill(0);
+    counts[0] = s;
+    return;
+  }
+  const kept = Math.ceil(n / factor);
+  for (let j = 0; j < kept; j++) {
+    const start = j * factor;
+    const end = Math.min(n, start + factor);
+    let s = 0;
+    for (let k = start; k < end; k++) s += counts[k]!;
+    counts[j] = s;
+  }
+  counts.fill(0, kept);
+}
+
 export class StreamingHistogram {
   readonly bins: number;
   #exp = MIN_WIDTH_EXP;
@@ -143,40 +167,79 @@ export class StreamingHistogram {
     return this.#neg.slice();
   }
 
+  /**
+   * Adds a batch in ONE pass. Each finite value is binned at the current width; a value beyond
+   * the grid first grows it to the exponent that value requires (E is monotone in max|x|, so this
+   * ends at E(S) exactly, as the proof needs) and the pass carries on. Zeros (and -0) are only
+   * counted here and added to bin 0 once per batch, which keeps the hot loop off one counter.
+   */
   observe(data: Float32Array | ArrayLike<number>): this {
     const n = data.length;
-    let lo = Infinity;
-    let hi = -Infinity;
-    let finite = 0;
+    if (n === 0) return this;
+    let pos = this.#pos;
+    let neg = this.#neg;
+    let inv = 2 ** -this.#exp;
+    // |x| < limit ⟺ |x|·inv < bins: both sides scale by a power of two, exactly.
+    let limit = this.bins * 2 ** this.#exp;
+    let nlimit = -limit;
     let zeros = 0;
-    let negatives = 0;
+    let npos = 0;
+    let nneg = 0;
+    let hiPos = -Infinity; // largest positive
+    let loPos = Infinity; // smallest positive
+    let loNeg = Infinity; // smallest negative
+    let hiNeg = -Infinity; // largest negative
+    let nan = 0;
     for (let i = 0; i < n; i++) {
-      const v = data[i];
-      if (v - v !== 0) {
-        // NaN or ±Infinity: counted, never binned.
-        if (v === Infinity) this.#posInf++;
-        else if (v === -Infinity) this.#negInf++;
-        else this.#nan++;
-        continue;
+      const v = data[i]!;
+      if (v > 0) {
+        if (!(v < limit)) {
+          if (v === Infinity) {
+            this.#posInf++;
+            continue;
+          }
+          this.#grow(requiredExponent(v, this.bins));
+          pos = this.#pos;
+          neg = this.#neg;
+          inv = 2 ** -this.#exp;
+          limit = this.bins * 2 ** this.#exp;
+          nlimit = -limit;
+        }
+        // v·inv < bins ≤ 2^24, so `| 0` is floor.
+        pos[(v * inv) | 0]++;
+        npos++;
+        if (v > hiPos) hiPos = v;
+        if (v < loPos) loPos = v;
+      } else if (v < 0) {
+        if (!(v > nlimit)) {
+          if (v === -Infinity) {
+            this.#negInf++;
+            continue;
+          }
+          this.#grow(requiredExponent(-v, this.bins));
+          pos = this.#pos;
+          neg = this.#neg;
+          inv = 2 ** -this.#exp;
+          limit = this.bins * 2 ** this.#exp;
+          nlimit = -limit;
+        }
+        neg[(-v * inv) | 0]++;
+        nneg++;
+        if (v < loNeg) loNeg = v;
+        if (v > hiNeg) hiNeg = v;
+      } else if (v === 0) {
+        zeros++;
+      } else {
+        nan++;
       }
-      finite++;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-      if (v === 0) zeros++;
-      else if (v < 0) negatives++;
     }
+    this.#nan += nan;
+    const finite = npos + nneg + zeros;
     if (finite === 0) return this;
-    this.#grow(requiredExponent(Math.max(-lo, hi), this.bins));
-    const inv = 2 ** -this.#exp;
-    const pos = this.#pos;
-    const neg = this.#neg;
-    for (let i = 0; i < n; i++) {
-      const v = data[i];
-      if (v - v !== 0) continue;
-      if (v >= 0) pos[Math.floor(v * inv)]++;
-      else neg[Math.floor(-v * inv)]++;
-    }
-    this.#addStats(finite, zeros, negatives, lo, hi);
+    pos[0] += zeros;
+    const lo = nneg > 0 ? loNeg : zeros > 0 ? 0 : loPos;
+    const hi = npos > 0 ? hiPos : zeros > 0 ? 0 : hiNeg;
+    this.#addStats(finite, zeros, nneg, lo, hi);
     return this;
   }
 
@@ -206,8 +269,8 @@ export class StreamingHistogram {
 
   #grow(exp: number): void {
     if (exp <= this.#exp) return;
-    this.#pos = regroup(this.#pos, this.#exp, exp);
-    this.#neg = regroup(this.#neg, this.#exp, exp);
+    regroupInPlace(this.#pos, this.#exp, exp);
+    regroupInPlace(this.#neg, this.#exp, exp);
     this.#exp = exp;
   }
 

@@ -82,6 +82,7 @@ export class HistogramMoments {
     // Only cells that meet [lo, hi] contribute; the first and last of them absorb the clipped tails.
     const qa = Math.min(qmax, Math.max(qmin, Math.ceil(this.lo / scale + z - 0.5)));
     const qb = Math.max(qa, Math.min(qmax, Math.floor(this.hi / scale + z + 0.5)));
+    if (qb - qa > 8 * this.#counts.length) return this.#fineCellError(scale, z, qa, qb);
     let p0 = 0;
     let p1 = 0;
     let p2 = 0;
@@ -96,6 +97,25 @@ export class HistogramMoments {
       p2 = this.#a2;
     }
     return err;
+  }
+
+  /**
+   * Cells much finer than the bins (int16 targets: up to 65,536 levels): inside the range the
+   * mass is uniform over many cells, so rounding error is s²/12 per unit mass; the two clipping
+   * tails (the outermost cells, which extend to ±∞) are still integrated exactly.
+   */
+  #fineCellError(scale: number, z: number, qa: number, qb: number): number {
+    const lowLevel = (qa - z) * scale;
+    const highLevel = (qb - z) * scale;
+    this.#at((qa - z + 0.5) * scale);
+    const [l0, l1, l2] = [this.#a0, this.#a1, this.#a2];
+    this.#at((qb - z - 0.5) * scale);
+    const [h0, h1, h2] = [this.#a0, this.#a1, this.#a2];
+    this.#at(this.hi);
+    const [t0, t1, t2] = [this.#a0, this.#a1, this.#a2];
+    const low = l2 - 2 * lowLevel * l1 + lowLevel * lowLevel * l0;
+    const high = t2 - h2 - 2 * highLevel * (t1 - h1) + highLevel * highLevel * (t0 - h0);
+    return Math.max(0, low) + Math.max(0, high) + Math.max(0, h0 - l0) * (scale * scale) / 12;
   }
 }
 

@@ -91,3 +91,22 @@ describe('mseRange on N(0, 1) against the analytic optimum', () => {
     expect(t4).toBeLessThan(t8);
   });
 });
+
+describe('mse with int16 targets (cells much finer than bins)', () => {
+  it('the s²/12 shortcut agrees with the exact per-cell integral', () => {
+    // A uniform-within-bin histogram of a ramp; 2,000 cells over 64 bins exercises the exact loop,
+    // 40,000 cells the shortcut; both must give s²/12 per unit mass inside the range.
+    const counts = Float64Array.from({ length: 64 }, (_, j) => 10 + j);
+    const m = new HistogramMoments({ counts, lo: 0, width: 1, zeros: 0, zeroBin: -1, max: 64 } as never);
+    const mass = counts.reduce((a, b) => a + b, 0);
+    for (const cells of [2000, 40000]) {
+      const s = 64 / cells;
+      const err = m.squaredError(s, 0, 0, cells);
+      expect(Math.abs(err - (mass * s * s) / 12) / ((mass * s * s) / 12)).toBeLessThan(0.02);
+    }
+    // Clipping: range [0, 32) of data on [0, 64): the tail error dominates and is integrated exactly.
+    const s = 32 / 40000;
+    const tail = Array.from(counts.slice(32)).reduce((acc, c, k) => acc + (c * ((k + 1) ** 3 - k ** 3)) / 3, 0);
+    expect(m.squaredError(s, 0, 0, 40000) / tail).toBeCloseTo(1, 2);
+  });
+});
