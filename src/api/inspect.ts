@@ -22,7 +22,8 @@ export interface InspectReport {
   parameters: { total: number; bytes: number; byDtype: Record<string, { count: number; bytes: number; tensors: number }> };
   subgraphCount: number;
   functionCount: number;
-  quantizable: { name: string; opType: string }[];
+  /** Nodes the default plan would quantize (`absorbed`: a Relu/Clip folded into its producer). */
+  quantizable: { name: string; opType: string; status: 'quantized' | 'absorbed' }[];
 }
 
 export function inspectModel(source: string | Uint8Array | Model): InspectReport {

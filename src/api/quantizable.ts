@@ -1,8 +1,22 @@
+import { DEFAULTS } from '../config/index.js';
 import type { Model } from '../ir/index.js';
+import { decodeModel, encodeModel } from '../onnx/index.js';
+import { prepareModel } from '../passes/index.js';
+import { analyzeGraph } from '../quant/analyze.js';
 
-const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
-
-/** Nodes of the main graph that qtool would quantize. */
-export function quantizableOps(model: Model): { name: string; opType: string }[] {
-  return model.graph.nodes.filter((n) => !n.domain && WEIGHTED_OPS.has(n.opType)).map((n) => ({ name: n.name, opType: n.opType }));
+/**
+ * Nodes the default plan would quantize, from the op-rule registry on a prepared copy of the
+ * model (BatchNormalization folded, Identity removed): `absorbed` nodes (a Relu folded into its
+ * producer's range) count as quantized.
+ */
+export function quantizableOps(model: Model): { name: string; opType: string; status: 'quantized' | 'absorbed' }[] {
+  const copy = decodeModel(encodeModel(model), { baseDir: model.baseDir });
+  prepareModel(copy);
+  const a = analyzeGraph(copy.graph, DEFAULTS);
+  const out: { name: string; opType: string; status: 'quantized' | 'absorbed' }[] = [];
+  for (const n of copy.graph.nodes) {
+    const d = a.decisions.get(n)!;
+    if (d.status !== 'float') out.push({ name: n.name, opType: n.opType, status: d.status });
+  }
+  return out;
 }

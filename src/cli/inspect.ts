@@ -32,7 +32,7 @@ export function renderInspect(r: InspectReport): string {
     `parameters ${r.parameters.total.toLocaleString('en-US')} elements, ${formatBytes(r.parameters.bytes)}`,
     ...Object.entries(r.parameters.byDtype).map(([d, e]) => `  ${d.padEnd(10)} ${e.count.toLocaleString('en-US')} in ${e.tensors} tensors, ${formatBytes(e.bytes)}`),
     `quantizable ${r.quantizable.length} nodes`,
-    ...r.quantizable.map((q) => `  ${q.opType.padEnd(14)} ${q.name}`),
+    ...r.quantizable.map((q) => `  ${q.opType.padEnd(14)} ${q.name}${q.status === 'absorbed' ? '  (folded into its producer\'s range)' : ''}`),
   ];
   return lines.join('\n');
 }

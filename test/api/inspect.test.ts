@@ -52,8 +52,13 @@ describe('inspectModel', () => {
     expect(r.parameters.total).toBe(ind.params);
   });
 
-  it('lists the quantizable nodes', () => {
+  it('lists the nodes the default plan would quantize (op-rule registry, prepared graph)', () => {
     const r = inspectModel('fixtures/mnist/resnet_mini.onnx');
-    expect(r.quantizable.map((q) => q.opType).sort()).toEqual([...Array(9).fill('Conv'), 'Gemm']);
+    const count = (op: string) => r.quantizable.filter((q) => q.opType === op).length;
+    expect([count('Conv'), count('Gemm'), count('Add'), count('Relu'), count('BatchNormalization')]).toEqual([9, 1, 3, 7, 0]);
+    expect(r.quantizable.filter((q) => q.opType === 'Relu').every((q) => q.status === 'absorbed')).toBe(true);
+    const vit = inspectModel('fixtures/mnist/vit_mini.onnx');
+    expect(vit.quantizable.some((q) => q.opType === 'Erf' || q.opType === 'ReduceMean')).toBe(false);
+    expect(vit.quantizable.filter((q) => q.opType === 'MatMul').length).toBe(16);
   });
 });
