@@ -34,6 +34,19 @@ export function number(flag: string, v: string | undefined, opts: { int?: boolea
   return n;
 }
 
+/** The --report values (repeatable or comma lists), each with a known extension, else a usage error. */
+export function reportFlag(values: string[] | undefined): string[] {
+  const files = reportFiles(values);
+  for (const f of files) {
+    try {
+      reportFormat(f);
+    } catch (e) {
+      throw new UsageError(`--report ${(e as Error).message}`);
+    }
+  }
+  return files;
+}
+
 export function gatesFrom(o: Pick<CompareFlags, 'maxDrop' | 'minSqnr' | 'minAgreement' | 'labels'>): Gates {
   const gates: Gates = {
     maxDrop: number('--max-drop', o.maxDrop, { min: 0 }),
@@ -66,14 +79,7 @@ export function progressBar(enabled: boolean): { update: (p: Progress) => void; 
 
 async function run(floatModel: string, quantModel: string, o: CompareFlags): Promise<void> {
   const gates = gatesFrom(o);
-  const files = reportFiles(o.report);
-  for (const f of files) {
-    try {
-      reportFormat(f);
-    } catch (e) {
-      throw new UsageError(`--report ${(e as Error).message}`);
-    }
-  }
+  const files = reportFlag(o.report);
   const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
   let result;
   try {

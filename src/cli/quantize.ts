@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { GateError, UsageError, gateFailureMessage, quantize, renderText, reportFiles, reportFormat, reportWarnings, type QuantizeResult } from '../index.js';
-import { gatesFrom, number, progressBar } from './compare.js';
+import { GateError, gateFailureMessage, quantize, renderText, reportWarnings, type QuantizeResult } from '../index.js';
+import { gatesFrom, number, progressBar, reportFlag } from './compare.js';
 import { runCommand, stdio } from './run.js';
 import { createProgress } from './progress.js';
 import { formatBytes } from './inspect.js';
@@ -83,14 +83,7 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .action(async (model: string, flags: QuantizeFlags) => {
       setExit(await runCommand(async () => {
         const gates = gatesFrom(flags);
-        const reports = reportFiles(flags.report);
-        for (const f of reports) {
-          try {
-            reportFormat(f);
-          } catch (e) {
-            throw new UsageError(`--report ${(e as Error).message}`);
-          }
-        }
+        const reports = reportFlag(flags.report);
         const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet || flags.json });
         const verifyBar = progressBar(!flags.quiet && !flags.json && !!process.stderr.isTTY);
         let result: QuantizeResult;
