@@ -48,8 +48,20 @@ export interface LatencyStats {
   runs: number;
   /** Cores kept busy by other processes during the whole alternation (see foreignCores); over processes, the most. */
   foreignCores?: number;
+  /** Median of each round (all processes, in order): speedups pair the rounds of two models. */
+  roundMedians: number[];
   /** When combined over processes: each process's median, in the order measured. */
   processMedians?: number[];
+}
+
+/**
+ * float/int8 speedup as the median over rounds of the ratio of the two models' medians in the
+ * same round: adjacent turns share whatever the machine was doing, so a burst of load that hits
+ * a few rounds moves this less than a ratio of overall medians.
+ */
+export function pairedSpeedup(float: LatencyStats, int8: LatencyStats): number {
+  const n = Math.min(float.roundMedians.length, int8.roundMedians.length);
+  return median(Array.from({ length: n }, (_, i) => float.roundMedians[i]! / int8.roundMedians[i]!));
 }
 
 /**
@@ -75,22 +87,26 @@ export async function alternateLatency(
   }
   const k = Math.max(1, Math.min(500, Math.round(roundMs / Math.max(slowest, 1e-3))));
   const times: number[][] = labels.map(() => []);
+  const roundMedians: number[][] = labels.map(() => []);
   const mark = cpuMark();
   for (let r = 0; r < rounds; r++) {
     for (let j = 0; j < labels.length; j++) {
       const m = (j + r) % labels.length;
+      const turn: number[] = [];
       for (let i = 0; i < k; i++) {
         const t0 = performance.now();
         await sessions[m]!.run(feed);
-        times[m]!.push(performance.now() - t0);
+        turn.push(performance.now() - t0);
       }
+      times[m]!.push(...turn);
+      roundMedians[m]!.push(median(turn));
     }
   }
   const foreign = foreignCores(mark);
   for (const s of sessions) await s.close();
   return Object.fromEntries(labels.map((l, i) => [l, {
     medianMs: median(times[i]!), p25Ms: quantile(times[i]!, 0.25), p75Ms: quantile(times[i]!, 0.75), runs: times[i]!.length,
-    foreignCores: foreign,
+    foreignCores: foreign, roundMedians: roundMedians[i]!,
   }]));
 }
 
@@ -137,6 +153,7 @@ export async function repeatLatency(
     return [label, {
       medianMs: median(all.map((x) => x.medianMs)), p25Ms: median(all.map((x) => x.p25Ms)), p75Ms: median(all.map((x) => x.p75Ms)),
       runs: all.reduce((a, x) => a + x.runs, 0), foreignCores: Math.max(...kept.map(loadOf)), processMedians: all.map((x) => x.medianMs),
+      roundMedians: all.flatMap((x) => x.roundMedians),
     } satisfies LatencyStats];
   }));
 }

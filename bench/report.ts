@@ -2,14 +2,14 @@
 // speed targets of issue 6 hold as measured.
 import type { FusionReport } from './fusion.js';
 import { summarizeIslands } from './fusion.js';
-import { QUIET_CORES, type LatencyStats } from './measure.js';
-import { FORMATS, type ModelResult, type QuantizeFigures, type SpeedReport } from './speed.js';
+import { pairedSpeedup, QUIET_CORES, type LatencyStats } from './measure.js';
+import { VARIANT_KEYS, VARIANTS, type ModelResult, type QuantizeFigures, type SpeedReport, type Variant } from './speed.js';
 
 export interface BenchReport extends SpeedReport {
   command: string;
   wallS: number;
   baselineRssMiB: number;
-  /** model key → format → analysis of onnxruntime's optimised graph. */
+  /** model key → variant → analysis of onnxruntime's optimised graph. */
   fusion: Record<string, Partial<Record<string, FusionReport | { error: string }>>>;
 }
 
@@ -23,30 +23,31 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 const ms = (x: number) => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x.toFixed(1));
 const load = (s: LatencyStats | undefined) => (s?.foreignCores === undefined ? '–' : f2(s.foreignCores));
-const figures = (r: ModelResult, f: string) => {
-  const q = r.quantized[f as keyof ModelResult['quantized']];
+const figures = (r: ModelResult, v: Variant) => {
+  const q = r.quantized[v];
   return q && 'output' in q ? q : undefined;
 };
 
-export function speedup(r: ModelResult, format: string, batch: number): number | undefined {
+/** Paired per-round speedup of a variant over float (see pairedSpeedup). */
+export function speedup(r: ModelResult, variant: string, batch: number): number | undefined {
   const l = r.latency[batch];
-  const q = l?.[format];
-  return l?.float && q ? l.float.medianMs / q.medianMs : undefined;
+  const q = l?.[variant];
+  return l?.float && q ? pairedSpeedup(l.float, q) : undefined;
 }
 
 function latencyTable(rep: BenchReport): string[] {
   const lines = [
-    '| model | int8 format | batch | float median ms | int8 median ms | speedup (float/int8) | speedup in each process | int8 p25–p75 ms | runs each | other load (cores) |',
+    '| model | int8 variant | batch | float median ms | int8 median ms | speedup | ratio of medians in each process | int8 p25–p75 ms | runs each | other load (cores) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rep.results) {
-    for (const f of FORMATS) {
+    for (const f of VARIANT_KEYS) {
       for (const b of Object.keys(r.latency).map(Number)) {
         const l = r.latency[b]!;
         const q = l[f];
         if (!q) continue;
         const each = (q.processMedians ?? []).map((x, i) => f2(l.float!.processMedians![i]! / x)).join(', ');
-        lines.push(`| ${r.model.title} | ${f} | ${b} | ${ms(l.float!.medianMs)} | ${ms(q.medianMs)} | **${f2(speedup(r, f, b)!)}×** | ${each} | ${ms(q.p25Ms)}–${ms(q.p75Ms)} | ${q.runs} | ${load(q)} |`);
+        lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | ${b} | ${ms(l.float!.medianMs)} | ${ms(q.medianMs)} | **${f2(speedup(r, f, b)!)}×** | ${each} | ${ms(q.p25Ms)}–${ms(q.p75Ms)} | ${q.runs} | ${load(q)} |`);
       }
     }
   }
@@ -54,16 +55,19 @@ function latencyTable(rep: BenchReport): string[] {
 }
 
 function targetLines(rep: BenchReport): string[] {
-  const lines = ['| model | batch | target | QDQ measured | QOperator measured | holds (QDQ, the default) | other load (cores) |', '|---|---|---|---|---|---|---|'];
+  const lines = [
+    `| model | batch | target | ${VARIANT_KEYS.map((v) => VARIANTS[v].label).join(' | ')} | holds (default config) | other load (cores) |`,
+    `|---|---|---|${VARIANT_KEYS.map(() => '---|').join('')}---|---|`,
+  ];
   for (const r of rep.results) {
     const t = TARGETS[r.model.key];
     if (!t) continue;
     for (const [b, want] of Object.entries(t)) {
       const qdq = speedup(r, 'qdq', Number(b));
-      const qop = speedup(r, 'qoperator', Number(b));
+      const cells = VARIANT_KEYS.map((v) => speedup(r, v, Number(b))).map((x) => (x === undefined ? '–' : `${f2(x)}×`));
       const noisy = (r.latency[b]?.qdq?.foreignCores ?? 0) > QUIET_CORES ? ' (noisy)' : '';
       const verdict = qdq === undefined ? 'not measured' : `${qdq >= want ? 'yes' : '**no**'}${noisy}`;
-      lines.push(`| ${r.model.title} | ${b} | ≥ ${want}× | ${qdq === undefined ? '–' : `${f2(qdq)}×`} | ${qop === undefined ? '–' : `${f2(qop)}×`} | ${verdict} | ${load(r.latency[b]?.qdq)} |`);
+      lines.push(`| ${r.model.title} | ${b} | ≥ ${want}× | ${cells.join(' | ')} | ${verdict} | ${load(r.latency[b]?.qdq)} |`);
     }
   }
   return lines;
@@ -71,18 +75,18 @@ function targetLines(rep: BenchReport): string[] {
 
 function costTable(rep: BenchReport): string[] {
   const lines = [
-    '| model | int8 format | file size int8/float | calibration ms (samples) | plain float inference ms, same samples | calibration / inference | other load (cores) | quantize peak RSS MiB | inference peak RSS MiB, float → int8 (batch 8) |',
+    '| model | int8 variant | file size int8/float | calibration ms (samples) | plain float inference ms, same samples | calibration / inference | other load (cores) | quantize peak RSS MiB | inference peak RSS MiB, float → int8 (batch 8) |',
     '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rep.results) {
-    for (const f of FORMATS) {
+    for (const f of VARIANT_KEYS) {
       const q = figures(r, f);
       const err = r.quantized[f];
       if (!q) {
-        lines.push(`| ${r.model.title} | ${f} | quantize failed: ${err && 'error' in err ? err.error.split('\n')[0]!.replace(/\|/g, '\\|') : '?'} | | | | | | |`);
+        lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | quantize failed: ${err && 'error' in err ? err.error.split('\n')[0]!.replace(/\|/g, '\\|') : '?'} | | | | | | |`);
         continue;
       }
-      lines.push(`| ${r.model.title} | ${f} | ${f2(q.sizeRatio)} (${f1(r.floatBytes / 2 ** 20)} → ${f1((r.floatBytes * q.sizeRatio) / 2 ** 20)} MiB) | ${ms(q.calibrationMs)} (${q.calibrationSamples}) | ${ms(q.plainInferenceMs)} | ${f1(q.calibrationMs / q.plainInferenceMs)}× | ${q.foreignCores === undefined ? '–' : f2(q.foreignCores)} | ${q.peakRssMiB.toFixed(0)} | ${rss(r, f)} |`);
+      lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | ${f2(q.sizeRatio)} (${f1(r.floatBytes / 2 ** 20)} → ${f1((r.floatBytes * q.sizeRatio) / 2 ** 20)} MiB) | ${ms(q.calibrationMs)} (${q.calibrationSamples}) | ${ms(q.plainInferenceMs)} | ${f1(q.calibrationMs / q.plainInferenceMs)}× | ${q.foreignCores === undefined ? '–' : f2(q.foreignCores)} | ${q.peakRssMiB.toFixed(0)} | ${rss(r, f)} |`);
     }
   }
   return lines;
@@ -96,20 +100,20 @@ function rss(r: ModelResult, f: string): string {
 
 function fusionTable(rep: BenchReport): string[] {
   const lines = [
-    '| model | int8 format | integer kernels | activation Q / DQ left | float ops between DQ and Q | float islands |',
+    '| model | int8 variant | integer kernels | activation Q / DQ left | float ops between DQ and Q | float islands |',
     '|---|---|---|---|---|---|',
   ];
   for (const r of rep.results) {
-    for (const f of FORMATS) {
+    for (const f of VARIANT_KEYS) {
       const a = rep.fusion[r.model.key]?.[f];
       if (!a) continue;
       if ('error' in a) {
-        lines.push(`| ${r.model.title} | ${f} | analysis failed: ${a.error.split('\n')[0]} | | | |`);
+        lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | analysis failed: ${a.error.split('\n')[0]} | | | |`);
         continue;
       }
       const between = Object.entries(a.floatBetweenQdq).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
       const islands = summarizeIslands(a.islands).join('; ') || 'none';
-      lines.push(`| ${r.model.title} | ${f} | ${a.integerOps} | ${a.activationQ} / ${a.activationDQ} | ${between} | ${islands} |`);
+      lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | ${a.integerOps} | ${a.activationQ} / ${a.activationDQ} | ${between} | ${islands} |`);
     }
   }
   return lines;
@@ -135,13 +139,15 @@ export function renderReport(rep: BenchReport): string {
     '  dynamic batch dim). Weights are random (He init) and the BN statistics are fitted to image-like data, so',
     '  activations have trained-like ranges. Speed does not depend on training. The MNIST fixtures come from `fixtures/`.',
     '- **Quantization.** `quantize()` with the default config (static, minmax, per-channel int8 weights, uint8',
-    '  activations, `--target ort-cpu`) in QDQ and in QOperator format. The 224 models calibrate on 32 synthetic',
-    '  samples (`bench/data.ts`), the fixtures on `calibration-data/mnist` (200 samples).',
+    '  activations, `--target ort-cpu`, QDQ), then the same with `format: qoperator`, and with `firstLayer: float`',
+    '  (the first-layer policy of issue 6). The 224 models calibrate on 32 synthetic samples (`bench/data.ts`), the',
+    '  fixtures on `calibration-data/mnist` (200 samples).',
     '- **Latency.** In a fresh process per model and batch size: three warm-up runs per model, then 7 rounds in which',
     '  float, QDQ and QOperator each run k times back to back (k chosen so one model\'s turn takes about 0.2 s), the',
-    '  order rotating each round; each model\'s median over its runs. A model can settle at a different speed in',
-    '  another process, so this is done in 3 processes and the table shows the median of the 3 medians;',
-    '  speedup = float median / int8 median, and the speedup within each process is listed too.',
+    '  order rotating each round. A model can settle at a different speed in another process, so this is done in',
+    '  3 processes; latencies are the median of the 3 per-process medians. **Speedup** is the median, over all',
+    '  21 rounds, of float\'s median in a round divided by the int8 model\'s median in the same round (adjacent',
+    '  turns share the machine\'s state, so a burst of load moves this less than a ratio of overall medians).',
     '- **Other load.** The machine may be shared. Each figure carries the number of cores other processes kept busy',
     '  while it was measured (from /proc/stat minus the measuring process; for latency, the most over its processes).',
     `  Before each measurement the benchmark waits for other load to fall to ${QUIET_CORES} cores (at most 2 minutes over the`,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { analyzeFusion, printFusion, type FusionReport } from './fusion.js';
 import { peakRssMiB, reply, runChild } from './measure.js';
 import { renderReport, speedup, TARGETS, type BenchReport } from './report.js';
-import { FORMATS, OUT, runSpeed } from './speed.js';
+import { OUT, runSpeed, VARIANT_KEYS } from './speed.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const fusion: BenchReport['fusion'] = {};
   for (const r of speed.results) {
     fusion[r.model.key] = {};
-    for (const f of FORMATS) {
+    for (const f of VARIANT_KEYS) {
       const q = r.quantized[f];
       if (!q || !('output' in q)) continue;
       try {

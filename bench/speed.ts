@@ -1,4 +1,5 @@
-// Speed benchmark: quantize each model (QDQ and QOperator, default config otherwise), then measure
+// Speed benchmark: quantize each model (QDQ, QOperator, and QDQ with the first layer left float;
+// default config otherwise), then measure
 // float vs int8 latency in onnxruntime-node at 2 threads, batch 1 and 8, alternating the models;
 // plus file-size ratio, calibration cost relative to plain inference, and peak RSS (each figure
 // from its own child process). Numbers only: nothing here asserts.
@@ -11,7 +12,7 @@ import { quantize } from '../src/index.js';
 import { Session } from '../src/runtime/index.js';
 import { writeCalibrationFolder } from './data.js';
 import {
-  THREADS, alternateLatency, cpuMark, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, randomFeed, repeatLatency, reply, runChild, WaitBudget,
+  THREADS, alternateLatency, cpuMark, pairedSpeedup, foreignCores, inputSpec, machine, peakRssMiB, plainInferenceMs, randomFeed, repeatLatency, reply, runChild, WaitBudget,
   type LatencyStats, type Machine,
 } from './measure.js';
 import { buildBenchModels } from './models.js';
@@ -21,8 +22,14 @@ export const OUT = 'bench/out';
 const CALIB224 = path.join(OUT, 'calib224');
 const CALIB224_COUNT = 32;
 export const BATCHES = [1, 8] as const;
-export const FORMATS = ['qdq', 'qoperator'] as const;
-export type Format = (typeof FORMATS)[number];
+/** The int8 variants each model is quantized to: config over the defaults. */
+export const VARIANTS = {
+  qdq: { label: 'QDQ (default config)', config: {} },
+  qoperator: { label: 'QOperator', config: { format: 'qoperator' } },
+  'qdq-first-float': { label: 'QDQ, first layer float', config: { firstLayer: 'float' } },
+} as const satisfies Record<string, { label: string; config: Record<string, unknown> }>;
+export type Variant = keyof typeof VARIANTS;
+export const VARIANT_KEYS = Object.keys(VARIANTS) as Variant[];
 
 export interface BenchModel {
   key: string;
@@ -54,8 +61,8 @@ export interface QuantizeFigures {
 export interface ModelResult {
   model: BenchModel;
   floatBytes: number;
-  quantized: Partial<Record<Format, QuantizeFigures | { error: string }>>;
-  /** batch → label (float, qdq, qoperator) → latency. */
+  quantized: Partial<Record<Variant, QuantizeFigures | { error: string }>>;
+  /** batch → 'float' or variant → latency. */
   latency: Record<string, Record<string, LatencyStats>>;
   /** label → peak RSS (MiB) of a process that only loads the model and runs batch 8. */
   inferenceRssMiB: Record<string, number>;
@@ -70,9 +77,9 @@ export interface SpeedReport {
 
 // ---- children -------------------------------------------------------------------------------
 
-async function childQuantize(file: string, data: string, format: Format, output: string): Promise<void> {
+async function childQuantize(file: string, data: string, variant: Variant, output: string): Promise<void> {
   const mark = cpuMark();
-  const r = await quantize(file, { output, data, config: { format } });
+  const r = await quantize(file, { output, data, config: { ...VARIANTS[variant].config } });
   const peak = peakRssMiB();
   const plain = await plainInferenceMs(file, data, r.timings.calibrationSamples);
   reply({
@@ -105,14 +112,14 @@ export async function prepareInputs(models: BenchModel[]): Promise<void> {
 
 async function quantizeAll(m: BenchModel, budget: WaitBudget): Promise<ModelResult['quantized']> {
   const out: ModelResult['quantized'] = {};
-  for (const format of FORMATS) {
-    const output = path.join(OUT, `${m.key}.${format}.onnx`);
+  for (const variant of VARIANT_KEYS) {
+    const output = path.join(OUT, `${m.key}.${variant}.onnx`);
     fs.rmSync(output, { force: true });
     await budget.waitForQuiet();
     try {
-      out[format] = await runChild<QuantizeFigures>(SELF, ['quantize', m.file, m.data, format, output]);
+      out[variant] = await runChild<QuantizeFigures>(SELF, ['quantize', m.file, m.data, variant, output]);
     } catch (e) {
-      out[format] = { error: String((e as Error).message).split('\n').slice(0, 6).join('\n') };
+      out[variant] = { error: String((e as Error).message).split('\n').slice(0, 6).join('\n') };
     }
   }
   return out;
@@ -122,7 +129,7 @@ export async function benchModel(m: BenchModel, budget: WaitBudget): Promise<Mod
   console.log(`\n== ${m.title}: ${m.file}`);
   const quantized = await quantizeAll(m, budget);
   const files: Record<string, string> = { float: m.file };
-  for (const f of FORMATS) {
+  for (const f of VARIANT_KEYS) {
     const q = quantized[f];
     if (q && 'output' in q) files[f] = q.output;
     console.log(q && 'output' in q
@@ -133,8 +140,8 @@ export async function benchModel(m: BenchModel, budget: WaitBudget): Promise<Mod
   for (const b of BATCHES) {
     const one = () => runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
     latency[b] = await repeatLatency(one, budget);
-    const fl = latency[b]!.float!.medianMs;
-    const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${(fl / v.medianMs).toFixed(2)})`}`);
+    const fl = latency[b]!.float!;
+    const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${pairedSpeedup(fl, v).toFixed(2)})`}`);
     console.log(`  batch ${b}: ${parts.join(', ')}; other load ${latency[b]!.float!.foreignCores?.toFixed(2) ?? '?'} cores`);
   }
   const inferenceRssMiB: Record<string, number> = {};
@@ -164,7 +171,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
     const [, kind, ...rest] = argv;
-    if (kind === 'quantize') return childQuantize(rest[0]!, rest[1]!, rest[2] as Format, rest[3]!);
+    if (kind === 'quantize') return childQuantize(rest[0]!, rest[1]!, rest[2] as Variant, rest[3]!);
     if (kind === 'rss') return childRss(rest[0]!);
     if (kind === 'latency') return childLatency(rest[0]!, rest[1]!);
     throw new Error(`unknown child task ${kind}`);

@@ -6,6 +6,7 @@ import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
+import { analyzeGraph } from '../quant/analyze.js';
 import { planQuantization, tensorsToCalibrate, type Overrides, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
@@ -127,12 +128,17 @@ async function verifyWritten(input: string, output: string, config: Readonly<Qua
   });
 }
 
+/** Raises the opset only as far as the rewrite needs it: 13 for per-channel weights, 10 for Q/DQ. */
 function opsetNotes(model: Model, config: Readonly<QuantConfig>): string[] {
-  const notes: string[] = [];
-  const push = (n: string | undefined) => n && notes.push(n);
-  if (config.mode !== 'static') return notes;
-  push(ensureOpset(model, config.perChannel ? 13 : 10, config.perChannel ? 'per-channel Q/DQ (the axis attribute)' : 'QuantizeLinear/DequantizeLinear'));
-  return notes;
+  if (config.mode !== 'static') return [];
+  const a = analyzeGraph(model.graph, config);
+  const quantized = [...a.decisions.values()].filter((d) => d.status !== 'float');
+  if (quantized.length === 0) return [];
+  const weights = quantized.some((d) => d.rule?.inputs.some((r) => r.kind === 'weight'));
+  const note = config.perChannel && weights
+    ? ensureOpset(model, 13, 'per-channel Q/DQ (the axis attribute)')
+    : ensureOpset(model, 10, 'QuantizeLinear/DequantizeLinear');
+  return note ? [note] : [];
 }
 
 function loadOverrides(o: string | Overrides | undefined): Overrides | undefined {

@@ -15,17 +15,20 @@ export interface ArrayMeta {
 /** An array whose samples can be read as little-endian bytes. */
 export interface ArraySource extends ArrayMeta {
   readonly dims: readonly number[];
-  /** Bytes of `count` consecutive slices along axis 0 starting at `start`, of `sliceBytes` each. */
-  read(start: number, count: number, sliceBytes: number): Promise<Uint8Array>;
-  close(): Promise<void>;
+  /**
+   * Copies the bytes of `count` consecutive slices along axis 0 starting at `start`, of
+   * `sliceBytes` each, to the start of `target` (which holds at least count·sliceBytes bytes).
+   */
+  readInto(target: Uint8Array, start: number, count: number, sliceBytes: number): void;
+  close(): void;
 }
 
 /** An array held in memory (decoded from .npz, .pb or an image). */
 export function memorySource(meta: { file: string; dtype: DataTypeId; dims: readonly number[] }, bytes: Uint8Array): ArraySource {
   return {
     ...meta,
-    read: async (start, count, sliceBytes) => bytes.subarray(start * sliceBytes, (start + count) * sliceBytes),
-    close: async () => undefined,
+    readInto: (target, start, count, sliceBytes) => target.set(bytes.subarray(start * sliceBytes, (start + count) * sliceBytes)),
+    close: () => undefined,
   };
 }
 

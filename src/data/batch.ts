@@ -31,8 +31,11 @@ export class BatchBuilder {
     return this.committed;
   }
 
-  /** Adds whole samples (`bytes`, `sampleBytes` each) for one input; `commit` then counts them. */
-  add(input: string, meta: ArrayMeta, sampleDims: readonly number[], sampleBytes: number, bytes: Uint8Array): void {
+  /**
+   * Room for `count` whole samples (`sampleBytes` each) of one input, for the caller to fill
+   * before the next call; `commit` then counts them.
+   */
+  reserve(input: string, meta: ArrayMeta, sampleDims: readonly number[], sampleBytes: number, count: number): Uint8Array {
     let slot = this.slots.get(input);
     if (slot && !sameDims(slot.sampleDims, sampleDims)) {
       throw new UserInputError(
@@ -44,8 +47,9 @@ export class BatchBuilder {
       slot = { dtype: meta.dtype, sampleDims: [...sampleDims], buffer: new Uint8Array(sampleBytes * this.batchSize), filled: 0 };
       this.slots.set(input, slot);
     }
-    slot.buffer.set(bytes, slot.filled);
-    slot.filled += bytes.byteLength;
+    const room = slot.buffer.subarray(slot.filled, slot.filled + count * sampleBytes);
+    slot.filled += count * sampleBytes;
+    return room;
   }
 
   commit(count: number): void {

@@ -97,7 +97,7 @@ async function* stream(records: readonly DataRecord[], inputs: readonly ValueInf
         for (const [k, input] of inputs.entries()) {
           const src = sources.get(input.name)!;
           const { layout, sliceBytes } = per[k]!;
-          batch.add(input.name, src, layout.sampleDims, sliceBytes, await src.read(start, take, sliceBytes));
+          src.readInto(batch.reserve(input.name, src, layout.sampleDims, sliceBytes, take), start, take, sliceBytes);
         }
         batch.commit(take);
         start += take;
@@ -105,7 +105,7 @@ async function* stream(records: readonly DataRecord[], inputs: readonly ValueInf
         if (batch.space === 0) yield batch.take();
       }
     } finally {
-      await closeAll(sources.values());
+      closeAll(sources.values());
     }
   }
   if (batch.size > 0) yield batch.take();

@@ -1,7 +1,9 @@
 // NumPy .npy files (format versions 1.0, 2.0 and 3.0, as written by numpy.save). Only C-order
 // arrays of plain numeric types; big-endian data is byte-swapped on read. A file on disk is read
-// through a handle, samples at a time, so a large file never has to fit in memory.
-import fs from 'node:fs/promises';
+// through a descriptor, samples at a time, so a large file never has to fit in memory. Reads are
+// synchronous: for local files of normal size that is several times cheaper than fs/promises'
+// thread-pool round trips (open, stat, read and close each), and nothing else waits on them.
+import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
 import { DataType, type DataTypeId } from '../ir/index.js';
 import { product, type ArraySource } from './arrays.js';
@@ -73,7 +75,14 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
 /** Swaps each `size`-byte element in place (big-endian → little-endian). */
 function byteSwap(bytes: Uint8Array, size: number): void {
   if (size === 1) return;
-  for (let i = 0; i < bytes.byteLength; i += size) bytes.subarray(i, i + size).reverse();
+  const half = size >> 1;
+  for (let i = 0; i < bytes.byteLength; i += size) {
+    for (let a = i, b = i + size - 1, k = 0; k < half; k++, a++, b--) {
+      const t = bytes[a]!;
+      bytes[a] = bytes[b]!;
+      bytes[b] = t;
+    }
+  }
 }
 
 function dataBytes(h: NpyHeader): number {
@@ -90,64 +99,87 @@ export function decodeNpy(bytes: Uint8Array, file: string): { header: NpyHeader;
   return { header, data };
 }
 
-async function readAt(fh: fs.FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+/** Reads `length` bytes at `position` into `out` (from `at`); returns the bytes read (less only at end of file). */
+function readFully(fd: number, out: Uint8Array, at: number, length: number, position: number): number {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(out, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
+    const n = fs.readSync(fd, out, at + done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
   }
-  return done === length ? out : out.subarray(0, done);
+  return done;
 }
 
-async function openFile(file: string): Promise<fs.FileHandle> {
+function openFile(file: string): number {
   try {
-    return await fs.open(file, 'r');
+    return fs.openSync(file, 'r');
   } catch (e) {
     throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
   }
 }
 
-async function readHeader(fh: fs.FileHandle, file: string): Promise<NpyHeader> {
-  const pre = await readAt(fh, 0, PREAMBLE);
-  const { end } = headerLength(pre, file);
-  const header = parseNpyHeader(await readAt(fh, 0, end), file);
-  const { size } = await fh.stat();
+/**
+ * Bytes read for a header peek: numpy pads headers to a multiple of 64 bytes and most are 128
+ * (a few hundred with long shapes), so one read of this many usually holds the whole header.
+ */
+const PEEK_BYTES = 512;
+/** Reused by every peek (reads are synchronous, so one at a time); never handed out. */
+const peekBuffer = new Uint8Array(PEEK_BYTES);
+
+function readHeader(fd: number, file: string): NpyHeader {
+  let got = readFully(fd, peekBuffer, 0, PEEK_BYTES, 0);
+  let bytes = peekBuffer.subarray(0, got);
+  const { end } = headerLength(bytes.subarray(0, PREAMBLE), file);
+  if (end > got) {
+    // A long header: read exactly all of it.
+    bytes = new Uint8Array(end);
+    got = readFully(fd, bytes, 0, end, 0);
+    bytes = bytes.subarray(0, got);
+  }
+  const header = parseNpyHeader(bytes, file);
+  const { size } = fs.fstatSync(fd);
   const need = header.dataOffset + dataBytes(header);
   if (size < need) throw new UserInputError(`${file}: truncated .npy data (${size} of ${need} bytes)`);
   return header;
 }
 
-/** Reads only the header of a .npy file. */
-export async function peekNpyFile(file: string): Promise<NpyHeader> {
-  const fh = await openFile(file);
+/** Reads only the header of a .npy file (one small read and a stat). */
+export function peekNpyFile(file: string): NpyHeader {
+  const fd = openFile(file);
   try {
-    return await readHeader(fh, file);
+    return readHeader(fd, file);
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }
 
-/** A .npy file on disk as a source of samples, read on demand. */
-export async function openNpyFile(file: string): Promise<ArraySource> {
-  const fh = await openFile(file);
+/**
+ * A .npy file on disk as a source of samples, read on demand straight into the caller's buffer.
+ * `known` is the header a peek of the same file already parsed: it is not read again.
+ */
+export function openNpyFile(file: string, known?: NpyHeader): ArraySource {
+  const fd = openFile(file);
   let header: NpyHeader;
   try {
-    header = await readHeader(fh, file);
+    header = known ?? readHeader(fd, file);
   } catch (e) {
-    await fh.close();
+    fs.closeSync(fd);
     throw e;
   }
   const { dtype, dims, dataOffset, itemSize, bigEndian } = header;
+  let open = true;
   return {
     file, dtype, dims,
-    async read(start, count, sliceBytes) {
-      const bytes = await readAt(fh, dataOffset + start * sliceBytes, count * sliceBytes);
-      if (bytes.byteLength !== count * sliceBytes) throw new UserInputError(`${file}: the file changed while being read`);
-      if (bigEndian) byteSwap(bytes, itemSize);
-      return bytes;
+    readInto(target, start, count, sliceBytes) {
+      const length = count * sliceBytes;
+      if (readFully(fd, target, 0, length, dataOffset + start * sliceBytes) !== length) {
+        throw new UserInputError(`${file}: the file changed while being read`);
+      }
+      if (bigEndian) byteSwap(target.subarray(0, length), itemSize);
     },
-    close: () => fh.close(),
+    close() {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
   };
 }

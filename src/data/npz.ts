@@ -1,6 +1,6 @@
 // NumPy .npz archives (numpy.savez / savez_compressed): a zip of `key.npy` members, stored or
 // deflated. The whole archive is read and inflated at once: zip members cannot be sliced lazily.
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { unzipSync } from 'fflate';
 import { UserInputError } from '../errors.js';
 import { memorySource, type ArraySource } from './arrays.js';
@@ -10,7 +10,7 @@ import { decodeNpy } from './npy.js';
 export async function readNpzFile(file: string): Promise<Map<string, ArraySource>> {
   let zipped: Uint8Array;
   try {
-    zipped = await fs.readFile(file);
+    zipped = fs.readFileSync(file);
   } catch (e) {
     throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
   }

@@ -1,5 +1,5 @@
 // ONNX TensorProto files (`input_0.pb` in the ONNX test-data layout, or onnx.numpy_helper output).
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
 import { dtypeName } from '../ir/index.js';
 import { decodeTensorBytes } from '../onnx/index.js';
@@ -9,7 +9,7 @@ import { elementBytes, memorySource, product, type ArraySource } from './arrays.
 export async function readTensorFile(file: string): Promise<{ name: string; source: ArraySource }> {
   let bytes: Uint8Array;
   try {
-    bytes = await fs.readFile(file);
+    bytes = fs.readFileSync(file);
   } catch (e) {
     throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
   }

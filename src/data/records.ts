@@ -7,7 +7,7 @@ import { UserInputError } from '../errors.js';
 import { DataType, type ValueInfo } from '../ir/index.js';
 import { memorySource, type ArrayMeta, type ArraySource } from './arrays.js';
 import { loadImage } from './image.js';
-import { peekNpyFile, openNpyFile } from './npy.js';
+import { peekNpyFile, openNpyFile, type NpyHeader } from './npy.js';
 import { readNpzFile } from './npz.js';
 import { readTensorFile } from './pb.js';
 import type { ImagePlan } from './preprocess.js';
@@ -21,14 +21,16 @@ export interface DataRecord {
   open(): Promise<Map<string, ArraySource>>;
 }
 
+/** A .npy file: the header the count pass peeks at is kept (a few numbers), so reading opens the file once more for its data only. */
 export function npyRecord(file: string, input: ValueInfo): DataRecord {
+  let header: NpyHeader | undefined;
   return {
     files: [file],
     peek: async () => {
-      const h = await peekNpyFile(file);
-      return new Map([[input.name, { file, dtype: h.dtype, dims: h.dims }]]);
+      header = peekNpyFile(file);
+      return new Map([[input.name, { file, dtype: header.dtype, dims: header.dims }]]);
     },
-    open: async () => new Map([[input.name, await openNpyFile(file)]]),
+    open: async () => new Map([[input.name, openNpyFile(file, header)]]),
   };
 }
 
@@ -121,7 +123,7 @@ export function zipRecord(parts: readonly DataRecord[]): DataRecord {
       try {
         for (const part of parts) for (const [k, v] of await part.open()) out.set(k, v);
       } catch (e) {
-        await closeAll(out.values());
+        closeAll(out.values());
         throw e;
       }
       return out;
@@ -129,6 +131,6 @@ export function zipRecord(parts: readonly DataRecord[]): DataRecord {
   };
 }
 
-export async function closeAll(sources: Iterable<ArraySource>): Promise<void> {
-  await Promise.all([...sources].map((s) => s.close()));
+export function closeAll(sources: Iterable<ArraySource>): void {
+  for (const s of sources) s.close();
 }

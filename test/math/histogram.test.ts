@@ -155,6 +155,129 @@ describe('StreamingHistogram order and shard independence', () => {
   });
 });
 
+/**
+ * A straightforward reference for the state observe() must reach: every field computed from the
+ * definition (module header of histogram.ts) over all values seen, with no streaming at all.
+ */
+function referenceJSON(values: readonly number[], bins: number) {
+  const finite = values.filter(Number.isFinite);
+  const maxAbs = finite.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const k = maxAbs > 0 ? expectedWidthExp(maxAbs, bins) : -160;
+  const { pos, neg } = directCounts([...values], bins, 2 ** k);
+  const empty = finite.length === 0;
+  return {
+    format: 'qtool.streaming-histogram',
+    version: 1,
+    bins,
+    widthExp: k,
+    count: finite.length,
+    zeros: finite.filter((v) => v === 0).length,
+    negatives: finite.filter((v) => v < 0).length,
+    nan: values.filter(Number.isNaN).length,
+    posInf: values.filter((v) => v === Infinity).length,
+    negInf: values.filter((v) => v === -Infinity).length,
+    // + 0: -0 is reported as +0
+    min: empty ? null : finite.reduce((m, v) => Math.min(m, v), Infinity) + 0,
+    max: empty ? null : finite.reduce((m, v) => Math.max(m, v), -Infinity) + 0,
+    pos,
+    neg,
+  };
+}
+
+/** float32 values from bit patterns (NaNs keep their payload and sign inside the Float32Array). */
+function fromBits(patterns: readonly number[]): Float32Array {
+  return new Float32Array(new Uint32Array(patterns).buffer);
+}
+
+/** Hostile float32 data: every NaN/Inf pattern class, ±0, subnormals, extremes, bin edges, limits. */
+function adversarialBatches(bins: number): Float32Array[] {
+  const rand = mulberry32(bins * 7919);
+  const FLT_MAX = 3.4028234663852886e38;
+  const specials = fromBits([
+    0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0xffffffff, // NaNs (quiet, signalling, negative)
+    0x7f800000, 0xff800000, // ±Infinity
+    0x00000000, 0x80000000, // ±0
+    0x00000001, 0x80000001, 0x007fffff, 0x807fffff, 0x00800000, 0x80800000, // subnormals and the smallest normals
+    0x7f7fffff, 0xff7fffff, // ±FLT_MAX
+  ]);
+  const out: Float32Array[] = [
+    new Float32Array(0),
+    fromBits([0x7fc00000, 0xff800000]), // nothing finite
+    fromBits([0x80000000]), // only -0
+    fromBits([0x00000001, 0x80000002]), // only subnormals: the grid's floor exponent
+    specials,
+  ];
+  // Range growth within one batch: increasing magnitudes, alternating sign, across the whole float32 range.
+  const growing = new Float32Array(300);
+  for (let i = 0; i < growing.length; i++) growing[i] = (i % 2 ? -1 : 1) * 2 ** (i - 150) * (1 + rand());
+  out.push(growing);
+  // Growth across batches, each batch at a larger scale, with bin edges of the grid it will end up on.
+  for (let s = -140; s <= 120; s += 37) {
+    const b = new Float32Array(257);
+    for (let i = 0; i < b.length; i++) b[i] = (rand() - 0.35) * 2 ** s;
+    const w = 2 ** expectedWidthExp(2 ** s, bins);
+    b[0] = w;
+    b[1] = -w;
+    b[2] = Math.fround(bins * w * 0.999);
+    b[3] = -0;
+    b[4] = 0;
+    b[5] = NaN;
+    out.push(b);
+  }
+  // Values exactly at the current limit bins·W (must grow) and just below it (must not).
+  const edge = new Float32Array([1, -1, 2 ** expectedWidthExp(1, bins) * bins, Math.fround(bins * 2 ** expectedWidthExp(1, bins) * (1 - 2 ** -23))]);
+  out.push(edge);
+  out.push(new Float32Array([FLT_MAX, -1e-45]));
+  return out;
+}
+
+describe('StreamingHistogram single pass vs a reference from the definition', () => {
+  for (const bins of [1, 3, 4, 5, 64, 2048]) {
+    it(`float32 hostile data, ${bins} bins, batch by batch and in any order`, () => {
+      const batches = adversarialBatches(bins);
+      const seen: number[] = [];
+      const h = new StreamingHistogram(bins);
+      for (const b of batches) {
+        h.observe(b);
+        seen.push(...b);
+        // After every batch, not just at the end: growth in the middle of a batch is exact too.
+        expect(h.toJSON()).toEqual(referenceJSON(seen, bins));
+        expect(Object.is(h.min, -0) || Object.is(h.max, -0)).toBe(false);
+      }
+      for (let seed = 1; seed <= 3; seed++) {
+        const g = new StreamingHistogram(bins);
+        for (const b of shuffled(batches, seed)) g.observe(b);
+        expect(fingerprint(g)).toBe(fingerprint(h));
+      }
+    });
+  }
+
+  it('number arrays and float64 data (values no float32 can hold) take the same definition', () => {
+    const values = [1e-300, -5e-324, 1e300, -1.7976931348623157e308, 0.1, -0, 0, NaN, Infinity, -Infinity, 3, -2.5, 2 ** -1000];
+    for (const bins of [1, 5, 2048]) {
+      const h = new StreamingHistogram(bins);
+      h.observe(values.slice(0, 4));
+      h.observe(new Float64Array(values.slice(4)));
+      expect(h.toJSON()).toEqual(referenceJSON(values, bins));
+      // The same float32 values through either path give the same state.
+      const f = adversarialBatches(bins).slice(4, 8);
+      const viaF32 = new StreamingHistogram(bins);
+      const viaNumbers = new StreamingHistogram(bins);
+      for (const b of f) {
+        viaF32.observe(b);
+        viaNumbers.observe(Array.from(b));
+      }
+      expect(fingerprint(viaNumbers)).toBe(fingerprint(viaF32));
+    }
+  });
+
+  it('a view into a larger buffer reads only its own elements', () => {
+    const backing = new Float32Array([1e30, 1, -2, 0.5, 1e30]);
+    const h = new StreamingHistogram(16).observe(backing.subarray(1, 4));
+    expect(h.toJSON()).toEqual(referenceJSON([1, -2, 0.5], 16));
+  });
+});
+
 describe('StreamingHistogram JSON', () => {
   it('round-trips exactly, including an empty histogram', () => {
     const h = new StreamingHistogram(64);
