@@ -87,7 +87,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     preprocess: opts.preprocess ? parsePreprocess(opts.preprocess) : undefined,
   });
   const { observations, samples } = await observeTensors(model, tensors, source, {
-    batchSize: config.batchSize,
+    batchSize: source.batchSize,
     bins: config.histogramBins,
     movingAverage: config.movingAverage,
     providers: config.providers,
@@ -101,7 +101,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     samples,
     bins: config.histogramBins,
     observations,
-    movingAverageBatchSize: config.movingAverage ? config.batchSize : undefined,
+    movingAverageBatchSize: config.movingAverage ? source.batchSize : undefined,
   });
 }
 

@@ -38,7 +38,8 @@ export interface QuantConfig {
   /** When non-empty, only these op types are quantized. */
   includeOps: string[];
   calibCount?: number;
-  batchSize: number;
+  /** Calibration batch size; undefined: the batch the model's input fixes, else 1. */
+  batchSize?: number;
   providers: string[];
   threads?: number;
 }
@@ -66,7 +67,7 @@ export const DEFAULTS: Readonly<QuantConfig> = Object.freeze({
   excludeOps: [],
   includeOps: [],
   calibCount: undefined,
-  batchSize: 1,
+  batchSize: undefined,
   providers: ['cpu'],
   threads: undefined,
 });
@@ -125,7 +126,7 @@ function validate(key: keyof QuantConfig, v: unknown, origin: string): unknown {
     return v;
   }
   const dflt = DEFAULTS[key];
-  if (key === 'calibCount' || key === 'threads' || typeof dflt === 'number') {
+  if (key === 'calibCount' || key === 'threads' || key === 'batchSize' || typeof dflt === 'number') {
     const n = typeof v === 'string' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) throw bad('a positive number');
     if (key !== 'percentile' && !Number.isInteger(n)) throw bad('a positive integer');

@@ -28,6 +28,8 @@ export interface DataSource {
   readonly sampleCount: number;
   /** The data files (or test_data_set_N folders) those samples come from, in order. */
   readonly files: string[];
+  /** Samples per batch (the last batch may be smaller). */
+  readonly batchSize: number;
   /** Batches of input name → tensor. Each call starts again from the first sample. */
   batches(): AsyncIterable<Feeds>;
 }
@@ -128,12 +130,19 @@ async function prepare(dir: string, opts: DataOptions, batchSize: number) {
  * scan.ts). Errors are UserInputErrors naming the file, the input, what was expected and found.
  */
 export async function openDataFolder(dir: string, opts: DataOptions): Promise<DataSource> {
-  const batchSize = positiveInt('batch size', opts.batchSize, 1)!;
+  // Default: the batch the model fixes (an input [8,3,224,224] is fed 8 at a time), else 1.
+  const batchSize = positiveInt('batch size', opts.batchSize, modelBatch(opts.inputs) ?? 1)!;
   const { used, total } = await prepare(dir, opts, batchSize);
+  const fixed = modelBatch(opts.inputs);
+  if (fixed !== undefined && fixed > 1 && total % fixed !== 0) {
+    const fit = Math.floor(total / fixed) * fixed;
+    throw new UserInputError(`${dir}: ${total} samples, but the model fixes the batch size to ${fixed}; ${fit ? `pass --calib-count ${fit} (a multiple of ${fixed})` : `give at least ${fixed} samples`}`);
+  }
   const inputs = [...opts.inputs];
   return {
     sampleCount: total,
     files: used.flatMap((r) => r.files),
+    batchSize,
     batches: () => stream(used, inputs, batchSize, total),
   };
 }
@@ -143,6 +152,11 @@ export async function openDataFolder(dir: string, opts: DataOptions): Promise<Da
  * peek pass as opening; call it only when no DataSource is at hand.
  */
 export async function countSamples(dir: string, opts: Omit<DataOptions, 'batchSize'>): Promise<number> {
-  const batchSize = opts.inputs.map((i) => i.shape?.[0]).find((b): b is number => typeof b === 'number') ?? 1;
+  const batchSize = modelBatch(opts.inputs) ?? 1;
   return (await prepare(dir, opts, batchSize)).total;
+}
+
+/** The leading dim the model's inputs fix, if any. */
+export function modelBatch(inputs: readonly ValueInfo[]): number | undefined {
+  return inputs.map((i) => i.shape?.[0]).find((b): b is number => typeof b === 'number');
 }
