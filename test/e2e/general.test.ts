@@ -3,7 +3,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { quantize, readModel, writeModel } from '../../src/index.js';
-import { Node, makeAttr } from '../../src/ir/index.js';
+import fs from 'node:fs';
+import { GraphBuilder, Node, makeAttr } from '../../src/ir/index.js';
+// @ts-expect-error plain .mjs script without types
+import { npyBytes } from '../../scripts/mnist-data.mjs';
 import { CALIB, fixture, logits, sqnr, tmpDir, top1 } from './helpers.js';
 
 const dir = tmpDir('general');
@@ -57,5 +60,19 @@ describe('general models', () => {
     await expect(quantize(src, { output: path.join(dir, 'x.onnx'), data: CALIB, config: { calibCount: 4 } })).rejects.toThrow(/would change the meaning of Softmax/);
     const perTensor = await quantize(src, { output: path.join(dir, 'y.onnx'), data: CALIB, config: { calibCount: 4, perChannel: false } });
     expect(readModel(perTensor.output).opsets.find((o) => o.domain === '')!.version).toBe(11);
+  });
+
+  it('a model that fixes its batch dim is fed that many samples at a time without --batch-size', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [4, 3]);
+    b.output(b.op1('Relu', [b.op1('MatMul', [x, b.randomInit('w', [3, 2])])]));
+    const m = path.join(dir, 'fixed4.onnx');
+    writeModel(b.model(), m);
+    const data = path.join(dir, 'fixed4-data');
+    fs.mkdirSync(data, { recursive: true });
+    fs.writeFileSync(path.join(data, 'a.npy'), npyBytes(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [8, 3]));
+    const r = await quantize(m, { output: path.join(dir, 'fixed4.int8.onnx'), data });
+    expect(r.timings.calibrationSamples).toBe(8);
+    await expect(quantize(m, { output: path.join(dir, 'y.onnx'), data, config: { calibCount: 6 } })).rejects.toThrow(/6 samples, but the model fixes the batch size to 4; pass --calib-count 4/);
   });
 });
