@@ -1,7 +1,12 @@
-// Calibration benchmark (run after `npm run build`): node bench/calibration.mjs
+// Calibration benchmark (run after `npm run build`): node bench/calibration.mjs [--skip-rss] [--skip-224]
 //  (a) peak RSS of calibrate --algo kl on resnet_mini, 200 vs 2,000 samples (each in a child process)
 //  (b) time of one kl search on one tensor's histogram
-//  (c) calibrate wall time / plain onnxruntime-node loop wall time over the same samples, one process
+//  (c) calibrate --algo kl wall time / plain onnxruntime-node loop wall time over the same samples,
+//      one process, on resnet_mini (batch 1 and 32)
+//  (d) the same on a 224×224 CNN: bench/out/resnet18.onnx (built with bench/models.ts into a temp
+//      folder when missing) over 32 random [1,3,224,224] .npy samples
+// Each ratio comes with where calibrate's time goes: fixed costs (read, prepare, hashes, sessions,
+// size probe), the per-batch loop with and without the histogram worker, and the kl searches.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,13 +21,14 @@ import { tensorsToCalibrate } from '../dist/quant/plan.js';
 import { DEFAULTS } from '../dist/config/index.js';
 import { openDataFolder } from '../dist/data/index.js';
 import { Session } from '../dist/runtime/index.js';
-import { TensorCollector, augmentedModelBytes, planObservation } from '../dist/calibration/index.js';
+import { TensorCollector, augmentedModelBytes, observeTensors, planObservation } from '../dist/calibration/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(root, 'fixtures/mnist/resnet_mini.onnx');
 const DATA = path.join(root, 'calibration-data/mnist');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (kib) => (kib / 1024).toFixed(1);
+const ms = (x) => x.toFixed(0);
 
 function readNpy(file) {
   const b = fs.readFileSync(file);
@@ -30,6 +36,16 @@ function readNpy(file) {
   const header = b.subarray(10, 10 + headerLen).toString('latin1');
   const dims = header.match(/'shape': \(([^)]*)\)/)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   return { head: b.subarray(0, 10 + headerLen), dims, data: new Float32Array(b.buffer.slice(b.byteOffset + 10 + headerLen, b.byteOffset + b.byteLength)) };
+}
+
+/** A version-1.0 .npy of float32 data. */
+function npyBytes(dims, data) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims.join(', ')}${dims.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }
 
 const files = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.npy')).sort().map((f) => path.join(dir, f));
@@ -47,13 +63,37 @@ function makeBigFolder(n) {
   return dir;
 }
 
+/** `count` samples of seeded N(0, 1) noise, [1, ...dims] each (what a normalised image looks like to a CNN). */
+function makeRandomFolder(count, dims) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-bench-224-'));
+  let a = 12345;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = dims.reduce((x, y) => x * y, 1);
+  for (let i = 0; i < count; i++) {
+    const data = new Float32Array(n);
+    for (let j = 0; j < n; j += 2) {
+      const r = Math.sqrt(-2 * Math.log(1 - rand()));
+      const t = 2 * Math.PI * rand();
+      data[j] = r * Math.cos(t);
+      if (j + 1 < n) data[j + 1] = r * Math.sin(t);
+    }
+    fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.npy`), npyBytes([1, ...dims], data));
+  }
+  return dir;
+}
+
 async function child(dataDir) {
   const t0 = performance.now();
   const stats = await calibrate(MODEL, { data: dataDir, config: { algo: 'kl' } });
-  const ms = performance.now() - t0;
+  const elapsed = performance.now() - t0;
   global.gc?.();
   const heapAfterGcMiB = process.memoryUsage().heapUsed / 2 ** 20;
-  process.stdout.write(JSON.stringify({ samples: stats.samples, maxRssKiB: process.resourceUsage().maxRSS, ms, heapAfterGcMiB }) + '\n');
+  process.stdout.write(JSON.stringify({ samples: stats.samples, maxRssKiB: process.resourceUsage().maxRSS, ms: elapsed, heapAfterGcMiB }) + '\n');
 }
 
 function rssOf(dataDir) {
@@ -62,16 +102,20 @@ function rssOf(dataDir) {
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
 
-/** Peak RSS is the high-water mark of garbage (onnxruntime's output copies) awaiting GC, so take the median of 3 runs. */
+/**
+ * Peak RSS is the process baseline plus the dead onnxruntime output copies awaiting GC (V8 frees
+ * them at its next GC, which external memory alone triggers only every few tens of MiB), so take
+ * the median of 5 runs.
+ */
 function benchRss() {
   const big = makeBigFolder(2000);
   try {
     const runs = { 200: [], 2000: [] };
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < 5; rep++) {
       runs[200].push(rssOf(DATA));
       runs[2000].push(rssOf(big));
     }
-    console.log('(a) peak RSS, calibrate --algo kl on resnet_mini (child processes, median of 3):');
+    console.log('(a) peak RSS, calibrate --algo kl on resnet_mini (child processes, median of 5):');
     const med = {};
     for (const [n, list] of Object.entries(runs)) {
       med[n] = median(list.map((r) => r.maxRssKiB));
@@ -103,47 +147,38 @@ async function benchKl() {
 }
 
 /** What a user's own loop costs: open the model, read every .npy, run it (default session options). */
-async function plainLoop(batchSize) {
+async function plainLoop(model, dir, batchSize) {
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(MODEL);
-  const list = files(DATA);
+  const session = await ort.InferenceSession.create(model);
+  const input = session.inputNames[0];
+  const list = files(dir);
   let inference = 0;
   for (let i = 0; i < list.length; i += batchSize) {
-    const batch = list.slice(i, i + batchSize).map((f) => readNpy(f).data);
-    const data = new Float32Array(batch.length * 784);
-    batch.forEach((d, k) => data.set(d, k * 784));
+    const batch = list.slice(i, i + batchSize).map((f) => readNpy(f));
+    const per = batch[0].data.length;
+    const data = new Float32Array(batch.length * per);
+    batch.forEach((d, k) => data.set(d.data, k * per));
     const t1 = performance.now();
-    await session.run({ input: new ort.Tensor('float32', data, [batch.length, 1, 28, 28]) });
+    await session.run({ [input]: new ort.Tensor('float32', data, [batch.length, ...batch[0].dims.slice(1)]) });
     inference += performance.now() - t1;
   }
   await session.release();
   return { wall: performance.now() - t0, inference };
 }
 
-async function benchRatio() {
-  console.log('(c) calibrate / plain onnxruntime-node loop on resnet_mini, 200 samples, same process (median of 5, after a warm-up):');
-  for (const batchSize of [1, 32]) {
-    const plain = [];
-    const inner = [];
-    const calib = [];
-    for (let rep = 0; rep < 6; rep++) {
-      const p = await plainLoop(batchSize);
-      const t0 = performance.now();
-      await calibrate(MODEL, { data: DATA, config: { batchSize } });
-      const c = performance.now() - t0;
-      if (rep === 0) continue;
-      plain.push(p.wall);
-      inner.push(p.inference);
-      calib.push(c);
-    }
-    const [p, i, c] = [median(plain), median(inner), median(calib)];
-    console.log(`    batch ${String(batchSize).padStart(2)}: calibrate ${c.toFixed(0)} ms, plain loop ${p.toFixed(0)} ms (of which session.run ${i.toFixed(0)} ms) → ratio ${(c / p).toFixed(2)} (target ≤ 1.5)`);
-    console.log(`              where calibrate's time goes (ms, one run): ${await breakdown(batchSize)}`);
-  }
+/** calibrate's observation loop alone (model read and prepared beforehand), with or without the worker. */
+async function loopOnly(model, dir, batchSize, worker) {
+  const m = readModel(model);
+  prepareModel(m);
+  const tensors = tensorsToCalibrate(m.graph, DEFAULTS);
+  const t0 = performance.now();
+  const source = await openDataFolder(dir, { inputs: m.graph.feedInputs(), batchSize });
+  await observeTensors(m, tensors, source, { batchSize, worker });
+  return performance.now() - t0;
 }
 
-/** The steps of calibrate() timed one by one (the same calls observeTensors makes). */
-async function breakdown(batchSize) {
+/** The loop's parts, run one after the other on this thread (the same calls observeTensors makes). */
+async function breakdown(model, dir, batchSize) {
   const T = {};
   let t = performance.now();
   const lap = (k) => {
@@ -151,15 +186,16 @@ async function breakdown(batchSize) {
     T[k] = (T[k] ?? 0) + now - t;
     t = now;
   };
-  const model = readModel(MODEL);
-  prepareModel(model);
-  const plan = planObservation(model.graph, tensorsToCalibrate(model.graph, DEFAULTS));
+  const m = readModel(model);
+  prepareModel(m);
+  const plan = planObservation(m.graph, tensorsToCalibrate(m.graph, DEFAULTS));
   lap('read+prepare');
-  const source = await openDataFolder(DATA, { inputs: model.graph.feedInputs(), batchSize });
+  const source = await openDataFolder(dir, { inputs: m.graph.feedInputs(), batchSize });
   lap('open data folder');
-  const session = await Session.open(augmentedModelBytes(model, plan.fetched), { optimizationLevel: 'all' });
+  const session = await Session.open(augmentedModelBytes(m, plan.fetched), { optimizationLevel: 'all' });
   lap('session');
   const collectors = new Map([...plan.fromFeeds, ...plan.fetched].map((n) => [n, new TensorCollector()]));
+  let elements = 0;
   for await (const feeds of source.batches()) {
     lap('read batches');
     for (const n of plan.fromFeeds) collectors.get(n).observe(feeds[n].data);
@@ -167,16 +203,85 @@ async function breakdown(batchSize) {
     lap('onnxruntime (augmented)');
     for (const n of plan.fetched) collectors.get(n).observe(out[n].data);
     lap('histograms');
+    for (const n of plan.fromFeeds) elements += feeds[n].data.length;
+    for (const n of plan.fetched) elements += out[n].data.length;
   }
   await session.close();
-  return Object.entries(T).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ');
+  const kl = [...collectors.values()].map((c) => c.result().histogram);
+  t = performance.now();
+  for (const h of kl) chooseRange('kl', h);
+  lap(`kl searches (${kl.length})`);
+  const parts = Object.entries(T).map(([k, v]) => `${k} ${ms(v)}`).join(', ');
+  return `${parts}; ${(elements / 1e6).toFixed(1)}M values binned, ${((T.histograms * 1e6) / elements).toFixed(2)} ns each`;
+}
+
+/** calibrate --algo kl vs the plain loop, interleaved in one process; median of `reps` after a warm-up. */
+async function ratio(label, model, dir, batchSize, reps) {
+  const plain = [];
+  const inner = [];
+  const calib = [];
+  const fixed = [];
+  const loops = { worker: [], inline: [] };
+  for (let rep = 0; rep <= reps; rep++) {
+    const p = await plainLoop(model, dir, batchSize);
+    let t0 = performance.now();
+    await calibrate(model, { data: dir, config: { algo: 'kl', batchSize } });
+    const c = performance.now() - t0;
+    t0 = performance.now();
+    await calibrate(model, { data: dir, config: { batchSize, calibCount: 1 } });
+    const f = performance.now() - t0;
+    const lw = await loopOnly(model, dir, batchSize, true);
+    const li = await loopOnly(model, dir, batchSize, false);
+    if (rep === 0) continue;
+    plain.push(p.wall);
+    inner.push(p.inference);
+    calib.push(c);
+    fixed.push(f);
+    loops.worker.push(lw);
+    loops.inline.push(li);
+  }
+  const [p, i, c] = [median(plain), median(inner), median(calib)];
+  console.log(`    ${label}, batch ${String(batchSize).padStart(2)}: calibrate --algo kl ${ms(c)} ms, plain loop ${ms(p)} ms (of which session.run ${ms(i)} ms) → ratio ${(c / p).toFixed(2)} (target ≤ 1.5)`);
+  console.log(`        calibrate with 1 sample (fixed costs: read, hash, prepare, encode, session, probe) ${ms(median(fixed))} ms; ` +
+    `observation loop alone: with the histogram worker ${ms(median(loops.worker))} ms, all on one thread ${ms(median(loops.inline))} ms`);
+  console.log(`        one after the other, on one thread (ms, one run): ${await breakdown(model, dir, batchSize)}`);
+}
+
+async function benchRatio() {
+  console.log('(c) calibrate / plain onnxruntime-node loop on resnet_mini, 200 samples, same process (median of 5, after a warm-up):');
+  for (const batchSize of [1, 32]) await ratio('resnet_mini', MODEL, DATA, batchSize, 5);
+}
+
+/** bench/out/resnet18.onnx, or a fresh build of it in a temp folder. */
+function cnn224() {
+  const out = path.join(root, 'bench/out/resnet18.onnx');
+  if (fs.existsSync(out)) return { file: out, cleanup: () => undefined };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-bench-models-'));
+  const r = spawnSync('npx', ['tsx', path.join(root, 'bench/models.ts'), dir], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building the 224×224 models failed: ${r.stderr}`);
+  return { file: path.join(dir, 'resnet18.onnx'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function bench224() {
+  const model = cnn224();
+  const dir = makeRandomFolder(32, [3, 224, 224]);
+  try {
+    console.log(`(d) calibrate / plain loop on a 224×224 CNN (${path.relative(root, model.file)}), 32 random samples, same process (median of 3, after a warm-up):`);
+    for (const batchSize of [1, 8]) await ratio('resnet18', model.file, dir, batchSize, 3);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    model.cleanup();
+  }
 }
 
 if (process.argv[2] === '--child') {
   await child(process.argv[3]);
 } else {
+  const skip = new Set(process.argv.slice(2));
   console.log(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  benchRss();
+  if (!skip.has('--skip-rss')) benchRss();
   await benchKl();
   await benchRatio();
+  if (!skip.has('--skip-224')) await bench224();
+  console.log(`load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

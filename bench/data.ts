@@ -1,6 +1,6 @@
 // Calibration data for the 224×224 benchmark models: deterministic, image-like float32 samples
-// (smooth low-frequency fields plus pixel noise, roughly ImageNet-normalised: mean ≈ 0, std ≈ 1),
-// written as one NumPy .npy file of shape [1, 3, 224, 224] per sample.
+// (smooth low-frequency fields plus pixel noise; mean ≈ 0, std ≈ 0.65, range about ±2.6, like
+// ImageNet-normalised pixels), written as one NumPy .npy file of shape [1, 3, 224, 224] each.
 //
 //   npx tsx bench/data.ts [folder] [count]
 import fs from 'node:fs';

@@ -39,6 +39,8 @@ export interface FusionReport {
   islands: Island[];
   /** Float Conv/Relu/Clip/Add (and friends) inside DQ→…→Q islands, by op type. */
   floatBetweenQdq: Record<string, number>;
+  /** The graph onnxruntime runs at level 'all' (layouts chosen: NCHWc float, NHWC int8). */
+  allLevel: { nodes: number; transposes: number; nchwIntegerMaxPools: number };
 }
 
 const key = (n: Node) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.opType}` : n.opType);
@@ -106,10 +108,27 @@ export async function analyzeFusion(file: string, outDir = path.dirname(file)): 
   for (const isl of islands.filter((i) => i.betweenQdq)) for (const op of isl.pattern.split('→')) floatBetweenQdq[op] = (floatBetweenQdq[op] ?? 0) + 1;
   const activation = (n: Node) => !isConst(g, n.inputs[0] ?? '');
   return {
-    file, optimizedFile, ops, floatOps, islands, floatBetweenQdq,
+    file, optimizedFile, ops, floatOps, islands, floatBetweenQdq, allLevel: await allLevelSummary(file, outDir),
     integerOps: g.nodes.filter((n) => INTEGER_OPS.has(n.opType)).length,
     activationQ: g.nodes.filter((n) => n.opType === 'QuantizeLinear' && activation(n)).length,
     activationDQ: g.nodes.filter((n) => n.opType === 'DequantizeLinear' && activation(n)).length,
+  };
+}
+
+/**
+ * Level 'all' adds layout transforms: int8 convs run NHWC with Transposes at the layout's edges,
+ * and a MaxPool left on uint8 data in NCHW runs a generic kernel far slower than either layout's
+ * pooling (onnxruntime 1.30), which is what a float first layer followed by MaxPool leads to.
+ */
+async function allLevelSummary(file: string, outDir: string): Promise<FusionReport['allLevel']> {
+  const optimized = path.join(outDir, `${path.basename(file, '.onnx')}.ort-all.onnx`);
+  const session = await Session.open(file, { optimizationLevel: 'all', optimizedModelPath: optimized, threads: 1 });
+  await session.close();
+  const g = readModel(optimized).graph;
+  return {
+    nodes: g.nodes.length,
+    transposes: g.nodes.filter((n) => n.opType === 'Transpose').length,
+    nchwIntegerMaxPools: g.nodes.filter((n) => n.opType === 'MaxPool' && (n.domain === '' || n.domain === 'ai.onnx') && isIntegerValue(g, n.inputs[0]!)).length,
   };
 }
 
@@ -117,7 +136,7 @@ export async function analyzeFusion(file: string, outDir = path.dirname(file)): 
 export function summarizeIslands(islands: Island[]): string[] {
   const counts = new Map<string, number>();
   for (const i of islands) {
-    const k = i.betweenQdq ? `DQ→${i.pattern}→Q` : `${i.pattern} (float edge)`;
+    const k = i.betweenQdq ? `DQ→${i.pattern}→Q` : `${i.pattern} (float, at the graph's edge)`;
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   return [...counts].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${c}× ${k}`);
@@ -125,7 +144,7 @@ export function summarizeIslands(islands: Island[]): string[] {
 
 export function printFusion(r: FusionReport): void {
   console.log(`${r.file} → ${r.optimizedFile}`);
-  console.log(`  integer kernels: ${r.integerOps}; activation Q: ${r.activationQ}, DQ: ${r.activationDQ}`);
+  console.log(`  integer kernels: ${r.integerOps}; activation Q: ${r.activationQ}, DQ: ${r.activationDQ}; at level all: ${r.allLevel.nodes} nodes, ${r.allLevel.transposes} Transpose, ${r.allLevel.nchwIntegerMaxPools} uint8 NCHW MaxPool`);
   console.log(`  ops: ${Object.entries(r.ops).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(`  float ops between DQ and Q: ${JSON.stringify(r.floatBetweenQdq)}`);
   for (const line of summarizeIslands(r.islands)) console.log(`    ${line}`);

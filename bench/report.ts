@@ -100,23 +100,29 @@ function rss(r: ModelResult, f: string): string {
 
 function fusionTable(rep: BenchReport): string[] {
   const lines = [
-    '| model | int8 variant | integer kernels | activation Q / DQ left | float ops between DQ and Q | float islands |',
-    '|---|---|---|---|---|---|',
+    '| model | int8 variant | integer kernels | activation Q / DQ left | float ops between DQ and Q | float islands | level `all`: nodes / Transposes / uint8 NCHW MaxPools |',
+    '|---|---|---|---|---|---|---|',
   ];
   for (const r of rep.results) {
     for (const f of VARIANT_KEYS) {
       const a = rep.fusion[r.model.key]?.[f];
       if (!a) continue;
       if ('error' in a) {
-        lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | analysis failed: ${a.error.split('\n')[0]} | | | |`);
+        lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | analysis failed: ${a.error.split('\n')[0]} | | | | |`);
         continue;
       }
       const between = Object.entries(a.floatBetweenQdq).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
       const islands = summarizeIslands(a.islands).join('; ') || 'none';
-      lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | ${a.integerOps} | ${a.activationQ} / ${a.activationDQ} | ${between} | ${islands} |`);
+      const all = a.allLevel;
+      lines.push(`| ${r.model.title} | ${VARIANTS[f].label} | ${a.integerOps} | ${a.activationQ} / ${a.activationDQ} | ${between} | ${islands} | ${all.nodes} / ${all.transposes} / ${all.nchwIntegerMaxPools} |`);
     }
   }
   return lines;
+}
+
+function failures(rep: BenchReport): string[] {
+  const lines = rep.results.flatMap((r) => r.errors.map((e) => `- ${r.model.title}: ${e}`));
+  return lines.length ? ['## Failed measurements', '', ...lines, ''] : [];
 }
 
 export function renderReport(rep: BenchReport): string {
@@ -143,11 +149,12 @@ export function renderReport(rep: BenchReport): string {
     '  (the first-layer policy of issue 6). The 224 models calibrate on 32 synthetic samples (`bench/data.ts`), the',
     '  fixtures on `calibration-data/mnist` (200 samples).',
     '- **Latency.** In a fresh process per model and batch size: three warm-up runs per model, then 7 rounds in which',
-    '  float, QDQ and QOperator each run k times back to back (k chosen so one model\'s turn takes about 0.2 s), the',
-    '  order rotating each round. A model can settle at a different speed in another process, so this is done in',
-    '  3 processes; latencies are the median of the 3 per-process medians. **Speedup** is the median, over all',
-    '  21 rounds, of float\'s median in a round divided by the int8 model\'s median in the same round (adjacent',
-    '  turns share the machine\'s state, so a burst of load moves this less than a ratio of overall medians).',
+    '  the float model and every int8 variant each run k times back to back (k chosen so one model\'s turn takes',
+    '  about 0.2 s), the order rotating each round. A model can settle at a different speed in another process, so',
+    '  this is done in 3 processes (fewer when the machine stayed busy, see below); latencies are the median of the',
+    '  per-process medians. **Speedup** is the median, over the rounds of all processes, of float\'s median in a',
+    '  round divided by the int8 model\'s median in the same round (adjacent turns share the machine\'s state, so a',
+    '  burst of load moves this less than a ratio of overall medians).',
     '- **Other load.** The machine may be shared. Each figure carries the number of cores other processes kept busy',
     '  while it was measured (from /proc/stat minus the measuring process; for latency, the most over its processes).',
     `  Before each measurement the benchmark waits for other load to fall to ${QUIET_CORES} cores (at most 2 minutes over the`,
@@ -157,7 +164,7 @@ export function renderReport(rep: BenchReport): string {
     '  augmented model) divided by the time of plain float inference over the same samples at the same batch size',
     '  (samples preloaded, median of three passes, onnxruntime\'s default threads as calibration uses).',
     `- **Peak RSS.** \`process.resourceUsage().maxRSS\`, each figure from its own child process. A child that loads`,
-    `  nothing peaks at ${rep.baselineRssMiB.toFixed(0)} MiB (Node, tsx and onnxruntime-node themselves).`,
+    `  no model peaks at ${rep.baselineRssMiB.toFixed(0)} MiB (Node, tsx and onnxruntime-node themselves).`,
     '',
     '## Speed targets (issue 6)',
     '',
@@ -172,11 +179,15 @@ export function renderReport(rep: BenchReport): string {
     '',
     ...costTable(rep),
     '',
+    ...failures(rep),
     '## What onnxruntime runs',
     '',
     'Each int8 model is loaded with graph optimisation `extended` and onnxruntime saves the graph it will run',
     '(`optimizedModelFilePath`); `bench/fusion.ts` counts integer kernels, Q/DQ left on activations, and float',
     'compute between a DequantizeLinear and a QuantizeLinear (each such island costs a DQ, a float kernel and a Q).',
+    'The last column is from the graph saved at level `all`, which also picks layouts: int8 convs run NHWC with',
+    'Transposes at the edges of that region, and a MaxPool left on uint8 data in NCHW runs a generic kernel that',
+    'is much slower than pooling in either layout.',
     '',
     ...fusionTable(rep),
     '',

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const keys = arg('--models')?.split(',');
   const doc = arg('--doc') ?? 'docs/benchmarks.md';
   const speed = await runSpeed(keys);
-  const baselineRssMiB = await runChild<number>(SELF, []);
+  const baselineRssMiB = await runChild<number>(SELF, []).catch(() => NaN);
   console.log('\n== what onnxruntime runs (optimisation level extended)');
   const fusion: BenchReport['fusion'] = {};
   for (const r of speed.results) {

@@ -66,6 +66,8 @@ export interface ModelResult {
   latency: Record<string, Record<string, LatencyStats>>;
   /** label → peak RSS (MiB) of a process that only loads the model and runs batch 8. */
   inferenceRssMiB: Record<string, number>;
+  /** Measurements that failed (the report lists them). */
+  errors: string[];
 }
 
 export interface SpeedReport {
@@ -136,18 +138,35 @@ export async function benchModel(m: BenchModel, budget: WaitBudget): Promise<Mod
       ? `  ${f}: size ×${q.sizeRatio.toFixed(3)}, calibration ${q.calibrationMs.toFixed(0)} ms / plain ${q.plainInferenceMs.toFixed(0)} ms over ${q.calibrationSamples} samples, peak RSS ${q.peakRssMiB.toFixed(0)} MiB`
       : `  ${f}: quantize failed: ${q && 'error' in q ? q.error.split('\n')[0] : '?'}`);
   }
+  const errors: string[] = [];
   const latency: ModelResult['latency'] = {};
   for (const b of BATCHES) {
     const one = () => runChild<Record<string, LatencyStats>>(SELF, ['latency', JSON.stringify(files), String(b)]);
-    latency[b] = await repeatLatency(one, budget);
-    const fl = latency[b]!.float!;
-    const parts = Object.entries(latency[b]!).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${pairedSpeedup(fl, v).toFixed(2)})`}`);
-    console.log(`  batch ${b}: ${parts.join(', ')}; other load ${latency[b]!.float!.foreignCores?.toFixed(2) ?? '?'} cores`);
+    try {
+      const l = (latency[b] = await repeatLatency(one, budget));
+      const parts = Object.entries(l).map(([k, v]) => `${k} ${v.medianMs.toFixed(2)} ms${k === 'float' ? '' : ` (×${pairedSpeedup(l.float!, v).toFixed(2)})`}`);
+      console.log(`  batch ${b}: ${parts.join(', ')}; other load ${l.float!.foreignCores?.toFixed(2) ?? '?'} cores`);
+    } catch (e) {
+      errors.push(failure(`latency at batch ${b}`, e));
+    }
   }
   const inferenceRssMiB: Record<string, number> = {};
-  for (const [label, file] of Object.entries(files)) inferenceRssMiB[label] = await runChild<number>(SELF, ['rss', file]);
+  for (const [label, file] of Object.entries(files)) {
+    try {
+      inferenceRssMiB[label] = await runChild<number>(SELF, ['rss', file]);
+    } catch (e) {
+      errors.push(failure(`peak RSS of ${label}`, e));
+    }
+  }
   console.log(`  inference peak RSS (batch 8): ${Object.entries(inferenceRssMiB).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}`);
-  return { model: m, floatBytes: fs.statSync(m.file).size, quantized, latency, inferenceRssMiB };
+  return { model: m, floatBytes: fs.statSync(m.file).size, quantized, latency, inferenceRssMiB, errors };
+}
+
+/** A failed measurement, logged and kept for the report; the rest of the run goes on. */
+function failure(what: string, e: unknown): string {
+  const msg = `${what} failed: ${String((e as Error).message ?? e).split('\n').filter(Boolean).slice(0, 3).join(' / ')}`;
+  console.log(`  ${msg}`);
+  return msg;
 }
 
 export async function runSpeed(keys?: string[]): Promise<SpeedReport> {
