@@ -144,7 +144,7 @@ export function renderReport(rep: BenchReport): string {
     '  torchvision export at opset 13 (bias-free convs, BatchNormalization unfolded, ReLU6 as `Clip(x, 0, 6)`,',
     '  dynamic batch dim). Weights are random (He init) and the BN statistics are fitted to image-like data, so',
     '  activations have trained-like ranges. Speed does not depend on training. The MNIST fixtures come from `fixtures/`.',
-    '- **Quantization.** `quantize()` with the default config (static, minmax, per-channel int8 weights, uint8',
+    '- **Quantization.** `quantize()` with the default config (static, `--algo mse`, per-channel int8 weights, uint8',
     '  activations, `--target ort-cpu`, QDQ), then the same with `format: qoperator`, and with `firstLayer: float`',
     '  (the first-layer policy of issue 6). The 224 models calibrate on 32 synthetic samples (`bench/data.ts`), the',
     '  fixtures on `calibration-data/mnist` (200 samples).',
