@@ -166,7 +166,7 @@ async function plainLoop(model, dir, batchSize) {
   return { wall: performance.now() - t0, inference };
 }
 
-/** calibrate's observation loop alone (model read and prepared beforehand), with or without the worker. */
+/** calibrate's observation loop alone (model read and prepared beforehand), with the histogram worker forced on or off. */
 async function loopOnly(model, dir, batchSize, worker) {
   const m = readModel(model);
   prepareModel(m);
@@ -243,7 +243,8 @@ async function ratio(label, model, dir, batchSize, reps) {
   const [p, i, c] = [median(plain), median(inner), median(calib)];
   console.log(`    ${label}, batch ${String(batchSize).padStart(2)}: calibrate --algo kl ${ms(c)} ms, plain loop ${ms(p)} ms (of which session.run ${ms(i)} ms) → ratio ${(c / p).toFixed(2)} (target ≤ 1.5)`);
   console.log(`        calibrate with 1 sample (fixed costs: read, hash, prepare, encode, session, probe) ${ms(median(fixed))} ms; ` +
-    `observation loop alone: with the histogram worker ${ms(median(loops.worker))} ms, all on one thread ${ms(median(loops.inline))} ms`);
+    `observation loop alone (open data + sessions + batches): histogram worker forced on ${ms(median(loops.worker))} ms, all on one thread ${ms(median(loops.inline))} ms ` +
+    '(calibrate picks the worker only for ≥ 8 batches of ≥ 1 MiB and ≥ 256 MiB in all)');
   console.log(`        one after the other, on one thread (ms, one run): ${await breakdown(model, dir, batchSize)}`);
 }
 

@@ -1,8 +1,10 @@
 // A calibration/evaluation data folder as a stream of batches. Opening counts the samples by
 // peeking at every record (headers only for .npy; .npz/.pb/test sets are read whole one at a
 // time; images count one each without decoding), so `sampleCount` is exact and shape errors in
-// headers surface before any work starts. `batches()` then reads record by record: memory holds
-// one record (for .npy, only the samples being copied) and one batch.
+// headers surface before any work starts. The parsed .npy headers are kept (a few numbers per
+// file, never data), so `batches()` reads each .npy's samples straight into the batch with no
+// second header read. It reads record by record: memory holds one record (for .npy, none: its
+// samples go from the file to the batch buffer) and one batch; every batch has buffers of its own.
 import { UserInputError } from '../errors.js';
 import { dtypeName, type Feeds, type ValueInfo } from '../ir/index.js';
 import { elementBytes, formatDims, product, type ArrayMeta, type ArraySource } from './arrays.js';

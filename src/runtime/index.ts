@@ -11,6 +11,12 @@ export interface SessionOptions {
   providers?: string[];
   /** Intra-op threads (default: onnxruntime's choice). */
   threads?: number;
+  /**
+   * Whether idle intra-op threads spin-wait for the next piece of work (onnxruntime's default:
+   * true). Turn it off when other threads of this process need the cores between runs; it changes
+   * scheduling only, never a result.
+   */
+  spinning?: boolean;
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Where onnxruntime should save the graph it optimised (for inspecting fusions). */
   optimizedModelPath?: string;
@@ -38,6 +44,7 @@ export class Session {
       logSeverityLevel: 3,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
+    if (opts.spinning === false) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
     try {
       const inner = typeof model === 'string'
