@@ -16,7 +16,7 @@
 // as the activation budget holds.
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
-import { encodeModel } from '../onnx/index.js';
+import { modelWithOutputs } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import type { DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
@@ -58,16 +58,8 @@ export interface ObserveResult {
 }
 
 /** Model bytes with `names` added as graph outputs; the model itself is left as it was. */
-export function augmentedModelBytes(model: Model, names: readonly string[]): Uint8Array {
-  const g = model.graph;
-  const saved = g.outputs;
-  const extra = names.filter((n) => !g.isGraphOutput(n)).map((name) => ({ name, elemType: DataType.FLOAT }));
-  g.outputs = [...saved, ...extra];
-  try {
-    return encodeModel(model);
-  } finally {
-    g.outputs = saved;
-  }
+export function augmentedModelBytes(model: Model, names: readonly string[]): Uint8Array | string {
+  return modelWithOutputs(model, names, { elemType: DataType.FLOAT });
 }
 
 function batchLength(feeds: Feeds): number {

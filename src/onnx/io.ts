@@ -1,6 +1,7 @@
 // Files: read a model (external data relative to its folder) and write one atomically, moving
 // large tensors to an external data file when the protobuf would pass 2 GB.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { UserInputError } from '../errors.js';
 import type { Graph, Model, Tensor } from '../ir/index.js';
@@ -90,4 +91,36 @@ export function atomicWrite(file: string, chunks: Uint8Array[]): void {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
+}
+
+const tempDirs: string[] = [];
+let cleanupRegistered = false;
+
+/**
+ * The model with `names` added as graph outputs (for observing intermediate tensors), ready for a
+ * session: its bytes, or — when the protobuf would pass the 2 GB limit — a temporary model file
+ * with external data, removed when the process exits. The model itself is left as it was.
+ */
+export function modelWithOutputs(model: Model, names: readonly string[], opts: { elemType?: number; externalDataThreshold?: number } = {}): Uint8Array | string {
+  const g = model.graph;
+  const saved = g.outputs;
+  const extra = [...new Set(names)].filter((n) => !g.isGraphOutput(n)).map((name) => ({ name, elemType: opts.elemType }));
+  g.outputs = [...saved, ...extra];
+  try {
+    const threshold = opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD;
+    if (allTensors(g).reduce((s, t) => s + t.byteLength, 0) <= threshold) return encodeModel(model);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-session-'));
+    tempDirs.push(dir);
+    if (!cleanupRegistered) {
+      cleanupRegistered = true;
+      process.once('exit', () => {
+        for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+      });
+    }
+    const file = path.join(dir, 'model.onnx');
+    writeModelFile(model, file, { externalDataThreshold: threshold });
+    return file;
+  } finally {
+    g.outputs = saved;
+  }
 }

@@ -6,7 +6,7 @@
 // batch, measured on the first sample. More groups cost more passes, never a different result.
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
-import { encodeModel } from '../onnx/index.js';
+import { modelWithOutputs } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import type { DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
@@ -78,16 +78,8 @@ export async function evaluateOutputs(run: OutputRun): Promise<{ outputs: Output
 }
 
 /** Model bytes with `names` added as graph outputs; the model object is left as it was. */
-export function instrumentedBytes(model: Model, names: readonly string[]): Uint8Array {
-  const g = model.graph;
-  const saved = g.outputs;
-  const extra = [...new Set(names)].filter((n) => !g.isGraphOutput(n)).map((name) => ({ name }));
-  g.outputs = [...saved, ...extra];
-  try {
-    return encodeModel(model);
-  } finally {
-    g.outputs = saved;
-  }
+export function instrumentedBytes(model: Model, names: readonly string[]): Uint8Array | string {
+  return modelWithOutputs(model, names);
 }
 
 export interface LayerRun {

@@ -187,3 +187,25 @@ describe('writing external data', () => {
     expect((await runOrt(fromFile, feeds)).y!.equals(fromInline.y!)).toBe(true);
   });
 });
+
+describe('sessions for models past the 2 GB protobuf limit', () => {
+  it('modelWithOutputs writes a temporary model with external data that onnxruntime opens by path', async () => {
+    const { GraphBuilder } = await import('../../src/ir/index.js');
+    const { modelWithOutputs } = await import('../../src/onnx/index.js');
+    const { Session } = await import('../../src/runtime/index.js');
+    const b = new GraphBuilder();
+    const x = b.input('x', [1, 64]);
+    const h = b.op1('MatMul', [x, b.randomInit('w1', [64, 64])]);
+    b.output(b.op1('Relu', [b.op1('MatMul', [h, b.randomInit('w2', [64, 8])])]));
+    const model = b.model();
+    const small = modelWithOutputs(model, [h]);
+    const large = modelWithOutputs(model, [h], { externalDataThreshold: 1000 });
+    expect(small).toBeInstanceOf(Uint8Array);
+    expect(typeof large).toBe('string');
+    expect(fs.existsSync(`${large}.data`)).toBe(true);
+    expect(model.graph.outputs).toHaveLength(1);
+    const feeds = { x: { dtype: 1, dims: [1, 64], data: Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)) } };
+    const [a, c] = [await (await Session.open(small)).run(feeds, [h]), await (await Session.open(large)).run(feeds, [h])];
+    expect(Buffer.from((c[h]!.data as Float32Array).buffer).equals(Buffer.from((a[h]!.data as Float32Array).buffer))).toBe(true);
+  });
+});
