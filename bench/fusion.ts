@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 // Why an int8 model is (not) fast: load it in onnxruntime with graph optimisation 'extended',
 // have onnxruntime save the graph it will run, and look for float islands in it — float compute
 // between DequantizeLinear and QuantizeLinear — which cost a DQ and a Q each and run float kernels.
@@ -94,7 +95,8 @@ function betweenQdq(g: Graph, members: Node[]): boolean {
 }
 
 /** Analyses onnxruntime's optimised graph of `file` at level 'extended' (layout-neutral, CPU EP). */
-export async function analyzeFusion(file: string, outDir = path.dirname(file)): Promise<FusionReport> {
+export async function analyzeFusion(file: string, outDir = path.join('bench', 'out', 'fusion')): Promise<FusionReport> {
+  fs.mkdirSync(outDir, { recursive: true });
   const optimizedFile = path.join(outDir, `${path.basename(file, '.onnx')}.ort-extended.onnx`);
   const session = await Session.open(file, { optimizationLevel: 'extended', optimizedModelPath: optimizedFile, threads: 1 });
   await session.close();
