@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 // Why an int8 model is (not) fast: load it in onnxruntime with graph optimisation 'extended',
 // have onnxruntime save the graph it will run, and look for float islands in it — float compute
 // between DequantizeLinear and QuantizeLinear — which cost a DQ and a Q each and run float kernels.
 //
 //   npx tsx bench/fusion.ts model.int8.onnx [more.onnx …]
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readModel } from '../src/index.js';
