@@ -18,7 +18,7 @@ import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '..
 import { ModelError } from '../errors.js';
 import { modelWithOutputs } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
-import type { DataSource } from '../data/index.js';
+import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
 import { inlineSink, workerSink, workerScript, type BatchPart, type ObservationSink } from './sink.js';
 import { groupByBudget, planObservation } from './targets.js';
@@ -62,10 +62,6 @@ export function augmentedModelBytes(model: Model, names: readonly string[]): Uin
   return modelWithOutputs(model, names, { elemType: DataType.FLOAT });
 }
 
-function batchLength(feeds: Feeds): number {
-  const first = Object.values(feeds)[0];
-  return first?.dims[0] ?? 0;
-}
 
 function asFloat32(t: HostTensor | undefined, name: string, label: string): Float32Array {
   if (t?.data instanceof Float32Array) return t.data;
@@ -73,16 +69,6 @@ function asFloat32(t: HostTensor | undefined, name: string, label: string): Floa
   throw new ModelError(`${label}: tensor '${name}' should be float32 but onnxruntime returned ${got}`);
 }
 
-/** The first sample of a batch (axis 0), for the size probe. */
-function firstSample(feeds: Feeds): Feeds {
-  const out: Feeds = {};
-  for (const [name, t] of Object.entries(feeds)) {
-    const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
-    const data = Array.isArray(t.data) ? t.data.slice(0, per) : t.data.subarray(0, per);
-    out[name] = { dtype: t.dtype, dims: [1, ...t.dims.slice(1)], data };
-  }
-  return out;
-}
 
 /**
  * Bytes per batch of every fetched tensor, measured on the source's first sample (on the whole

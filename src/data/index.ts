@@ -2,3 +2,4 @@
 export { openDataFolder, countSamples, type DataOptions, type DataSource } from './folder.js';
 export { parsePreprocess, resolveImagePlan, type PreprocessSpec, type ImagePlan, type ImageLayout, type ChannelOrder } from './preprocess.js';
 export { readLabels } from './labels.js';
+export { batchLength, firstSample } from './feeds.js';

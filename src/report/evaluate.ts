@@ -8,7 +8,7 @@ import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { modelWithOutputs } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
-import type { DataSource } from '../data/index.js';
+import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
 import type { LayerTarget } from './tensor-map.js';
 import type { OutputMetrics } from './types.js';
@@ -38,9 +38,6 @@ export function hostToFloats(t: HostTensor, q?: { scale: number; zeroPoint: numb
   return out;
 }
 
-function batchLength(feeds: Feeds): number {
-  return Object.values(feeds)[0]?.dims[0] ?? 0;
-}
 
 export interface OutputRun {
   float: Session;
@@ -100,15 +97,6 @@ export interface LayerRunResult {
   passes: number;
 }
 
-function firstSample(feeds: Feeds): Feeds {
-  const out: Feeds = {};
-  for (const [name, t] of Object.entries(feeds)) {
-    const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
-    const data = Array.isArray(t.data) ? t.data.slice(0, per) : t.data.subarray(0, per);
-    out[name] = { dtype: t.dtype, dims: [1, ...t.dims.slice(1)], data };
-  }
-  return out;
-}
 
 async function firstBatch(source: DataSource): Promise<Feeds> {
   for await (const b of source.batches()) return b;

@@ -1,0 +1,17 @@
+import type { Feeds } from '../ir/index.js';
+
+/** Samples in a batch of feeds (the leading dim of its first input). */
+export function batchLength(feeds: Feeds): number {
+  return Object.values(feeds)[0]?.dims[0] ?? 0;
+}
+
+/** The first sample of a batch (axis 0), e.g. to probe tensor sizes cheaply. */
+export function firstSample(feeds: Feeds): Feeds {
+  const out: Feeds = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    const per = t.dims.slice(1).reduce((a, b) => a * b, 1);
+    const data = Array.isArray(t.data) ? t.data.slice(0, per) : t.data.subarray(0, per);
+    out[name] = { dtype: t.dtype, dims: [1, ...t.dims.slice(1)], data };
+  }
+  return out;
+}
