@@ -48,6 +48,8 @@ describe('target presets', () => {
     const r = await q('lenet_bn', 'edges', { firstLayer: 'float', lastLayer: 'float' });
     const float = r.plan.nodes.filter((n) => n.status === 'float');
     expect(float.map((n) => n.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/first layer kept in float/), expect.stringMatching(/last layer kept in float/)]));
+    // lenet's first conv feeds Relu → MaxPool: the slow-uint8-pool case is flagged.
+    expect(r.notes.filter((n) => n.startsWith('warning:'))).toEqual([expect.stringMatching(/\/conv1\/Conv is kept in float and feeds a MaxPool/)]);
     const [f, qq] = [await logits(fixture('lenet_bn')), await logits(r.output)];
     expect(top1(f) - top1(qq)).toBeLessThanOrEqual(0.2);
   });
