@@ -6,7 +6,7 @@ import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
-import { analyzeGraph } from '../quant/analyze.js';
+import { analyzeGraph, type Analysis } from '../quant/analyze.js';
 import { planQuantization, tensorsToCalibrate, type Overrides, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
@@ -72,7 +72,8 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   }
   const model = readModelFile(input);
   const notes = prepareModel(model);
-  notes.push(...opsetNotes(model, config));
+  const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  if (analysis) notes.push(...opsetNotes(model, analysis, config));
   const overrides = loadOverrides(opts.overrides);
   let plan: QuantPlan;
   let tensorMap: Record<string, string> = {};
@@ -80,10 +81,10 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   let integerTensors = new Map<string, string>();
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
-    const needed = tensorsToCalibrate(model.graph, config);
+    const needed = tensorsToCalibrate(model.graph, config, analysis);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
-    plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 });
+    plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model, plan));
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
     tensorMap = res.tensorMap;
@@ -153,9 +154,7 @@ function floatLayerPoolNotes(model: Model, plan: QuantPlan): string[] {
 }
 
 /** Raises the opset only as far as the rewrite needs it: 13 for per-channel weights, 10 for Q/DQ. */
-function opsetNotes(model: Model, config: Readonly<QuantConfig>): string[] {
-  if (config.mode !== 'static') return [];
-  const a = analyzeGraph(model.graph, config);
+function opsetNotes(model: Model, a: Analysis, config: Readonly<QuantConfig>): string[] {
   const quantized = [...a.decisions.values()].filter((d) => d.status !== 'float');
   if (quantized.length === 0) return [];
   const weights = quantized.some((d) => d.rule?.inputs.some((r) => r.kind === 'weight'));

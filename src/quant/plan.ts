@@ -79,16 +79,18 @@ export interface PlanOptions {
   overrides?: Overrides;
   /** False below opset 13 (per-channel Q/DQ needs the axis attribute). */
   perChannelAllowed?: boolean;
+  /** The graph's analysis for this config, when the caller already has it. */
+  analysis?: Analysis;
 }
 
 /** Tensors whose statistics planning needs (everything that gets Q/DQ except fixed ranges). */
-export function tensorsToCalibrate(g: Graph, config: Readonly<QuantConfig>): string[] {
-  const a = analyzeGraph(g, config);
+export function tensorsToCalibrate(g: Graph, config: Readonly<QuantConfig>, analysis?: Analysis): string[] {
+  const a = analysis ?? analyzeGraph(g, config);
   return a.activations.filter((t) => !a.fixed.has(t));
 }
 
 export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): QuantPlan {
-  const a = analyzeGraph(g, config);
+  const a = opts.analysis ?? analyzeGraph(g, config);
   const activations = planActivations(a, config, opts, (t) => g.isGraphOutput(t));
   const { weights, biases } = planWeights(g, a, config, opts, activations);
   return {
