@@ -22,6 +22,7 @@ import { DEFAULTS } from '../dist/config/index.js';
 import { openDataFolder } from '../dist/data/index.js';
 import { Session } from '../dist/runtime/index.js';
 import { TensorCollector, augmentedModelBytes, observeTensors, planObservation } from '../dist/calibration/index.js';
+import { Node } from '../dist/ir/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(root, 'fixtures/mnist/resnet_mini.onnx');
@@ -215,6 +216,48 @@ async function breakdown(model, dir, batchSize) {
   return `${parts}; ${(elements / 1e6).toFixed(1)}M values binned, ${((T.histograms * 1e6) / elements).toFixed(2)} ns each`;
 }
 
+/**
+ * What onnxruntime alone needs to produce the calibrated tensors, with no qtool work at all, as
+ * ratios to plain session.run over the same batches (best of 5 after a warm-up, all sessions
+ * at the same options):
+ *  - the augmented model with every calibrated tensor fetched (what calibrate runs), nothing binned;
+ *  - one in-graph ReduceMax per calibrated tensor, only those scalars fetched: the cheapest
+ *    observation of every value there is (it still takes the fusions the tapped tensors were part of).
+ * Any calibration that looks at every value costs at least the second.
+ */
+async function floors(model, dir, batchSize) {
+  const m = readModel(model);
+  prepareModel(m);
+  const plan = planObservation(m.graph, tensorsToCalibrate(m.graph, DEFAULTS));
+  const source = await openDataFolder(dir, { inputs: m.graph.feedInputs(), batchSize });
+  const batches = [];
+  for await (const feeds of source.batches()) batches.push(feeds);
+  const options = { optimizationLevel: 'all', spinning: false };
+  const plain = await Session.open(fs.readFileSync(model), options);
+  const fetched = await Session.open(augmentedModelBytes(m, plan.fetched), options);
+  const taps = plan.fetched.map((t) => {
+    const out = m.graph.uniqueName(`${t}_max`);
+    m.graph.addNode(new Node({ opType: 'ReduceMax', inputs: [t], outputs: [out], attributes: [{ name: 'keepdims', type: 2, value: 0 }] }));
+    return out;
+  });
+  const tapped = await Session.open(augmentedModelBytes(m, taps), options);
+  const best = async (session, names) => {
+    let b = Infinity;
+    for (let rep = 0; rep < 6; rep++) {
+      const t0 = performance.now();
+      for (const feeds of batches) await session.run(feeds, names);
+      if (rep > 0) b = Math.min(b, performance.now() - t0);
+    }
+    return b;
+  };
+  const p = await best(plain, undefined);
+  const f = await best(fetched, plan.fetched);
+  const r = await best(tapped, taps);
+  for (const s of [plain, fetched, tapped]) await s.close();
+  return `plain session.run ${ms(p)} ms; with the ${plan.fetched.length} tensors fetched ${ms(f)} ms (${(f / p).toFixed(2)}×); ` +
+    `with one ReduceMax per tensor and nothing copied out ${ms(r)} ms (${(r / p).toFixed(2)}×)`;
+}
+
 /** calibrate --algo kl vs the plain loop, interleaved in one process; median of `reps` after a warm-up. */
 async function ratio(label, model, dir, batchSize, reps) {
   const plain = [];
@@ -246,6 +289,7 @@ async function ratio(label, model, dir, batchSize, reps) {
     `observation loop alone (open data + sessions + batches): histogram worker forced on ${ms(median(loops.worker))} ms, all on one thread ${ms(median(loops.inline))} ms ` +
     '(calibrate picks the worker only for ≥ 8 batches of ≥ 1 MiB and ≥ 256 MiB in all)');
   console.log(`        one after the other, on one thread (ms, one run): ${await breakdown(model, dir, batchSize)}`);
+  console.log(`        onnxruntime alone, no qtool work (best of 5): ${await floors(model, dir, batchSize)}`);
 }
 
 async function benchRatio() {

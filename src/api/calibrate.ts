@@ -43,11 +43,11 @@ export async function calibrate(modelPath: string, opts: CalibrateOptions): Prom
   const model = readModel(modelPath);
   const fileSha = sha256(fs.readFileSync(modelPath));
   prepareModel(model);
-  const preparedSha = sha256(encodeModel(model));
+  const encoded = encodeModel(model);
   const tensors = tensorsToCalibrate(model.graph, config);
   const stats = await observeToStats(model, tensors, config, {
     data: opts.data, preprocess: opts.preprocess, budgetBytes: opts.budgetBytes, onProgress: opts.onProgress, label: modelPath,
-    identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: preparedSha },
+    identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: sha256(encoded) }, encoded,
   });
   const ranges = opts.includeRanges ?? (opts.config?.algo !== undefined || config.movingAverage);
   return ranges ? statsWithRanges(stats, config) : stats;
@@ -76,6 +76,8 @@ interface ObserveToStatsOptions {
   onProgress?: (done: number, total: number) => void;
   label: string;
   identity: { file: string; sha256: string; preparedSha256: string };
+  /** The prepared model's bytes (see ObserveOptions.encoded). */
+  encoded?: Uint8Array;
 }
 
 /** Observes `tensors` of an already prepared model over a data folder; returns the stats. */
@@ -95,6 +97,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     budgetBytes: opts.budgetBytes,
     onProgress: opts.onProgress,
     label: opts.label,
+    encoded: opts.encoded,
   });
   return buildStats({
     model: opts.identity,
@@ -111,6 +114,7 @@ export async function calibratePrepared(
   tensors: readonly string[],
   opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; onProgress?: (done: number, total: number) => void; label: string },
 ): Promise<StatsFile> {
-  const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: sha256(encodeModel(model)) };
-  return observeToStats(model, tensors, opts.config, { ...opts, identity });
+  const encoded = encodeModel(model);
+  const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: sha256(encoded) };
+  return observeToStats(model, tensors, opts.config, { ...opts, identity, encoded });
 }

@@ -16,7 +16,7 @@
 // as the activation budget holds.
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
-import { modelWithOutputs } from '../onnx/index.js';
+import { appendGraphOutputs, modelWithOutputs } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
@@ -42,6 +42,11 @@ export interface ObserveOptions {
   /** Names the model in error messages. */
   label?: string;
   /**
+   * The model's bytes as encoded already (by the caller, e.g. to hash it), in its current state:
+   * sessions append their outputs to these instead of encoding the model again.
+   */
+  encoded?: Uint8Array;
+  /**
    * Bin each batch on a worker thread while onnxruntime runs the next. Default: when it pays off
    * (see WORKER_MIN_BATCHES); true: whenever it can (more than one CPU, the compiled worker script
    * present, the activation budget holding two batches); false: never. Results are identical.
@@ -57,8 +62,15 @@ export interface ObserveResult {
   readonly samples: number;
 }
 
-/** Model bytes with `names` added as graph outputs; the model itself is left as it was. */
-export function augmentedModelBytes(model: Model, names: readonly string[]): Uint8Array | string {
+/**
+ * Model bytes with `names` added as graph outputs; the model itself is left as it was. With
+ * `encoded` (the model's bytes as they are), the outputs are appended to those.
+ */
+export function augmentedModelBytes(model: Model, names: readonly string[], encoded?: Uint8Array): Uint8Array | string {
+  if (encoded) {
+    const extra = [...new Set(names)].filter((n) => !model.graph.isGraphOutput(n));
+    return appendGraphOutputs(encoded, extra, DataType.FLOAT);
+  }
   return modelWithOutputs(model, names, { elemType: DataType.FLOAT });
 }
 
@@ -152,7 +164,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const sessionOptions: SessionOptions = {
     providers: opts.providers, threads: opts.threads, optimizationLevel: opts.optimizationLevel ?? 'all', label, spinning: false,
   };
-  const open = (names: readonly string[]) => Session.open(augmentedModelBytes(model, names), sessionOptions);
+  const open = (names: readonly string[]) => Session.open(augmentedModelBytes(model, names, opts.encoded), sessionOptions);
 
   const { groups, bytes, first } = await planGroups(model, plan.fetched, source, opts, open);
   const batches = Math.ceil(source.sampleCount / opts.batchSize);
