@@ -10,10 +10,10 @@
 // each tensor's collector sees the same batches in the same order either way.
 //
 // onnxruntime-node runs a session on the JS thread, so binning cannot overlap inference there.
-// When there is enough to bin (see WORKER_MIN_BATCHES) and more than one CPU, the collectors live
-// on a worker thread (sink.ts) that bins batch n while onnxruntime computes batch n+1. It receives
-// the batches in order, so results are identical; it queues at most two batches, and only as many
-// as the activation budget holds.
+// On request (ObserveOptions.worker) the collectors live on a worker thread (sink.ts) that bins
+// batch n while onnxruntime computes batch n+1. It receives the batches in order, so results are
+// identical; it queues at most two batches, and only as many as the activation budget holds. It is
+// off by default since binning moved to WebAssembly SIMD (~1.1 ns a value, see WORKER_MIN_BATCHES).
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
 import { appendGraphOutputs, modelWithOutputs } from '../onnx/index.js';
@@ -47,9 +47,9 @@ export interface ObserveOptions {
    */
   encoded?: Uint8Array;
   /**
-   * Bin each batch on a worker thread while onnxruntime runs the next. Default: when it pays off
+   * Bin each batch on a worker thread while onnxruntime runs the next. Default and false: never
    * (see WORKER_MIN_BATCHES); true: whenever it can (more than one CPU, the compiled worker script
-   * present, the activation budget holding two batches); false: never. Results are identical.
+   * present, the activation budget holding two batches). Results are identical.
    */
   worker?: boolean;
 }
@@ -124,28 +124,21 @@ async function planGroups(model: Model, fetched: readonly string[], source: Data
 }
 
 /**
- * When binning on a worker pays off (measured on 2 cores, resnet_mini and a 224×224 ResNet-18).
- * The worker costs about 25 ms to start, a message per batch and a cold JIT, and a pipeline gains
- * nothing on its first and last batch: 4 batches of 8 ResNet-18 samples lost 13%, 12 won 8%, 32
- * batches of 1 won 17-25%; 200 resnet_mini samples (70 MB of activations) lost 10-13%, 2,000
- * won 16-19%. Batches under 1 MiB stay on this thread too: the worker's isolate adds ~10 MiB
- * of RSS, a step that would show between small and large runs of a small model (the 2,000- vs
- * 200-sample peak RSS bound) for at most a 16% gain.
+ * Why the worker is off by default (measured on 2 cores, resnet_mini and a 224×224 ResNet-18,
+ * `npm run bench:calibration`). With the scalar JS kernel (~4.4 ns a value) it paid off on large
+ * runs: 32 batches of 1 ResNet-18 sample won 17-25%, 2,000 resnet_mini samples 16-19%. With the
+ * WebAssembly kernel (~1.1 ns) binning is a fifth of onnxruntime's time, and sharing the 2 cores
+ * with onnxruntime's intra-op threads costs more than the overlap gains: the observation loop
+ * took 994 vs 955 ms (ResNet-18, 32 batches of 1), 1017 vs 871 ms (4 batches of 8) and 125 vs
+ * 92 ms (resnet_mini, 7 batches of 32) with the worker vs without.
+ *
+ * Batches the worker may queue (0: bin on this thread): as many batches of the largest group as
+ * the budget holds besides the one in flight, at most 2.
  */
-const WORKER_MIN_BATCHES = 8;
-const WORKER_MIN_BATCH_BYTES = 2 ** 20;
-const WORKER_MIN_BYTES = 256 * 2 ** 20;
-
-/**
- * Batches a worker may queue (0: bin on this thread): enough work to pay for it, and as many more
- * batches of the largest group as the budget holds, at most 2.
- */
-function queueDepth(groups: readonly string[][], bytes: ReadonlyMap<string, number>, batches: number, budget: number, always: boolean): number {
+function queueDepth(groups: readonly string[][], bytes: ReadonlyMap<string, number>, budget: number): number {
   const perBatch = groups.map((g) => g.reduce((n, name) => n + (bytes.get(name) ?? 0), 0));
   const largest = Math.max(...perBatch);
-  const total = perBatch.reduce((a, b) => a + b, 0) * batches;
-  const paysOff = batches >= WORKER_MIN_BATCHES && largest >= WORKER_MIN_BATCH_BYTES && total >= WORKER_MIN_BYTES;
-  if (!(largest > 0) || !(always || paysOff)) return 0;
+  if (!(largest > 0)) return 0;
   return Math.max(0, Math.min(2, Math.floor(budget / largest) - 1));
 }
 
@@ -156,7 +149,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const idOf = new Map(observed.map((name, id) => [name, id]));
   const spec = { bins: opts.bins, movingAverage: opts.movingAverage };
   // A worker can only help when onnxruntime has tensors to produce while it bins the last batch.
-  const script = opts.worker === false || plan.fetched.length === 0 ? undefined : workerScript();
+  const script = opts.worker !== true || plan.fetched.length === 0 ? undefined : workerScript();
   // Between runs this thread (or the worker) bins for a long while: intra-op threads spinning for
   // the next run only take the cores it needs. Measured on 2 cores shared with other work: loops
   // 1.25-1.9× slower with spinning; no difference on an idle machine. Scheduling only: the
@@ -167,8 +160,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const open = (names: readonly string[]) => Session.open(augmentedModelBytes(model, names, opts.encoded), sessionOptions);
 
   const { groups, bytes, first } = await planGroups(model, plan.fetched, source, opts, open);
-  const batches = Math.ceil(source.sampleCount / opts.batchSize);
-  const depth = script ? queueDepth(groups, bytes, batches, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET, opts.worker === true) : 0;
+  const depth = script ? queueDepth(groups, bytes, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET) : 0;
   let sink: ObservationSink;
   try {
     sink = script && depth > 0 ? workerSink(observed.length, spec, script, depth) : inlineSink(observed.length, spec);

@@ -24,6 +24,8 @@
 // for bins divisible by 4); the two halves give twice the resolution for the same number of
 // bins, and the |x| histogram the searches need is their bin-wise sum with no re-gridding.
 
+import { SIMD_CHUNK, SIMD_DRAIN_EVERY, SIMD_MIN_LENGTH, simdBinner, type SimdBinner } from './histogram-simd.js';
+
 /** Bins per sign in the streaming grid, and bins of the [0, max] histograms the searches use. */
 export const DEFAULT_BINS = 2048;
 
@@ -198,14 +200,52 @@ export class StreamingHistogram {
     return this;
   }
 
-  /**
-   * float32 data, read through its bit patterns: for x ≥ 0 (NaN and ±Infinity included) the
-   * order of the patterns is the order of the values, so ONE integer compare of |bits| against
-   * the pattern of the grid's limit tells "finite and on the grid"; sign and zero tests are then
-   * branch-free (data-dependent branches, mispredicted on ReLU-like data, cost more than the rest
-   * of the loop).
-   */
+  /** float32 data: the WebAssembly SIMD kernel, or the scalar loop for short arrays (same results). */
   #observeFloat32(data: Float32Array): void {
+    const simd = data.length >= SIMD_MIN_LENGTH ? simdBinner(this.bins) : null;
+    if (simd !== null) this.#observeFloat32Simd(simd, data);
+    else this.#observeFloat32Scalar(data);
+  }
+
+  /** The pass in the WebAssembly kernel (its section says why it bins exactly as the scalar loop). */
+  #observeFloat32Simd(simd: SimdBinner, data: Float32Array): void {
+    const n = data.length;
+    simd.start();
+    simd.setWidthExp(this.#exp);
+    let undrained = 0;
+    for (let from = 0; from < n; from += SIMD_CHUNK) {
+      const len = Math.min(SIMD_CHUNK, n - from);
+      simd.load(data, from, len);
+      for (let i = simd.bin(0, len); i < len; i = simd.bin(i, len)) {
+        // Value i is finite and beyond the grid: drain first, so that regrouping moves every count;
+        // then bin again from i.
+        simd.drain(this.#counts, this.#exp);
+        undrained = 0;
+        this.#grow(requiredExponent(Math.abs(simd.value(i)), this.bins));
+        simd.setWidthExp(this.#exp);
+      }
+      undrained += len;
+      if (undrained >= SIMD_DRAIN_EVERY) {
+        simd.drain(this.#counts, this.#exp);
+        undrained = 0;
+      }
+    }
+    simd.drain(this.#counts, this.#exp);
+    this.#nan += simd.nan;
+    this.#posInf += simd.posInf;
+    this.#negInf += simd.negInf;
+    const finite = n - simd.nan - simd.posInf - simd.negInf;
+    if (finite > 0) this.#addStats(finite, simd.zeros, simd.negatives, simd.lo, simd.hi);
+  }
+
+  /**
+   * The pass in plain JS (short arrays; bins the kernel does not take; no WebAssembly SIMD), reading
+   * float32 data through its bit patterns: for x ≥ 0 (NaN and ±Infinity included) the order of the
+   * patterns is the order of the values, so ONE integer compare of |bits| against the pattern of
+   * the grid's limit tells "finite and on the grid"; sign and zero tests are then branch-free
+   * (data-dependent branches, mispredicted on ReLU-like data, cost more than the rest of the loop).
+   */
+  #observeFloat32Scalar(data: Float32Array): void {
     const n = data.length;
     if (n === 0) return;
     const bits = new Int32Array(data.buffer, data.byteOffset, n);

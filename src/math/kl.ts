@@ -16,7 +16,9 @@
 //   (c) b_j > 0, j < i−1:  (a_P/S_P)·[Σ b log b + log((a_P/S_P)/(a_Q/S_Q))·Σ b − Σ_k M'_k log(M_k/n_k)]
 //       where M'_k is level k's mass excluding bin i−1 — all prefix-sum lookups, O(1) per level
 //   (d) j = i−1, evaluated directly.
-// So a candidate costs O(L) instead of O(i), and the whole search O(n·L) (n = 2048, L = 128).
+// So a candidate costs O(L) instead of O(i). Better still, the levels before the last span
+// `merged` = floor(i/L) bins each, so their part of the sum is shared by all candidates with the
+// same `merged` (fullLevelsBLogQ): the whole search is O(n + (n/L)·L) = O(n).
 
 import { absHistogram } from './rebin.js';
 import type { StreamingHistogram } from './histogram.js';
@@ -67,8 +69,24 @@ function prefixSums(b: ArrayLike<number>): Prefix {
   return { cum, xlogx, nonzero, suffix };
 }
 
+/**
+ * Σ over levels k < levels − 1 of M_k·log(M_k / n_k) when each level merges `merged` bins. It
+ * depends on `merged` = floor(i / levels) alone, not on i, so the search computes it once per
+ * value of `merged` (16 values for 2048 bins and 128 levels) instead of once per candidate: each
+ * candidate is then O(1), with the same floating-point operations in the same order as before.
+ */
+function fullLevelsBLogQ(s: Prefix, merged: number, levels: number): number {
+  const { cum, nonzero } = s;
+  let bLogQ = 0;
+  for (let k = 0; k < levels - 1; k++) {
+    const m = cum[(k + 1) * merged] - cum[k * merged];
+    if (m > 0) bLogQ += m * Math.log(m / (nonzero[(k + 1) * merged] - nonzero[k * merged]));
+  }
+  return bLogQ;
+}
+
 /** KL(P‖Q) for candidate i; Infinity when Q is empty or smoothing is impossible. */
-function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels: number, eps: number): number {
+function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels: number, eps: number, fullLevels: (merged: number) => number): number {
   const { cum, xlogx, nonzero } = s;
   const sQ = cum[i];
   const tail = s.suffix[i];
@@ -83,11 +101,7 @@ function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels:
 
   // Σ over non-zero j < i−1 of b_j·log Q_j, level by level.
   const merged = Math.floor(i / levels);
-  let bLogQ = 0;
-  for (let k = 0; k < levels - 1; k++) {
-    const m = cum[(k + 1) * merged] - cum[k * merged];
-    if (m > 0) bLogQ += m * Math.log(m / (nonzero[(k + 1) * merged] - nonzero[k * merged]));
-  }
+  let bLogQ = fullLevels(merged);
   const lastStart = (levels - 1) * merged; // the last level also takes the remainder bins
   const mLast = cum[i] - cum[lastStart];
   const qLast = mLast > 0 ? mLast / (nonzero[i] - nonzero[lastStart]) : 0;
@@ -119,11 +133,17 @@ export function klSearch(counts: ArrayLike<number>, options: KlSearchOptions): K
     throw new RangeError(`start (${start}) must be an integer ≥ levels (${levels})`);
   }
   const s = prefixSums(counts);
+  const byMerged = new Map<number, number>();
+  const fullLevels = (merged: number): number => {
+    let v = byMerged.get(merged);
+    if (v === undefined) byMerged.set(merged, (v = fullLevelsBLogQ(s, merged, levels)));
+    return v;
+  };
   const divergences = new Float64Array(n).fill(NaN);
   let index = -1;
   let divergence = Infinity;
   for (let i = start; i < n; i++) {
-    const d = candidateDivergence(counts, s, i, levels, eps);
+    const d = candidateDivergence(counts, s, i, levels, eps, fullLevels);
     divergences[i] = d;
     if (d < divergence) {
       divergence = d;
