@@ -287,7 +287,7 @@ async function ratio(label, model, dir, batchSize, reps) {
   console.log(`    ${label}, batch ${String(batchSize).padStart(2)}: calibrate --algo kl ${ms(c)} ms, plain loop ${ms(p)} ms (of which session.run ${ms(i)} ms) → ratio ${(c / p).toFixed(2)} (target ≤ 1.5)`);
   console.log(`        calibrate with 1 sample (fixed costs: read, hash, prepare, encode, session, probe) ${ms(median(fixed))} ms; ` +
     `observation loop alone (open data + sessions + batches): histogram worker forced on ${ms(median(loops.worker))} ms, all on one thread ${ms(median(loops.inline))} ms ` +
-    '(calibrate picks the worker only for ≥ 8 batches of ≥ 1 MiB and ≥ 256 MiB in all)');
+    '(calibrate picks the worker only for ≥ 16 batches of ≥ 1 MiB and ≥ 256 MiB in all)');
   console.log(`        one after the other, on one thread (ms, one run): ${await breakdown(model, dir, batchSize)}`);
   console.log(`        onnxruntime alone, no qtool work (best of 5): ${await floors(model, dir, batchSize)}`);
 }

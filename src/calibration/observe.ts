@@ -10,10 +10,10 @@
 // each tensor's collector sees the same batches in the same order either way.
 //
 // onnxruntime-node runs a session on the JS thread, so binning cannot overlap inference there.
-// On request (ObserveOptions.worker) the collectors live on a worker thread (sink.ts) that bins
-// batch n while onnxruntime computes batch n+1. It receives the batches in order, so results are
-// identical; it queues at most two batches, and only as many as the activation budget holds. It is
-// off by default since binning moved to WebAssembly SIMD (~1.1 ns a value, see WORKER_MIN_BATCHES).
+// When there is enough to bin (see WORKER_MIN_BATCHES) and more than one CPU, the collectors live
+// on a worker thread (sink.ts) that bins batch n while onnxruntime computes batch n+1. It receives
+// the batches in order, so results are identical; it queues at most two batches, and only as many
+// as the activation budget holds.
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
 import { appendGraphOutputs, modelWithOutputs } from '../onnx/index.js';
@@ -47,9 +47,9 @@ export interface ObserveOptions {
    */
   encoded?: Uint8Array;
   /**
-   * Bin each batch on a worker thread while onnxruntime runs the next. Default and false: never
+   * Bin each batch on a worker thread while onnxruntime runs the next. Default: when it pays off
    * (see WORKER_MIN_BATCHES); true: whenever it can (more than one CPU, the compiled worker script
-   * present, the activation budget holding two batches). Results are identical.
+   * present, the activation budget holding two batches); false: never. Results are identical.
    */
   worker?: boolean;
 }
@@ -124,21 +124,31 @@ async function planGroups(model: Model, fetched: readonly string[], source: Data
 }
 
 /**
- * Why the worker is off by default (measured on 2 cores, resnet_mini and a 224×224 ResNet-18,
- * `npm run bench:calibration`). With the scalar JS kernel (~4.4 ns a value) it paid off on large
- * runs: 32 batches of 1 ResNet-18 sample won 17-25%, 2,000 resnet_mini samples 16-19%. With the
- * WebAssembly kernel (~1.1 ns) binning is a fifth of onnxruntime's time, and sharing the 2 cores
- * with onnxruntime's intra-op threads costs more than the overlap gains: the observation loop
- * took 994 vs 955 ms (ResNet-18, 32 batches of 1), 1017 vs 871 ms (4 batches of 8) and 125 vs
- * 92 ms (resnet_mini, 7 batches of 32) with the worker vs without.
- *
- * Batches the worker may queue (0: bin on this thread): as many batches of the largest group as
- * the budget holds besides the one in flight, at most 2.
+ * When binning on a worker pays off (measured on 2 cores, resnet_mini and a 224×224 ResNet-18).
+ * The worker costs about 25 ms to start, a message per batch and a cold JIT, and a pipeline gains
+ * nothing on its first and last batch. Since binning moved to WebAssembly SIMD (~1.2 ns a value,
+ * a fifth of onnxruntime's time) the overlap gains little and the worker competes with
+ * onnxruntime's intra-op threads for the 2 cores: the observation loop over 64 ResNet-18 samples
+ * took 1504 vs 1606 ms at batch 1 (64 batches: the worker wins 6%) but 1583 vs 1466 ms at batch 8
+ * (8 batches: it loses 8%); 200 resnet_mini samples took 202 vs 134 ms at batch 1 and 116 vs
+ * 74 ms at batch 32 with the worker vs without. Batches under 1 MiB stay on this thread too: the
+ * worker's isolate adds ~10 MiB of RSS, a step that would show between small and large runs of a
+ * small model (the 2,000- vs 200-sample peak RSS bound).
  */
-function queueDepth(groups: readonly string[][], bytes: ReadonlyMap<string, number>, budget: number): number {
+const WORKER_MIN_BATCHES = 16;
+const WORKER_MIN_BATCH_BYTES = 2 ** 20;
+const WORKER_MIN_BYTES = 256 * 2 ** 20;
+
+/**
+ * Batches a worker may queue (0: bin on this thread): enough work to pay for it, and as many more
+ * batches of the largest group as the budget holds, at most 2.
+ */
+function queueDepth(groups: readonly string[][], bytes: ReadonlyMap<string, number>, batches: number, budget: number, always: boolean): number {
   const perBatch = groups.map((g) => g.reduce((n, name) => n + (bytes.get(name) ?? 0), 0));
   const largest = Math.max(...perBatch);
-  if (!(largest > 0)) return 0;
+  const total = perBatch.reduce((a, b) => a + b, 0) * batches;
+  const paysOff = batches >= WORKER_MIN_BATCHES && largest >= WORKER_MIN_BATCH_BYTES && total >= WORKER_MIN_BYTES;
+  if (!(largest > 0) || !(always || paysOff)) return 0;
   return Math.max(0, Math.min(2, Math.floor(budget / largest) - 1));
 }
 
@@ -149,7 +159,7 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const idOf = new Map(observed.map((name, id) => [name, id]));
   const spec = { bins: opts.bins, movingAverage: opts.movingAverage };
   // A worker can only help when onnxruntime has tensors to produce while it bins the last batch.
-  const script = opts.worker !== true || plan.fetched.length === 0 ? undefined : workerScript();
+  const script = opts.worker === false || plan.fetched.length === 0 ? undefined : workerScript();
   // Between runs this thread (or the worker) bins for a long while: intra-op threads spinning for
   // the next run only take the cores it needs. Measured on 2 cores shared with other work: loops
   // 1.25-1.9× slower with spinning; no difference on an idle machine. Scheduling only: the
@@ -160,7 +170,8 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   const open = (names: readonly string[]) => Session.open(augmentedModelBytes(model, names, opts.encoded), sessionOptions);
 
   const { groups, bytes, first } = await planGroups(model, plan.fetched, source, opts, open);
-  const depth = script ? queueDepth(groups, bytes, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET) : 0;
+  const batches = Math.ceil(source.sampleCount / opts.batchSize);
+  const depth = script ? queueDepth(groups, bytes, batches, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET, opts.worker === true) : 0;
   let sink: ObservationSink;
   try {
     sink = script && depth > 0 ? workerSink(observed.length, spec, script, depth) : inlineSink(observed.length, spec);
