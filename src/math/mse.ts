@@ -75,8 +75,15 @@ export class HistogramMoments {
     this.#a2 = this.#m2[j] + (d * t * (e * e + e * f + f * f)) / 3;
   }
 
-  /** Σ over the mass of (x − fq(x))², fq = QuantizeLinear∘DequantizeLinear with (scale, zeroPoint). */
-  squaredError(scale: number, zeroPoint: number, qmin: number, qmax: number): number {
+  /**
+   * Σ over the mass of (x − fq(x))², fq = QuantizeLinear∘DequantizeLinear with (scale, zeroPoint).
+   * With `bound`, the sum may stop as soon as it reaches `bound` and return that partial sum (≥
+   * bound): the searches pass the best error so far, and a candidate whose error reaches it cannot
+   * win. Every term is ≥ 0 and float addition of a non-negative term never decreases a sum, so the
+   * partial sum of a candidate that would win stays below the bound: it runs to the end with the
+   * same operations in the same order, and the search picks the same range, bit for bit.
+   */
+  squaredError(scale: number, zeroPoint: number, qmin: number, qmax: number, bound = Infinity): number {
     if (!(this.width > 0)) return 0;
     const z = zeroPoint;
     // Only cells that meet [lo, hi] contribute; the first and last of them absorb the clipped tails.
@@ -91,7 +98,10 @@ export class HistogramMoments {
       this.#at(q === qb ? this.hi : (q - z + 0.5) * scale);
       const level = (q - z) * scale;
       const e = this.#a2 - p2 - 2 * level * (this.#a1 - p1) + level * level * (this.#a0 - p0);
-      if (e > 0) err += e;
+      if (e > 0) {
+        err += e;
+        if (err >= bound) return err;
+      }
       p0 = this.#a0;
       p1 = this.#a1;
       p2 = this.#a2;
@@ -128,7 +138,7 @@ interface Best {
 
 function evaluate(m: HistogramMoments, lo: number, hi: number, q: ScaleOptions, best: Best): void {
   const { scale, zeroPoint } = computeScaleZeroPoint(lo, hi, q);
-  const err = m.squaredError(scale, zeroPoint, q.qmin, q.qmax);
+  const err = m.squaredError(scale, zeroPoint, q.qmin, q.qmax, best.err);
   best.candidates++;
   if (err < best.err) {
     best.err = err;

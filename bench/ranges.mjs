@@ -1,0 +1,94 @@
+// Range-search benchmark (run after `npm run build`): node bench/ranges.mjs [--check old-dist-dir]
+// Calibrates each model once (stats only), then times chooseRange for every calibrated tensor with
+// each algorithm (median of 5 passes) and prints ms per model and per tensor. With --check DIR it
+// also runs the same searches with DIR/math/index.js (e.g. a build of an earlier commit) and
+// reports whether every range is bit-identical.
+//   models: the three MNIST fixtures over calibration-data/mnist (200 samples), and MobileNetV2 /
+//   ResNet-18 224×224 (bench/out, built by `npm run bench`) over 16 seeded N(0,1) samples.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { calibrate } from '../dist/index.js';
+import { StreamingHistogram, chooseRange } from '../dist/math/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const check = process.argv.includes('--check') ? path.resolve(process.argv[process.argv.indexOf('--check') + 1]) : undefined;
+const old = check ? await import(path.join(check, 'math/index.js')) : undefined;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function npy(dims, data) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims.join(', ')}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]);
+}
+
+function randomFolder(count, dims) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-ranges-'));
+  let a = 12345;
+  const rand = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = dims.reduce((x, y) => x * y, 1);
+  for (let i = 0; i < count; i++) {
+    const d = new Float32Array(n);
+    for (let j = 0; j < n; j++) d[j] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.npy`), npy([1, ...dims], d));
+  }
+  return dir;
+}
+
+const models = [
+  ...['lenet_bn', 'resnet_mini', 'vit_mini'].map((m) => ({ name: m, file: path.join(root, `fixtures/mnist/${m}.onnx`), data: path.join(root, 'calibration-data/mnist') })),
+  ...['mobilenetv2', 'resnet18'].map((m) => ({ name: `${m} 224`, file: path.join(root, `bench/out/${m}.onnx`), data: 'random' })).filter((m) => fs.existsSync(m.file)),
+];
+const configs = [
+  { label: 'minmax', algo: 'minmax', options: {} },
+  { label: 'percentile', algo: 'percentile', options: {} },
+  { label: 'kl', algo: 'kl', options: { excludeZeros: true } },
+  { label: 'mse uint8', algo: 'mse', options: {} },
+  { label: 'mse int8 symmetric', algo: 'mse', options: { symmetric: true, qmin: -127, qmax: 127 } },
+  { label: 'mse int16 symmetric', algo: 'mse', options: { symmetric: true, qmin: -32767, qmax: 32767 } },
+];
+let random;
+let identical = 0;
+let compared = 0;
+console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+try {
+  for (const m of models) {
+    const data = m.data === 'random' ? (random ??= randomFolder(16, [3, 224, 224])) : m.data;
+    const stats = await calibrate(m.file, { data });
+    const json = Object.values(stats.tensors).map((t) => t.histogram);
+    const hs = json.map((j) => StreamingHistogram.fromJSON(j));
+    const signed = hs.filter((h) => !h.neverNegative).length;
+    const parts = [];
+    for (const c of configs) {
+      const times = [];
+      let results;
+      for (let rep = 0; rep < 5; rep++) {
+        const t0 = performance.now();
+        results = hs.map((h) => chooseRange(c.algo, h, c.options));
+        times.push(performance.now() - t0);
+      }
+      if (old) {
+        const before = json.map((j) => old.chooseRange(c.algo, old.StreamingHistogram.fromJSON(j), c.options));
+        for (let i = 0; i < hs.length; i++) {
+          compared++;
+          if (JSON.stringify(before[i]) === JSON.stringify(results[i])) identical++;
+          else console.log(`  DIFFERENT: ${m.name} tensor ${i} ${c.label}: ${JSON.stringify(before[i])} vs ${JSON.stringify(results[i])}`);
+        }
+      }
+      parts.push(`${c.label} ${median(times).toFixed(1)} ms`);
+    }
+    console.log(`${m.name}: ${hs.length} tensors (${signed} signed): ${parts.join(', ')}`);
+  }
+} finally {
+  if (random) fs.rmSync(random, { recursive: true, force: true });
+}
+if (old) console.log(`bit-identical to ${check}: ${identical}/${compared} ranges`);
