@@ -7,7 +7,7 @@ import { NODES_KEY, type Coverage, type ModelSummary, type NodeStatusEntry } fro
 
 const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 const INTEGER_OPS = new Set([
-  'ConvInteger', 'MatMulInteger', 'QGemm', 'QAttention', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul',
+  'ConvInteger', 'MatMulInteger', 'QGemm', 'QAttention', 'DynamicQuantizeLinear', 'DynamicQuantizeMatMul', 'DynamicQuantizeLSTM',
   'MatMulIntegerToFloat', 'MatMulNBits', 'QOrderedMatMul',
 ]);
 
