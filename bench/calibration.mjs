@@ -23,6 +23,7 @@ import { openDataFolder } from '../dist/data/index.js';
 import { Session } from '../dist/runtime/index.js';
 import { TensorCollector, augmentedModelBytes, observeTensors, planObservation } from '../dist/calibration/index.js';
 import { Node } from '../dist/ir/index.js';
+import { randomNpyFolder } from './samples.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(root, 'fixtures/mnist/resnet_mini.onnx');
@@ -39,16 +40,6 @@ function readNpy(file) {
   return { head: b.subarray(0, 10 + headerLen), dims, data: new Float32Array(b.buffer.slice(b.byteOffset + 10 + headerLen, b.byteOffset + b.byteLength)) };
 }
 
-/** A version-1.0 .npy of float32 data. */
-function npyBytes(dims, data) {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims.join(', ')}${dims.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
-
 const files = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.npy')).sort().map((f) => path.join(dir, f));
 
 /** 2,000 samples: the 200, ten times, each copy scaled by (1 + k/100) so no two are equal. */
@@ -60,30 +51,6 @@ function makeBigFolder(n) {
     const k = Math.floor(i / src.length);
     const scaled = data.map((v) => v * (1 + k / 100));
     fs.writeFileSync(path.join(dir, `${String(i).padStart(5, '0')}.npy`), Buffer.concat([head, Buffer.from(scaled.buffer)]));
-  }
-  return dir;
-}
-
-/** `count` samples of seeded N(0, 1) noise, [1, ...dims] each (what a normalised image looks like to a CNN). */
-function makeRandomFolder(count, dims) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-bench-224-'));
-  let a = 12345;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const n = dims.reduce((x, y) => x * y, 1);
-  for (let i = 0; i < count; i++) {
-    const data = new Float32Array(n);
-    for (let j = 0; j < n; j += 2) {
-      const r = Math.sqrt(-2 * Math.log(1 - rand()));
-      const t = 2 * Math.PI * rand();
-      data[j] = r * Math.cos(t);
-      if (j + 1 < n) data[j + 1] = r * Math.sin(t);
-    }
-    fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.npy`), npyBytes([1, ...dims], data));
   }
   return dir;
 }
@@ -309,7 +276,7 @@ function cnn224() {
 
 async function bench224() {
   const model = cnn224();
-  const dir = makeRandomFolder(32, [3, 224, 224]);
+  const dir = randomNpyFolder(32, [3, 224, 224]);
   try {
     console.log(`(d) calibrate / plain loop on a 224×224 CNN (${path.relative(root, model.file)}), 32 random samples, same process (median of 3, after a warm-up):`);
     for (const batchSize of [1, 8]) await ratio('resnet18', model.file, dir, batchSize, 3);

@@ -4,6 +4,7 @@
 // deterministic activation-like data, and checks that both give identical toJSON() (and the same
 // sign of min / max) on every dataset. Prints ns per value for each, and the speedup.
 import { StreamingHistogram } from '../dist/math/histogram.js';
+import { mulberry32 } from './samples.mjs';
 
 const args = process.argv.slice(2);
 const REPS = Number(args[args.indexOf('--reps') + 1] || 7);
@@ -151,17 +152,6 @@ class OriginalHistogram {
 }
 
 // ---- deterministic data ----
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function gaussian(n, rand, sigma = 1) {
   const out = new Float32Array(n);

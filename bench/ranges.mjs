@@ -11,38 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrate } from '../dist/index.js';
 import { StreamingHistogram, chooseRange } from '../dist/math/index.js';
+import { randomNpyFolder } from './samples.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const check = process.argv.includes('--check') ? path.resolve(process.argv[process.argv.indexOf('--check') + 1]) : undefined;
 const old = check ? await import(path.join(check, 'math/index.js')) : undefined;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function npy(dims, data) {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims.join(', ')}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  head.writeUInt16LE(header.length, 8);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]);
-}
-
-function randomFolder(count, dims) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-ranges-'));
-  let a = 12345;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const n = dims.reduce((x, y) => x * y, 1);
-  for (let i = 0; i < count; i++) {
-    const d = new Float32Array(n);
-    for (let j = 0; j < n; j++) d[j] = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
-    fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.npy`), npy([1, ...dims], d));
-  }
-  return dir;
-}
 
 const models = [
   ...['lenet_bn', 'resnet_mini', 'vit_mini'].map((m) => ({ name: m, file: path.join(root, `fixtures/mnist/${m}.onnx`), data: path.join(root, 'calibration-data/mnist') })),
@@ -62,7 +36,7 @@ let compared = 0;
 console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 try {
   for (const m of models) {
-    const data = m.data === 'random' ? (random ??= randomFolder(16, [3, 224, 224])) : m.data;
+    const data = m.data === 'random' ? (random ??= randomNpyFolder(16, [3, 224, 224])) : m.data;
     const stats = await calibrate(m.file, { data });
     const json = Object.values(stats.tensors).map((t) => t.histogram);
     const hs = json.map((j) => StreamingHistogram.fromJSON(j));

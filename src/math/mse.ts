@@ -90,6 +90,11 @@ export class HistogramMoments {
     const qa = Math.min(qmax, Math.max(qmin, Math.ceil(this.lo / scale + z - 0.5)));
     const qb = Math.max(qa, Math.min(qmax, Math.floor(this.hi / scale + z + 0.5)));
     if (qb - qa > 8 * this.#counts.length) return this.#fineCellError(scale, z, qa, qb);
+    return this.#cellError(scale, z, qa, qb, bound);
+  }
+
+  /** Cells qa..qb one by one, stopping once the sum reaches `bound`. */
+  #cellError(scale: number, z: number, qa: number, qb: number, bound: number): number {
     let p0 = 0;
     let p1 = 0;
     let p2 = 0;
