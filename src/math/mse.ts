@@ -18,6 +18,8 @@ import { degenerateRange, finishRange, type RangeOptions, type RangeResult } fro
 export const MSE_START_BIN = 128;
 /** Coarse step of the asymmetric (low, high) grid search; refined at step 1 around the best. */
 export const MSE_ASYMMETRIC_STEP = 16;
+/** Candidates of the threshold search tried first (every 16th), to find a tight error bound early. */
+const MSE_COARSE_STEP = 16;
 
 /** Expected squared error of fake-quantizing a uniform-within-bin histogram. */
 export class HistogramMoments {
@@ -95,6 +97,18 @@ export class HistogramMoments {
 
   /** Cells qa..qb one by one, stopping once the sum reaches `bound`. */
   #cellError(scale: number, z: number, qa: number, qb: number, bound: number): number {
+    if (bound < Infinity && qb > qa) {
+      // The last cell holds the clipped upper tail: on too narrow a range it alone reaches the
+      // bound. It is computed here exactly as the loop would (the same #at calls and expression),
+      // and a float sum of non-negative terms is at least each of them, so stopping on it alone
+      // is as safe as stopping inside the loop.
+      this.#at((qb - 1 - z + 0.5) * scale);
+      const [p0, p1, p2] = [this.#a0, this.#a1, this.#a2];
+      this.#at(this.hi);
+      const level = (qb - z) * scale;
+      const e = this.#a2 - p2 - 2 * level * (this.#a1 - p1) + level * level * (this.#a0 - p0);
+      if (e > 0 && e >= bound) return e;
+    }
     let p0 = 0;
     let p1 = 0;
     let p2 = 0;
@@ -152,15 +166,48 @@ function evaluate(m: HistogramMoments, lo: number, hi: number, q: ScaleOptions, 
   }
 }
 
-/** One-sided ([0, T]) or symmetric (±T) search over T = top·i/n, i ∈ [128, n]. */
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/** The smallest double above x ≥ 0 (x itself for +Infinity). */
+function nextUp(x: number): number {
+  if (!(x < Infinity)) return x;
+  if (x === 0) return Number.MIN_VALUE;
+  f64[0] = x;
+  u64[0]! += 1n;
+  return f64[0]!;
+}
+
+/**
+ * One-sided ([0, T]) or symmetric (±T) search over T = top·i/n, i ∈ [128, n]: the lowest error,
+ * the lowest i among equal errors (what an ascending scan with a strict < picks). Every 16th
+ * candidate is tried first, so that the best error so far is close to the final one and most
+ * other candidates stop summing early (squaredError's bound). The order does not change the
+ * winner: a candidate above the best's i stops once its error reaches the best (it could only
+ * tie, and a tie goes to the lower i); one below it runs on while its error equals the best
+ * (nextUp), so a tie is seen and won.
+ */
 function searchThreshold(hist: UniformHistogram, top: number, n: number, oneSided: boolean, q: ScaleOptions): Best {
   const m = new HistogramMoments(hist);
   const step = top / n;
   const best: Best = { lo: 0, hi: 0, err: Infinity, candidates: 0 };
-  for (let i = Math.min(MSE_START_BIN, n); i <= n; i++) {
+  let bestI = -1;
+  const candidate = (i: number): void => {
     const t = i === n ? top : i * step;
-    evaluate(m, oneSided ? 0 : -t, t, q, best);
-  }
+    const lo = oneSided ? 0 : -t;
+    const { scale, zeroPoint } = computeScaleZeroPoint(lo, t, q);
+    const err = m.squaredError(scale, zeroPoint, q.qmin, q.qmax, i < bestI ? nextUp(best.err) : best.err);
+    best.candidates++;
+    if (err < best.err || (err === best.err && i < bestI)) {
+      best.err = err;
+      best.lo = lo;
+      best.hi = t;
+      bestI = i;
+    }
+  };
+  const first = Math.min(MSE_START_BIN, n);
+  for (let i = first; i <= n; i += MSE_COARSE_STEP) candidate(i);
+  for (let i = first; i <= n; i++) if ((i - first) % MSE_COARSE_STEP !== 0) candidate(i);
   return best;
 }
 
