@@ -22,7 +22,7 @@ import { DEFAULTS } from '../dist/config/index.js';
 import { openDataFolder } from '../dist/data/index.js';
 import { Session } from '../dist/runtime/index.js';
 import { TensorCollector, augmentedModelBytes, observeTensors, planObservation } from '../dist/calibration/index.js';
-import { Node } from '../dist/ir/index.js';
+import { Node, Tensor, makeAttr } from '../dist/ir/index.js';
 import { randomNpyFolder } from './samples.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,7 +189,10 @@ async function breakdown(model, dir, batchSize) {
  * at the same options):
  *  - the augmented model with every calibrated tensor fetched (what calibrate runs), nothing binned;
  *  - one in-graph ReduceMax per calibrated tensor, only those scalars fetched: the cheapest
- *    observation of every value there is (it still takes the fusions the tapped tensors were part of).
+ *    observation of every value there is (it still takes the fusions the tapped tensors were part of);
+ *  - a 2048-bin |x| histogram per tensor built in the graph (Abs, Mul, Floor, Cast, Clip, Reshape,
+ *    ScatterElements with reduction=add; opset raised to 16, which these models allow), plus its
+ *    ReduceMax: what binning inside onnxruntime would cost, at a fixed bin width.
  * Any calibration that looks at every value costs at least the second.
  */
 async function floors(model, dir, batchSize) {
@@ -208,6 +211,25 @@ async function floors(model, dir, batchSize) {
     return out;
   });
   const tapped = await Session.open(augmentedModelBytes(m, taps), options);
+  const g = m.graph;
+  for (const o of m.opsets) if (o.domain === '' || o.domain === 'ai.onnx') o.version = Math.max(o.version, 16);
+  g.addInitializer(Tensor.fromFloat32('bench_inv_width', [], new Float32Array([64])));
+  g.addInitializer(Tensor.fromInt64('bench_bin_lo', [], [0]));
+  g.addInitializer(Tensor.fromInt64('bench_bin_hi', [], [2047]));
+  g.addInitializer(Tensor.fromInt64('bench_flat', [1], [-1]));
+  g.addInitializer(Tensor.fromFloat32('bench_zero_bins', [2048], new Float32Array(2048)));
+  const hists = plan.fetched.map((t, k) => {
+    const add = (op, inputs, attributes = []) => {
+      const out = g.uniqueName(`${t}_${op}`);
+      g.addNode(new Node({ opType: op, inputs, outputs: [out], attributes }));
+      return out;
+    };
+    const bins = add('Clip', [add('Cast', [add('Floor', [add('Mul', [add('Abs', [t]), 'bench_inv_width'])])], [makeAttr.int('to', 7)]), 'bench_bin_lo', 'bench_bin_hi']);
+    const flat = add('Reshape', [bins, 'bench_flat']);
+    const ones = add('ConstantOfShape', [add('Shape', [flat])], [{ name: 'value', type: 4, value: Tensor.fromFloat32(`bench_one_${k}`, [1], new Float32Array([1])) }]);
+    return add('ScatterElements', ['bench_zero_bins', flat, ones], [makeAttr.int('axis', 0), makeAttr.string('reduction', 'add')]);
+  });
+  const binned = await Session.open(augmentedModelBytes(m, [...taps, ...hists]), options);
   const best = async (session, names) => {
     let b = Infinity;
     for (let rep = 0; rep < 6; rep++) {
@@ -220,9 +242,11 @@ async function floors(model, dir, batchSize) {
   const p = await best(plain, undefined);
   const f = await best(fetched, plan.fetched);
   const r = await best(tapped, taps);
-  for (const s of [plain, fetched, tapped]) await s.close();
+  const h = await best(binned, [...taps, ...hists]);
+  for (const s of [plain, fetched, tapped, binned]) await s.close();
   return `plain session.run ${ms(p)} ms; with the ${plan.fetched.length} tensors fetched ${ms(f)} ms (${(f / p).toFixed(2)}×); ` +
-    `with one ReduceMax per tensor and nothing copied out ${ms(r)} ms (${(r / p).toFixed(2)}×)`;
+    `with one ReduceMax per tensor and nothing copied out ${ms(r)} ms (${(r / p).toFixed(2)}×); ` +
+    `with in-graph histograms (ScatterElements add) ${ms(h)} ms (${(h / p).toFixed(2)}×)`;
 }
 
 /** calibrate --algo kl vs the plain loop, interleaved in one process; median of `reps` after a warm-up. */
