@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_WIDTH_EXP, StreamingHistogram } from '../../src/math/index.js';
 import { gaussian, mulberry32 } from './prng.js';
+import { simdBinner } from '../../src/math/histogram-simd.js';
 
 /**
  * The definition, value by value: sign, floor(|x| / 2^e), and growth by regrouping (bin j → j >> 1
@@ -117,6 +118,15 @@ function check(batches: Float32Array[], bins = 2048): StreamingHistogram {
   }
   return h;
 }
+
+// Node 20+ runs WebAssembly SIMD: a kernel that fails to assemble or compile must fail here, not
+// fall back to the scalar loop unnoticed (the comparisons below would still pass on that loop).
+describe('the WebAssembly SIMD kernel', () => {
+  it('compiles for the default 2048 bins and for other multiples of 4', () => {
+    for (const bins of [2048, 4, 64, 1 << 16]) expect(simdBinner(bins), `${bins} bins`).not.toBeNull();
+    expect(simdBinner(6)).toBeNull(); // not a multiple of 4: the scalar loop
+  });
+});
 
 describe('observe(Float32Array) against the per-value definition', () => {
   it('short arrays (scalar loop), lengths 0, 1, 3, 5 and more than one call', () => {
