@@ -1,7 +1,7 @@
 // Streaming accumulators: every figure of the report is a sum over batches, so memory holds one
 // batch and a few numbers per tensor (plus a bounded histogram), never the samples.
 import { qRange, signedHistogram, StreamingHistogram } from '../math/index.js';
-import type { ClassifierMetrics, Hint, LayerHistogram, OutputMetrics } from './types.js';
+import type { ClassifierMetrics, LayerHistogram, LayerMetrics, OutputMetrics } from './types.js';
 import type { LayerTarget } from './tensor-map.js';
 
 type Floats = Float32Array | Float64Array;
@@ -103,18 +103,11 @@ export class OutputAccumulator {
   }
 }
 
-export interface LayerResult {
-  target: LayerTarget;
-  clipRange: [number, number];
-  observed: [number, number];
-  elements: number;
-  ownSqnrDb: number;
-  accumulatedSqnrDb: number;
-  clipErrorShare: number;
-  clippedFraction: number;
-  hint: Hint;
-  histogram: StreamingHistogram;
-}
+/** A tensor's figures as the report gives them (LayerMetrics), before ranking, with its live histogram. */
+export type LayerResult = Pick<
+  LayerMetrics,
+  'clipRange' | 'observed' | 'elements' | 'ownSqnrDb' | 'accumulatedSqnrDb' | 'clipErrorShare' | 'clippedFraction' | 'hint'
+> & { target: LayerTarget; histogram: StreamingHistogram };
 
 /**
  * One quantized tensor. The error it adds on its own is float T against fake-quantized float T
