@@ -12,7 +12,7 @@ import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport } from './compare.js';
 import type { GateResult, Gates, Progress, Report } from '../report/index.js';
-import { defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
+import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyDynamic, applyWeightOnly } from './modes.js';
 
@@ -72,6 +72,8 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   }
   const model = readModelFile(input);
   const notes = prepareModel(model);
+  const targetNote = autoTargetNote(config, opts.config?.target);
+  if (targetNote) notes.push(targetNote);
   const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   if (analysis) notes.push(...opsetNotes(model, analysis, config));
   const overrides = loadOverrides(opts.overrides);

@@ -34,7 +34,7 @@ export function addQuantOptions(cmd: Command): Command {
     .addOption(new Option('--algo <algo>', 'range algorithm (default mse)').choices(['minmax', 'kl', 'mse', 'percentile']))
     .addOption(new Option('--format <format>', 'output format (default qdq)').choices(['qdq', 'qoperator']))
     .addOption(new Option('--mode <mode>', 'quantization mode (default static)').choices(['static', 'dynamic', 'weight-only']))
-    .addOption(new Option('--target <target>', 'target preset (default ort-cpu)').choices(['ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))
+    .addOption(new Option('--target <target>', 'target preset (default auto: ort-cpu, or ort-cpu-novnni on an x86 CPU without VNNI)').choices(['auto', 'ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))
     .option('--per-channel', 'per-channel weight scales (default)')
     .option('--per-tensor', 'one scale per weight tensor')
     .addOption(new Option('--activation-type <type>', 'activation type (default uint8)').choices(['uint8', 'int8', 'int16']))

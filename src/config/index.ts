@@ -7,6 +7,8 @@ export type Algo = 'minmax' | 'kl' | 'mse' | 'percentile';
 export type Format = 'qdq' | 'qoperator';
 export type Mode = 'static' | 'dynamic' | 'weight-only';
 export type Target = 'ort-cpu' | 'ort-cpu-novnni' | 'tensorrt' | 'generic';
+/** What the user may ask for: a target, or `auto` (onnxruntime on this host's CPU). */
+export type TargetChoice = Target | 'auto';
 export type ActivationType = 'uint8' | 'int8' | 'int16';
 export type WeightType = 'int8' | 'uint8' | 'int4';
 export type EdgePolicy = 'int8' | 'int16' | 'float';
@@ -48,7 +50,8 @@ export interface QuantConfig {
 export const DEFAULTS: Readonly<QuantConfig> = Object.freeze({
   mode: 'static',
   format: 'qdq',
-  target: 'ort-cpu',
+  // Resolved by normalizeConfig: `auto` becomes ort-cpu or ort-cpu-novnni after the host CPU.
+  target: 'auto' as Target,
   // mse gave the best logits SQNR on all three fixtures (docs/benchmarks.md; test/e2e/golden.test.ts).
   algo: 'mse',
   percentile: 99.999,
@@ -86,7 +89,7 @@ export const TARGET_PRESETS: Readonly<Record<Target, Partial<QuantConfig>>> = Ob
 const CHOICES: Partial<Record<keyof QuantConfig, readonly string[]>> = {
   mode: ['static', 'dynamic', 'weight-only'],
   format: ['qdq', 'qoperator'],
-  target: ['ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic'],
+  target: ['auto', 'ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic'],
   algo: ['minmax', 'kl', 'mse', 'percentile'],
   activationType: ['uint8', 'int8', 'int16'],
   weightType: ['int8', 'uint8', 'int4'],
@@ -100,7 +103,7 @@ const KEYS = Object.keys(DEFAULTS) as (keyof QuantConfig)[];
  * Merges config-file values and command-line values (flags win) over the target preset and the
  * defaults, validating every key. `origin` names the source in error messages.
  */
-export function normalizeConfig(layers: { values: Record<string, unknown>; origin: string }[]): Readonly<QuantConfig> {
+export function normalizeConfig(layers: { values: Record<string, unknown>; origin: string }[], host: { autoTarget?: Target } = {}): Readonly<QuantConfig> {
   const merged: Record<string, unknown> = {};
   for (const layer of layers) {
     for (const [k, v] of Object.entries(layer.values)) {
@@ -112,7 +115,9 @@ export function normalizeConfig(layers: { values: Record<string, unknown>; origi
       merged[k] = validate(k as keyof QuantConfig, v, layer.origin);
     }
   }
-  const target = (merged.target as Target | undefined) ?? DEFAULTS.target;
+  const asked = (merged.target as TargetChoice | undefined) ?? 'auto';
+  const target: Target = asked === 'auto' ? host.autoTarget ?? 'ort-cpu' : asked;
+  merged.target = target;
   const cfg = { ...DEFAULTS, ...TARGET_PRESETS[target], ...merged } as QuantConfig;
   if (cfg.movingAverage && cfg.algo !== 'minmax') throw new UsageError(`movingAverage applies to --algo minmax only (got '${cfg.algo}')`);
   return Object.freeze(cfg);

@@ -1,3 +1,4 @@
+import { hostCpu } from '../../src/runtime/cpu.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { quantize, readModel, writeModel } from '../../src/index.js';
@@ -62,7 +63,9 @@ describe('dynamic and weight-only modes (no calibration data)', () => {
     const db = sqnr(f, q);
     console.log(`lstm_rows dynamic: top-1 float ${top1(f)}% quantized ${top1(q)}%, SQNR ${db.toFixed(2)} dB, ${r.sizes.float} → ${r.sizes.quantized} bytes`);
     expect(top1(f) - top1(q)).toBeLessThanOrEqual(0.2);
-    expect(db).toBeGreaterThan(42); // measured 46.3 dB (float LSTM + DynamicQuantizeMatMul alone: 51.0 dB)
+    // measured 46.3 dB with VNNI (float LSTM + DynamicQuantizeMatMul alone: 51.0 dB); 40.3 dB with
+    // the 7-bit weights that --target auto picks on a CPU without VNNI
+    expect(db).toBeGreaterThan(hostCpu().int8DotProduct ? 42 : 38);
   });
 
   it('dynamic: bidirectional LSTM with W/R in Constant nodes and absent optional inputs → DynamicQuantizeLSTM (transposed int8 W/R) that onnxruntime runs', async () => {
