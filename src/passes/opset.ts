@@ -3,7 +3,7 @@
 //   com.microsoft Q/DQ below that. A model is upgraded only when no op in it changes meaning
 //   between its opset and the target; otherwise qtool stops with a clear message.
 import { UnsupportedError } from '../errors.js';
-import { opsetVersion, type Graph, type Model } from '../ir/index.js';
+import { isDefaultDomain, opsetVersion, type Graph, type Model } from '../ir/index.js';
 
 /** Versions at which an op's signature or semantics changed incompatibly (inputs moved from
  * attributes, changed defaults, changed axis semantics). Additive changes (new types, new
@@ -21,7 +21,7 @@ const BREAKING: Record<string, number[]> = {
 
 function opTypes(g: Graph, out = new Set<string>()): Set<string> {
   for (const n of g.nodes) {
-    if (!n.domain || n.domain === 'ai.onnx') out.add(n.opType);
+    if (isDefaultDomain(n.domain)) out.add(n.opType);
     for (const sub of n.subgraphs()) opTypes(sub, out);
   }
   return out;
@@ -40,14 +40,10 @@ export function ensureOpset(model: Model, target: number, why: string): string |
   if (blockers.length) {
     throw new UnsupportedError(`${why} needs opset ${target}, the model has opset ${current}, and upgrading would change the meaning of ${blockers.join(', ')}; convert the model to opset ${target} first (e.g. onnx.version_converter) or pass --per-tensor`);
   }
-  model.opsets = model.opsets.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: target } : o));
-  if (!model.opsets.some((o) => o.domain === '' || o.domain === 'ai.onnx')) model.opsets.push({ domain: '', version: target });
+  model.opsets = model.opsets.map((o) => (isDefaultDomain(o.domain) ? { ...o, version: target } : o));
+  if (!model.opsets.some((o) => isDefaultDomain(o.domain))) model.opsets.push({ domain: '', version: target });
   const ir = typeof model.irVersion === 'bigint' ? Number(model.irVersion) : model.irVersion;
   const minIr = target >= 21 ? 10 : target >= 19 ? 9 : target >= 15 ? 8 : 7;
   if (ir < minIr) model.irVersion = minIr;
   return `opset upgraded from ${current} to ${target} for ${why} (no op in the model changes meaning between them)`;
-}
-
-export function ensureMsDomain(model: Model): void {
-  if (!model.opsets.some((o) => o.domain === 'com.microsoft')) model.opsets.push({ domain: 'com.microsoft', version: 1 });
 }
