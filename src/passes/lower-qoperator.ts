@@ -16,6 +16,8 @@ export interface LowerResult {
   notes: Note[];
   /** Dequantized tensors the lowering removed → the integer tensor that replaced them. */
   integerOf: Record<string, string>;
+  /** Nodes replaced by an integer form. */
+  lowered: number;
 }
 
 /**
@@ -42,7 +44,7 @@ export function lowerToQOperator(model: Model, dequantized: readonly string[] = 
   g.cleanup();
   const integerOf: Record<string, string> = {};
   for (const [dq, q] of before) if (!g.producerOf(dq) && q && (g.producerOf(q) || g.isGraphInput(q))) integerOf[dq] = q;
-  return { notes: lowered ? [note('lowered', `lowered ${lowered} nodes to integer operators`)] : [], integerOf };
+  return { notes: lowered ? [note('lowered', `lowered ${lowered} nodes to integer operators`)] : [], integerOf, lowered };
 }
 
 function dqOf(g: Graph, name: string | undefined): Dq | undefined {

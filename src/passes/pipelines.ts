@@ -45,7 +45,10 @@ export interface RewritePass {
   requires?(ctx: RequireContext): { opset: number; why: string } | undefined;
   /** Operator domains the pass may write. */
   readonly adds: readonly OpsetId[];
-  run(model: Model, input: RewriteInput, result: RewriteResult): void;
+  /** Import `adds` when the graph uses them (default), or whenever the pass changed anything. */
+  readonly importWhen?: 'used' | 'changed';
+  /** Edits the model; returns whether it changed anything. */
+  run(model: Model, input: RewriteInput, result: RewriteResult): boolean;
 }
 
 export const insertQdqPass: RewritePass = {
@@ -62,30 +65,35 @@ export const insertQdqPass: RewritePass = {
     const res = insertQdq(model, plan, integers, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
     result.tensorMap = res.tensorMap;
     result.notes.push(...res.notes);
+    return true;
   },
 };
 
 export const lowerQOperatorPass: RewritePass = {
   name: 'lower-qoperator',
   adds: [MS],
+  // Also when only standard-domain ops were lowered (kept from the first implementation, so that
+  // outputs stay byte-identical).
+  importWhen: 'changed',
   run(model, _input, result) {
     const res = lowerToQOperator(model, Object.values(result.tensorMap));
     result.integerOf = res.integerOf;
     result.notes.push(...res.notes);
+    return res.lowered > 0;
   },
 };
 
 export const dynamicPass: RewritePass = {
   name: 'dynamic',
   adds: [MS],
-  run: (model, { plan, integers, config }) => rewriteWeightForms(model, plan, integers, config),
+  run: (model, { plan, integers, config }) => rewriteWeightForms(model, plan, integers, config) > 0,
 };
 
 export const weightOnlyPass: RewritePass = {
   name: 'weight-only',
   requires: ({ config }) => (config.weightType === 'int4' ? undefined : { opset: 13, why: 'per-channel DequantizeLinear' }),
   adds: [MS],
-  run: (model, { plan, integers, config }) => rewriteWeightForms(model, plan, integers, config),
+  run: (model, { plan, integers, config }) => rewriteWeightForms(model, plan, integers, config) > 0,
 };
 
 export const PIPELINES: Readonly<Record<QuantConfig['mode'], Readonly<Record<QuantConfig['format'], readonly RewritePass[]>>>> = {
@@ -112,9 +120,9 @@ export function ensureRequirements(model: Model, pipeline: readonly RewritePass[
 export function runPipeline(model: Model, pipeline: readonly RewritePass[], input: RewriteInput): RewriteResult {
   const result: RewriteResult = { tensorMap: {}, integerOf: {}, notes: [] };
   for (const p of pipeline) {
-    p.run(model, input, result);
+    const changed = p.run(model, input, result);
     const used = new Set(model.graph.nodes.map((n) => n.domain));
-    for (const d of p.adds) if (used.has(d.domain)) importDomain(model, d.domain, d.version);
+    for (const d of p.adds) if (p.importWhen === 'changed' ? changed : used.has(d.domain)) importDomain(model, d.domain, d.version);
   }
   return result;
 }

@@ -10,7 +10,8 @@ import type { PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { nodeForm } from '../quant/plan-forms.js';
 import type { FormUnit, FormWeightValues, WeightForm } from '../quant/rules/index.js';
 
-export function rewriteWeightForms(model: Model, plan: QuantPlan, integers: PlanIntegers, config: Readonly<QuantConfig>): void {
+/** Returns the number of nodes rewritten. */
+export function rewriteWeightForms(model: Model, plan: QuantPlan, integers: PlanIntegers, config: Readonly<QuantConfig>): number {
   const g = model.graph;
   const quantized = new Set(plan.nodes.filter((n) => n.status === 'quantized').map((n) => n.name));
   const work: { node: Node; form: WeightForm; unit: FormUnit }[] = [];
@@ -31,4 +32,5 @@ export function rewriteWeightForms(model: Model, plan: QuantPlan, integers: Plan
     });
     form.rewrite({ graph: g, node, unit, weights });
   }
+  return work.length;
 }
