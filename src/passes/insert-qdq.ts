@@ -34,15 +34,17 @@ export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers,
   const g = model.graph;
   const notes: Note[] = [];
   const tensorMap: Record<string, string> = {};
-  const quantizedNodes = new Set(plan.nodes.filter((n) => n.status === 'quantized').map((n) => n.name));
+  // The input roles come from the plan (the rules' roles by index), not from input positions.
+  const quantizedNodes = new Map(plan.nodes.filter((n) => n.status === 'quantized').map((n) => [n.name, n]));
   resolveAbsorbed(g, plan, notes);
   const weightCache = new Map<string, string>();
   for (const n of [...g.nodes]) {
-    if (!quantizedNodes.has(n.name)) continue;
+    const p = quantizedNodes.get(n.name);
+    if (!p) continue;
     const bias = plan.biases[n.name];
     n.inputs.forEach((inp, i) => {
-      if (bias && inp === bias.tensor && i === 2) g.setNodeInput(n, i, biasDq(g, n.name, bias, integers.biases.get(n.name)!));
-      else if (plan.weights[inp] && i === 1) g.setNodeInput(n, i, weightDq(g, inp, plan, integers, opts, weightCache));
+      if (bias && inp === bias.tensor && i === p.biasInput) g.setNodeInput(n, i, biasDq(g, n.name, bias, integers.biases.get(n.name)!));
+      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, inp, plan, integers, opts, weightCache));
     });
   }
   for (const [t, p] of Object.entries(plan.activations)) {

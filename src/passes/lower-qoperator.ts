@@ -8,7 +8,7 @@
 // QLinearAveragePool, QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax, MatMulIntegerToFloat).
 // Pass-through ops (MaxPool, Reshape, …) run on the integer tensor directly. Anything that does
 // not match a pattern keeps its Q/DQ pair, which is still a valid model.
-import { Node, type Attribute, type Graph, type Model } from '../ir/index.js';
+import { isDefaultDomain, Node, type Attribute, type Graph, type Model } from '../ir/index.js';
 import { ruleOf, type Dq, type LowerContext } from '../quant/rules/index.js';
 import { note, type Note } from '../quant/reasons.js';
 
@@ -49,7 +49,7 @@ export function lowerToQOperator(model: Model, dequantized: readonly string[] = 
 
 function dqOf(g: Graph, name: string | undefined): Dq | undefined {
   const p = name ? g.producerOf(name) : undefined;
-  if (!p || p.opType !== 'DequantizeLinear' || p.domain || p.inputs.length < 3) return undefined;
+  if (!p || p.opType !== 'DequantizeLinear' || !isDefaultDomain(p.domain) || p.inputs.length < 3) return undefined;
   return { node: p, q: p.inputs[0]!, scale: p.inputs[1]!, zp: p.inputs[2]! };
 }
 
@@ -59,7 +59,7 @@ function soleQuantize(g: Graph, n: Node): Dq | undefined {
   const consumers = y ? g.consumersOf(y) : [];
   if (!y || g.isGraphOutput(y) || consumers.length !== 1) return undefined;
   const q = consumers[0]!;
-  if (q.opType !== 'QuantizeLinear' || q.domain || q.inputs.length < 3) return undefined;
+  if (q.opType !== 'QuantizeLinear' || !isDefaultDomain(q.domain) || q.inputs.length < 3) return undefined;
   return { node: q, q: q.outputs[0]!, scale: q.inputs[1]!, zp: q.inputs[2]! };
 }
 

@@ -53,6 +53,9 @@ export interface NodePlan {
   reason: string;
   /** Why, as a stable code (match on this, not on `reason`). */
   code: ReasonCode;
+  /** Static mode: input indices holding quantized weights, and the quantized bias (the rule's roles). */
+  weightInputs?: number[];
+  biasInput?: number;
 }
 
 export interface QuantPlan {
@@ -121,7 +124,12 @@ export function planStatic(g: Graph, config: Readonly<QuantConfig>, opts: PlanOp
   const plan: QuantPlan = {
     ...emptyPlan(config, g.nodes.map((n) => {
       const d = a.decisions.get(n)!;
-      return { name: n.name, opType: n.opType, status: d.status, reason: d.reason.message, code: d.reason.code };
+      const entry: NodePlan = { name: n.name, opType: n.opType, status: d.status, reason: d.reason.message, code: d.reason.code };
+      const roles = d.status === 'quantized' ? d.rule?.inputs ?? [] : [];
+      const weightInputs = roles.flatMap((r, i) => (r.kind === 'weight' && weights[n.inputs[i]!] ? [i] : []));
+      if (weightInputs.length) entry.weightInputs = weightInputs;
+      if (biases[n.name]) entry.biasInput = roles.findIndex((r) => r.kind === 'bias');
+      return entry;
     })),
     activations,
     absorbed: Object.fromEntries(a.absorbed),
