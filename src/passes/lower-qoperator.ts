@@ -8,7 +8,7 @@
 // QLinearAveragePool, QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax, MatMulIntegerToFloat).
 // Pass-through ops (MaxPool, Reshape, …) run on the integer tensor directly. Anything that does
 // not match a pattern keeps its Q/DQ pair, which is still a valid model.
-import { isDefaultDomain, Node, type Attribute, type Graph, type Model } from '../ir/index.js';
+import { DataType, isDefaultDomain, Node, type Attribute, type Graph, type Model } from '../ir/index.js';
 import { ruleOf, type Dq, type LowerContext } from '../quant/rules/index.js';
 import { note, type Note } from '../quant/reasons.js';
 
@@ -53,6 +53,15 @@ function dqOf(g: Graph, name: string | undefined): Dq | undefined {
   return { node: p, q: p.inputs[0]!, scale: p.inputs[1]!, zp: p.inputs[2]! };
 }
 
+function int32Bias(g: Graph, name: string | undefined): string | undefined {
+  const p = name ? g.producerOf(name) : undefined;
+  if (!p || p.opType !== 'DequantizeLinear' || !isDefaultDomain(p.domain)) return undefined;
+  const q = g.constantOf(p.inputs[0] ?? '');
+  const zp = p.inputs[2] ? g.constantOf(p.inputs[2]) : undefined;
+  if (!q || q.dtype !== DataType.INT32 || (p.inputs[2] && (!zp || zp.toFloat64().some((v) => v !== 0)))) return undefined;
+  return p.inputs[0];
+}
+
 /** The output's only consumer, when it is a (default-domain, three-input) QuantizeLinear. */
 function soleQuantize(g: Graph, n: Node): Dq | undefined {
   const y = n.outputs[0];
@@ -70,6 +79,7 @@ function context(g: Graph, n: Node): LowerContext {
     node: n,
     ins,
     out: soleQuantize(g, n),
+    bias: (i) => int32Bias(g, n.inputs[i]),
     allQuantized: (count) => ins.slice(0, count).every((d) => d !== undefined) && n.inputs.length >= count,
     sameParams: (a, out) => sameParams(g, a, out),
     copyAttrs,

@@ -15,9 +15,11 @@ export const conv: OpRule = {
     return { inputs, outputs: [{ kind: 'activation' }], weighted: true };
   },
   lower(m) {
-    const { node: n, ins: [a, b, c], out } = m;
+    const { node: n, ins: [a, b], out } = m;
+    // The bias: int32 at s_x·s_w, zero point 0 (its DequantizeLinear has no zero-point input).
+    const c = n.inputs[2] ? m.bias(2) : undefined;
     if (!out || !m.allQuantized(2) || (n.inputs[2] && !c)) return undefined;
-    return m.make('QLinearConv', '', [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, out.scale, out.zp, ...(c ? [c.q] : [])], [out.q]);
+    return m.make('QLinearConv', '', [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, out.scale, out.zp, ...(c ? [c] : [])], [out.q]);
   },
 };
 

@@ -137,10 +137,12 @@ export const gemm: OpRule = {
     return { inputs, outputs: [{ kind: 'activation' }], weighted: ctx.isConstant(b) };
   },
   lower(m) {
-    const { node: n, ins: [a, b, c], out } = m;
+    const { node: n, ins: [a, b], out } = m;
+    // C: int32 at s_a·s_b, zero point 0 (its DequantizeLinear has no zero-point input).
+    const c = n.inputs[2] ? m.bias(2) : undefined;
     if (!m.allQuantized(2) || (n.inputs[2] && !c)) return undefined;
     const tail = out ? [out.scale, out.zp] : [];
-    return m.make('QGemm', MS, [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, c ? c.q : '', ...tail], [out ? out.q : n.outputs[0]!], m.copyAttrs(['beta']));
+    return m.make('QGemm', MS, [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, c ?? '', ...tail], [out ? out.q : n.outputs[0]!], m.copyAttrs(['beta']));
   },
   dynamic: dynamicLinear,
   weightOnly: weightOnlyLinear,

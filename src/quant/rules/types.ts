@@ -63,6 +63,11 @@ export interface LowerContext {
   ins: (Dq | undefined)[];
   /** The output's only consumer when it is a QuantizeLinear. */
   out?: Dq;
+  /**
+   * The int32 tensor behind input i when it is a bias DequantizeLinear (int32, zero point absent or
+   * 0: the bias is added to the accumulator at s_x·s_w, which the plan guarantees).
+   */
+  bias(i: number): string | undefined;
   /** Are the first `count` inputs all present and dequantized? */
   allQuantized(count: number): boolean;
   /** Same scale and zero point: the integer data can pass straight through. */
