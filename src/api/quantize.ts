@@ -1,7 +1,8 @@
 // quantize(): read → prepare → calibrate (or reuse stats) → plan → rewrite → write → verify.
 // The only place these layers are wired together for the main job.
 import fs from 'node:fs';
-import { UserInputError } from '../errors.js';
+import { UnsupportedError, UserInputError } from '../errors.js';
+import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
@@ -28,6 +29,8 @@ export interface QuantizeOptions extends ConfigSources {
   overrides?: string | Overrides;
   /** Write the QuantPlan here. */
   savePlan?: string;
+  /** Quantize a model that already holds quantized ops (refused otherwise). */
+  requantize?: boolean;
   onProgress?: CalibrationProgress;
   /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
   verify?: VerifyOptions;
@@ -71,6 +74,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
   const model = readModelFile(input);
+  refuseQuantized(model, input, opts.requantize);
   const notes = prepareModel(model);
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(targetNote);
@@ -164,6 +168,14 @@ function opsetNotes(model: Model, a: Analysis, config: Readonly<QuantConfig>): s
     ? ensureOpset(model, 13, 'per-channel Q/DQ (the axis attribute)')
     : ensureOpset(model, 10, 'QuantizeLinear/DequantizeLinear');
   return note ? [note] : [];
+}
+
+function refuseQuantized(model: Model, input: string, requantize = false): void {
+  const found = quantizedOps(model.graph);
+  if (found.length === 0) return;
+  const list = found.slice(0, 4).map(([op, n]) => `${n} ${op}`).join(', ');
+  if (requantize) return;
+  throw new UnsupportedError(`${input}: the model is already quantized (${list}); quantizing it again stacks a second rounding on the first. Quantize the float model instead, or pass --requantize to quantize its remaining float ops`);
 }
 
 function loadOverrides(o: string | Overrides | undefined): Overrides | undefined {
