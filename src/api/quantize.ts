@@ -25,6 +25,8 @@ export interface QuantizeOptions extends ConfigSources {
   stats?: string;
   /** `--preprocess` spec for image folders. */
   preprocess?: string;
+  /** Inputs given one value for every batch: `name=<number|zeros|file.npy>` (--fixed-input). */
+  fixedInputs?: readonly string[];
   /** Pinned ranges/dtypes/granularity: a plan file or its `activations`/`weights` subset. */
   overrides?: string | Overrides;
   /** Write the QuantPlan here. */
@@ -88,7 +90,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
     plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model, plan));
@@ -132,6 +134,7 @@ async function verifyWritten(input: string, output: string, config: Readonly<Qua
   return verifyAndReport(input, output, {
     data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
     threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
+    batchSize: config.batchSize, fixedInputs: opts.fixedInputs,
     reports: v.reports, onProgress: v.onProgress,
   });
 }
