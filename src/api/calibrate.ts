@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeConfig, type QuantConfig } from '../config/index.js';
-import { openDataFolder, parsePreprocess } from '../data/index.js';
+import { openDataFolder, parseFixedInputs, parsePreprocess } from '../data/index.js';
 import { encodeModel } from '../onnx/index.js';
 import { prepareModel } from '../passes/index.js';
 import { tensorsToCalibrate } from '../quant/plan.js';
@@ -24,6 +24,8 @@ export interface CalibrateOptions {
   config?: Partial<QuantConfig>;
   /** Image preprocessing spec, e.g. "resize=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225". */
   preprocess?: string;
+  /** Inputs given one value for every batch: `name=<number|zeros|file.npy>` (--fixed-input). */
+  fixedInputs?: readonly string[];
   /** Attach ranges for config.algo; default: when config.algo or config.movingAverage is given. */
   includeRanges?: boolean;
   /** Bytes of fetched activations per batch one pass may hold (default 512 MiB); more tensors mean more passes. */
@@ -72,6 +74,7 @@ export function mergeStatsFiles(paths: readonly string[], out: string, opts: Mer
 interface ObserveToStatsOptions {
   data: string;
   preprocess?: string;
+  fixedInputs?: readonly string[];
   budgetBytes?: number;
   onProgress?: (done: number, total: number) => void;
   label: string;
@@ -87,6 +90,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     count: config.calibCount,
     batchSize: config.batchSize,
     preprocess: opts.preprocess ? parsePreprocess(opts.preprocess) : undefined,
+    fixed: parseFixedInputs(opts.fixedInputs ?? []),
   });
   const { observations, samples } = await observeTensors(model, tensors, source, {
     batchSize: source.batchSize,
@@ -112,7 +116,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
 export async function calibratePrepared(
   model: Model,
   tensors: readonly string[],
-  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; onProgress?: (done: number, total: number) => void; label: string },
+  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string },
 ): Promise<StatsFile> {
   const encoded = encodeModel(model);
   const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: sha256(encoded) };

@@ -5,7 +5,7 @@ import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
-import { openDataFolder, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
+import { batchLength, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { Session, hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
@@ -37,6 +37,8 @@ export interface CompareOptions {
   gates?: Gates;
   /** Image folders: how to turn images into tensors (a --preprocess spec or its parsed form). */
   preprocess?: string | PreprocessSpec;
+  /** Inputs given one value for every batch: `name=<number|zeros|file.npy>` (--fixed-input). */
+  fixedInputs?: readonly string[];
   /** Histograms kept for the worst tensors (default 8). */
   histograms?: number;
   /** Bytes of exposed tensors per batch one per-layer pass may hold (default 256 MiB). */
@@ -174,13 +176,14 @@ async function latencySection(ctx: Ctx, inputs: ValueInfo[]): Promise<LatencySec
   const sizes = fixed !== undefined ? [fixed] : lo.batchSizes ?? [...LATENCY_DEFAULTS.batchSizes];
   const skipReasons = new Map<number, string>();
   if (fixed !== undefined) for (const b of lo.batchSizes ?? LATENCY_DEFAULTS.batchSizes) if (b !== fixed) skipReasons.set(b, `the model input fixes the batch size to ${fixed}`);
-  const src = await openDataFolder(ctx.opts.data, { inputs, count: Math.max(...sizes), batchSize: fixed ?? Math.max(...sizes), preprocess: ctx.preprocess });
+  const src = await openDataFolder(ctx.opts.data, { inputs, count: Math.max(...sizes), batchSize: fixed ?? Math.max(...sizes), preprocess: ctx.preprocess, fixed: parseFixedInputs(ctx.opts.fixedInputs ?? []) });
   let first: Feeds | undefined;
   for await (const b of src.batches()) {
     first = b;
     break;
   }
-  const feeds = new Map(sizes.map((n) => [n, takeSamples(first!, n)]));
+  // Fixed inputs (a state, a sample rate) do not repeat along a batch dim: time the batch as read.
+  const feeds = src.fixedInputs.length ? new Map([[batchLength(first!), first!]]) : new Map(sizes.map((n) => [n, takeSamples(first!, n)]));
   return measureLatency({
     floatModel: ctx.floatPath, quantizedModel: ctx.quantPath, feeds, skipReasons, session: { threads: ctx.threads },
     options: { ...lo, batchSizes: [...sizes, ...skipReasons.keys()] }, onProgress: ctx.opts.onProgress,
@@ -213,7 +216,7 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
   const inputs = checkSameInputs(float, quant, quantModel);
   const batchSize = opts.batchSize ?? fixedBatch(inputs) ?? DEFAULT_BATCH;
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
-  const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess });
+  const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess, fixed: parseFixedInputs(opts.fixedInputs ?? []) });
   const labels = loadLabels(opts.labels, source.sampleCount);
   const threads = opts.threads ?? LATENCY_DEFAULTS.threads;
   const ctx: Ctx = { floatPath: floatModel, quantPath: quantModel, float, quant, source, batchSize, opts, preprocess, threads, warnings: [] };

@@ -1,7 +1,8 @@
 // quantize(): read → prepare → calibrate (or reuse stats) → plan → rewrite → write → verify.
 // The only place these layers are wired together for the main job.
 import fs from 'node:fs';
-import { UserInputError } from '../errors.js';
+import { UnsupportedError, UserInputError } from '../errors.js';
+import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
@@ -26,10 +27,14 @@ export interface QuantizeOptions extends ConfigSources {
   stats?: string;
   /** `--preprocess` spec for image folders. */
   preprocess?: string;
+  /** Inputs given one value for every batch: `name=<number|zeros|file.npy>` (--fixed-input). */
+  fixedInputs?: readonly string[];
   /** Pinned ranges/dtypes/granularity: a plan file or its `activations`/`weights` subset. */
   overrides?: string | Overrides;
   /** Write the QuantPlan here. */
   savePlan?: string;
+  /** Quantize a model that already holds quantized ops (refused otherwise). */
+  requantize?: boolean;
   onProgress?: CalibrationProgress;
   /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
   verify?: VerifyOptions;
@@ -76,6 +81,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
   const model = readModelFile(input);
+  refuseQuantized(model, input, opts.requantize);
   const notes: Note[] = prepareModel(model).map((m) => note('prepare', m));
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
@@ -87,7 +93,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
     planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model.graph, planned.plan));
@@ -127,8 +133,17 @@ async function verifyWritten(input: string, output: string, config: Readonly<Qua
   return verifyAndReport(input, output, {
     data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
     threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
+    batchSize: config.batchSize, fixedInputs: opts.fixedInputs,
     reports: v.reports, onProgress: v.onProgress,
   });
+}
+
+function refuseQuantized(model: Model, input: string, requantize = false): void {
+  const found = quantizedOps(model.graph);
+  if (found.length === 0) return;
+  const list = found.slice(0, 4).map(([op, n]) => `${n} ${op}`).join(', ');
+  if (requantize) return;
+  throw new UnsupportedError(`${input}: the model is already quantized (${list}); quantizing it again stacks a second rounding on the first. Quantize the float model instead, or pass --requantize to quantize its remaining float ops`);
 }
 
 function loadOverrides(o: string | Overrides | undefined): Overrides | undefined {

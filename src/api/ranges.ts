@@ -12,6 +12,7 @@ export interface RangeSource {
   data?: string;
   stats?: string;
   preprocess?: string;
+  fixedInputs?: readonly string[];
   onProgress?: CalibrationProgress;
   label: string;
 }
@@ -25,7 +26,7 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     if (missing) throw new UserInputError(`${src.stats}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
   } else {
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
-    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, onProgress: src.onProgress, label: src.label });
+    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label });
   }
   const all = rangesFromStats(stats, config);
   const ranges = new Map<string, RangeInput>();

@@ -82,20 +82,33 @@ function asFloat32(t: HostTensor | undefined, name: string, label: string): Floa
 }
 
 
-/**
- * Bytes per batch of every fetched tensor, measured on the source's first sample (on the whole
- * first batch when the model fixes its batch dim, since one sample cannot be fed then).
- */
-async function probeSizes(session: Session, model: Model, source: DataSource, names: readonly string[], batchSize: number) {
+/** The probe's feeds: the source's first sample (the whole first batch when the model fixes its batch dim). */
+async function probeFeeds(model: Model, source: DataSource): Promise<{ feeds: Feeds; scale: (batchSize: number) => number }> {
   const fixedBatch = model.graph.feedInputs().some((i) => typeof i.shape?.[0] === 'number' && i.shape[0] !== 1);
   let feeds: Feeds | undefined;
   for await (const batch of source.batches()) {
     feeds = fixedBatch ? batch : firstSample(batch);
     break;
   }
-  const out = await session.run(feeds!, names);
-  const scale = fixedBatch ? 1 : batchSize;
+  return { feeds: feeds!, scale: (b) => (fixedBatch ? 1 : b) };
+}
+
+/** Bytes per batch of `names`, measured with one run of `session`. */
+async function probeSizes(session: Session, feeds: Feeds, names: readonly string[], scale: number) {
+  const out = await session.run(feeds, names);
   return names.map((name) => ({ name, bytes: asFloat32(out[name], name, session.label).byteLength * scale }));
+}
+
+/**
+ * A session that outputs every tensor holds all of them at once, so probing them together would
+ * be the memory bomb the budget exists to prevent (a 1024² segmentation model: 300 tensors, GBs).
+ * Tensors are probed together only while the worst case stays inside the budget: a tensor is
+ * assumed at most PROBE_GROWTH times the size of the model's input per sample until measured.
+ */
+const PROBE_GROWTH = 8;
+
+function feedBytes(feeds: Feeds): number {
+  return Object.values(feeds).reduce((n, t) => n + (Array.isArray(t.data) ? 0 : t.data.byteLength), 0);
 }
 
 interface Planned {
@@ -109,18 +122,37 @@ interface Planned {
 /** Groups of fetched tensors within the budget; the session for all of them is kept when one group suffices. */
 async function planGroups(model: Model, fetched: readonly string[], source: DataSource, opts: ObserveOptions, open: (names: readonly string[]) => Promise<Session>): Promise<Planned> {
   if (fetched.length === 0) return { groups: [[]], bytes: new Map() };
-  const session = await open(fetched);
-  try {
-    const sizes = await probeSizes(session, model, source, fetched, opts.batchSize);
-    const bytes = new Map(sizes.map((s) => [s.name, s.bytes]));
-    const groups = groupByBudget(sizes, opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET);
-    if (groups.length === 1) return { groups, bytes, first: session };
-    await session.close();
-    return { groups, bytes };
-  } catch (e) {
-    await session.close();
-    throw e;
+  const budget = opts.budgetBytes ?? DEFAULT_ACTIVATION_BUDGET;
+  const { feeds, scale } = await probeFeeds(model, source);
+  const guess = Math.max(1, feedBytes(feeds) * PROBE_GROWTH);
+  if (guess * fetched.length <= budget) {
+    const session = await open(fetched);
+    try {
+      const sizes = await probeSizes(session, feeds, fetched, scale(opts.batchSize));
+      const groups = groupByBudget(sizes, budget);
+      if (groups.length === 1) return { groups, bytes: new Map(sizes.map((s) => [s.name, s.bytes])), first: session };
+      await session.close();
+      return { groups, bytes: new Map(sizes.map((s) => [s.name, s.bytes])) };
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
   }
+  // Probe in chunks sized from what has been measured so far (per sample, as the probe runs one).
+  const sizes: { name: string; bytes: number }[] = [];
+  let perTensor = guess;
+  for (let at = 0; at < fetched.length; ) {
+    const chunk = fetched.slice(at, at + Math.max(1, Math.floor(budget / perTensor)));
+    const session = await open(chunk);
+    try {
+      sizes.push(...(await probeSizes(session, feeds, chunk, scale(opts.batchSize))));
+    } finally {
+      await session.close();
+    }
+    at += chunk.length;
+    perTensor = Math.max(...sizes.map((s) => s.bytes / scale(opts.batchSize)), 1);
+  }
+  return { groups: groupByBudget(sizes, budget), bytes: new Map(sizes.map((s) => [s.name, s.bytes])) };
 }
 
 /**

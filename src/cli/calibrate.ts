@@ -18,6 +18,7 @@ interface Flags {
   provider?: string;
   threads?: number;
   preprocess?: string;
+  fixedInput?: string[];
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -49,6 +50,7 @@ export function registerCalibrate(program: Command, setExit: (code: number) => v
     .option('--moving-average', 'minmax only: moving average of per-batch extrema; ORDER-DEPENDENT (depends on sample order and batch size, cannot be merged)')
     .option('--provider <list>', 'execution providers in order of preference, e.g. cuda,cpu (default cpu)')
     .option('--threads <N>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"')
     .option('--json', 'print one JSON summary object as the last line of stdout')
     .option('--quiet', 'no progress output')
@@ -81,6 +83,7 @@ async function runCalibrate(model: string, flags: Flags): Promise<void> {
         threads: flags.threads,
       },
       preprocess: flags.preprocess,
+      fixedInputs: flags.fixedInput,
       includeRanges: flags.algo !== undefined || !!flags.movingAverage,
       onProgress: (done, total) => progress.update(done, total),
     });

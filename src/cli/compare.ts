@@ -16,6 +16,7 @@ interface CompareFlags {
   latency: boolean;
   inSample?: boolean;
   preprocess?: string;
+  fixedInput?: string[];
   threads?: string;
   maxDrop?: string;
   minSqnr?: string;
@@ -87,7 +88,7 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
       inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
-      reports: files, onProgress: progress.update,
+      fixedInputs: o.fixedInput, reports: files, onProgress: progress.update,
     });
   } finally {
     progress.stop();
@@ -116,6 +117,7 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--no-latency', 'skip the latency measurement')
     .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
     .option('--preprocess <spec>', 'image folders: preprocessing, as for quantize')
+    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--threads <n>', 'onnxruntime intra-op threads (default 2)')
     .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP percentage points (needs --labels)')
     .option('--min-sqnr <db>', 'fail (exit 3) when the primary output SQNR is below DB')

@@ -11,9 +11,9 @@ interface QuantizeFlags {
   symmetricActivations?: boolean; reduceRange?: boolean; excludeNodes?: string; excludeOps?: string;
   includeOps?: string; calibCount?: string; batchSize?: string; percentile?: string; firstLayer?: string;
   lastLayer?: string; blockSize?: string; stats?: string; savePlan?: string; overrides?: string;
-  config?: string; preprocess?: string; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
+  config?: string; preprocess?: string; fixedInput?: string[]; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
   debug?: boolean; evalData?: string; labels?: string; report?: string[]; perLayer: boolean; latency: boolean;
-  verify: boolean; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
+  verify: boolean; requantize?: boolean; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
 }
 
 /** Flags that are QuantConfig keys; undefined ones are dropped so the config file can supply them. */
@@ -65,7 +65,9 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .option('--data <dir>', 'calibration data folder (.npy/.npz/.pb/images)')
     .option('--stats <file>', 'reuse statistics from qtool calibrate instead of calibrating')
     .option('--save-plan <file>', 'write the quantization plan (JSON)')
-    .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)');
+    .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)')
+    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--requantize', 'quantize the float ops of a model that is already (partly) quantized');
   addQuantOptions(cmd)
     .option('--eval-data <dir>', 'held-out data for the verification (default: the calibration data, marked in-sample)')
     .option('--labels <file>', 'class indices of the evaluation samples (.json array or .npy), for accuracy')
@@ -90,7 +92,7 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
         try {
           result = await quantize(model, {
             output: flags.output, data: flags.data, stats: flags.stats, savePlan: flags.savePlan,
-            overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config,
+            overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config, requantize: flags.requantize, fixedInputs: flags.fixedInput,
             config: configFromFlags(flags), onProgress: (d, t) => progress.update(d, t),
             verify: flags.verify ? {
               evalData: flags.evalData, labels: flags.labels, reports, gates, perLayer: flags.perLayer, latency: flags.latency,

@@ -31,6 +31,12 @@ export class BatchBuilder {
     return this.committed;
   }
 
+  /** Can samples of these dims join the current batch? (Only samples of equal shapes batch together.) */
+  accepts(input: string, sampleDims: readonly number[]): boolean {
+    const slot = this.slots.get(input);
+    return !slot || sameDims(slot.sampleDims, sampleDims);
+  }
+
   /**
    * Room for `count` whole samples (`sampleBytes` each) of one input, for the caller to fill
    * before the next call; `commit` then counts them.

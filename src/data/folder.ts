@@ -13,6 +13,7 @@ import type { PreprocessSpec } from './preprocess.js';
 import { closeAll, type DataRecord } from './records.js';
 import { scanDataFolder } from './scan.js';
 import { checkInputs, sampleLayout, type SampleLayout } from './validate.js';
+import { fixedFeeder, splitFixed, type FixedSpec } from './fixed.js';
 
 export interface DataOptions {
   /** The inputs to feed (Graph.feedInputs()), in model order. */
@@ -23,6 +24,8 @@ export interface DataOptions {
   batchSize?: number;
   /** How to turn images into tensors (--preprocess); ignored for other formats. */
   preprocess?: PreprocessSpec;
+  /** Inputs given one value for every batch (--fixed-input); <dir>/fixed/<name>.npy adds to these. */
+  fixed?: ReadonlyMap<string, FixedSpec>;
 }
 
 export interface DataSource {
@@ -32,6 +35,9 @@ export interface DataSource {
   readonly files: string[];
   /** Samples per batch (the last batch may be smaller). */
   readonly batchSize: number;
+  /** Inputs read from the samples, and those given one value for every batch. */
+  readonly fed: readonly ValueInfo[];
+  readonly fixedInputs: readonly string[];
   /** Batches of input name → tensor. Each call starts again from the first sample. */
   batches(): AsyncIterable<Feeds>;
 }
@@ -95,6 +101,8 @@ async function* stream(records: readonly DataRecord[], inputs: readonly ValueInf
     const sources = await r.open();
     try {
       const per = layouts(r, sources, inputs);
+      // Samples of another shape (text lines of other widths) start a batch of their own.
+      if (batch.size > 0 && !inputs.every((input, k) => batch.accepts(input.name, per[k]!.layout.sampleDims))) yield batch.take();
       const n = Math.min(per[0]!.layout.count, remaining);
       for (let start = 0; start < n; ) {
         const take = Math.min(batch.space, n - start);
@@ -132,20 +140,29 @@ async function prepare(dir: string, opts: DataOptions, batchSize: number) {
  * scan.ts). Errors are UserInputErrors naming the file, the input, what was expected and found.
  */
 export async function openDataFolder(dir: string, opts: DataOptions): Promise<DataSource> {
-  // Default: the batch the model fixes (an input [8,3,224,224] is fed 8 at a time), else 1.
-  const batchSize = positiveInt('batch size', opts.batchSize, modelBatch(opts.inputs) ?? 1)!;
-  const { used, total } = await prepare(dir, opts, batchSize);
-  const fixed = modelBatch(opts.inputs);
+  const split = splitFixed(dir, opts.inputs, opts.fixed);
+  const fedOpts = { ...opts, inputs: split.fed };
+  // Default: the batch the model fixes (an input [8,3,224,224] is fed 8 at a time), else 1. With
+  // fixed inputs (a state sized by the batch) every batch is one sample.
+  const asked = positiveInt('batch size', opts.batchSize, modelBatch(split.fed) ?? 1)!;
+  const batchSize = split.fixed.size > 0 && modelBatch(split.fed) === undefined ? 1 : asked;
+  const { used, total } = await prepare(dir, fedOpts, batchSize);
+  const fixed = modelBatch(split.fed);
   if (fixed !== undefined && fixed > 1 && total % fixed !== 0) {
     const fit = Math.floor(total / fixed) * fixed;
     throw new UserInputError(`${dir}: ${total} samples, but the model fixes the batch size to ${fixed}; ${fit ? `pass --calib-count ${fit} (a multiple of ${fixed})` : `give at least ${fixed} samples`}`);
   }
-  const inputs = [...opts.inputs];
+  const inputs = [...split.fed];
+  const complete = fixedFeeder(opts.inputs, split.fed, split.fixed);
   return {
     sampleCount: total,
     files: used.flatMap((r) => r.files),
     batchSize,
-    batches: () => stream(used, inputs, batchSize, total),
+    fed: inputs,
+    fixedInputs: [...split.fixed.keys()],
+    batches: async function* () {
+      for await (const feeds of stream(used, inputs, batchSize, total)) yield complete(feeds);
+    },
   };
 }
 
@@ -154,8 +171,9 @@ export async function openDataFolder(dir: string, opts: DataOptions): Promise<Da
  * peek pass as opening; call it only when no DataSource is at hand.
  */
 export async function countSamples(dir: string, opts: Omit<DataOptions, 'batchSize'>): Promise<number> {
-  const batchSize = modelBatch(opts.inputs) ?? 1;
-  return (await prepare(dir, opts, batchSize)).total;
+  const { fed } = splitFixed(dir, opts.inputs, opts.fixed);
+  const batchSize = modelBatch(fed) ?? 1;
+  return (await prepare(dir, { ...opts, inputs: fed }, batchSize)).total;
 }
 
 /** The leading dim the model's inputs fix, if any. */

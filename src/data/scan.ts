@@ -6,6 +6,7 @@
 // Ignored everywhere: dotfiles, README*, and labels* files. A path to a single data file also works.
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { FIXED_FOLDER } from './fixed.js';
 import { UserInputError } from '../errors.js';
 import type { ValueInfo } from '../ir/index.js';
 import { IMAGE_EXTENSIONS } from './image.js';
@@ -120,7 +121,9 @@ async function perInputRecords(dir: string, inputs: readonly ValueInfo[], spec: 
 }
 
 async function folderRecords(dir: string, inputs: readonly ValueInfo[], spec: PreprocessSpec | undefined): Promise<DataRecord[]> {
-  const { files, dirs } = await list(dir);
+  const listed = await list(dir);
+  const files = listed.files;
+  const dirs = listed.dirs.filter((d) => d !== FIXED_FOLDER); // fixed inputs (fixed.ts)
   if (dirs.length === 0) return fileRecords(dir, classify(dir, files), files.map((f) => path.join(dir, f)), inputs, spec);
   if (dirs.every((d) => TEST_SET.test(d))) {
     const stray = files.filter((f) => path.extname(f).toLowerCase() !== '.onnx');

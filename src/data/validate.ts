@@ -52,7 +52,7 @@ export function checkInputs(inputs: readonly ValueInfo[], batchSize: number): vo
   if (inputs.length === 0) throw new UserInputError('the model has no inputs to feed');
   for (const input of inputs) {
     if (input.shape?.length === 0) {
-      throw new UserInputError(`input '${input.name}' is a scalar; qtool feeds data in batches along a leading dim`);
+      throw new UserInputError(`input '${input.name}' is a scalar, not a batch of samples: give its value with --fixed-input ${input.name}=<number|file.npy> or a file fixed/${input.name}.npy in the data folder`);
     }
     const b = fixedBatch(input);
     if (b !== undefined && b !== batchSize) {

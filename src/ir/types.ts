@@ -8,8 +8,8 @@ import { AttrType, type Node } from './node.js';
 const INT64_OUT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero', 'NonMaxSuppression']);
 const BOOL_OUT = new Set(['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Not', 'And', 'Or', 'Xor', 'IsNaN', 'IsInf']);
 
-export function inferElemTypes(g: Graph): Map<string, number> {
-  const types = new Map<string, number>();
+export function inferElemTypes(g: Graph, outer?: ReadonlyMap<string, number>): Map<string, number> {
+  const types = new Map<string, number>(outer);
   for (const v of [...g.inputs, ...g.outputs, ...g.valueInfo.values()]) if (v.elemType) types.set(v.name, v.elemType);
   for (const [name, t] of g.initializers) types.set(name, t.dtype);
   for (const n of g.nodes) {
@@ -22,8 +22,25 @@ export function inferElemTypes(g: Graph): Map<string, number> {
   return types;
 }
 
+/**
+ * Control flow: an output's type is that of the branch/body output it comes from (If: both branches
+ * agree by the spec; Loop: body outputs after the condition; Scan: body outputs in order). Bodies
+ * are inferred with the outer scope's types, since they may read outer values.
+ */
+function controlFlowType(n: Node, index: number, types: Map<string, number>): number | undefined {
+  const a = n.attr(n.opType === 'If' ? 'then_branch' : 'body');
+  const body = a?.type === AttrType.GRAPH ? a.value : undefined;
+  if (!body) return undefined;
+  const offset = n.opType === 'Loop' ? 1 : 0;
+  const out = body.outputs[index + offset];
+  if (!out) return undefined;
+  if (out.elemType) return out.elemType;
+  return inferElemTypes(body, types).get(out.name);
+}
+
 function outputType(n: Node, index: number, types: Map<string, number>): number | undefined {
   if (n.domain && n.domain !== 'ai.onnx') return types.get(n.inputs[0] ?? '');
+  if (n.opType === 'If' || n.opType === 'Loop' || n.opType === 'Scan') return controlFlowType(n, index, types);
   if (INT64_OUT.has(n.opType)) return DataType.INT64;
   if (BOOL_OUT.has(n.opType)) return DataType.BOOL;
   switch (n.opType) {

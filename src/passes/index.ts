@@ -1,10 +1,11 @@
 import { cleanup, nameNodes, removeIdentity } from './cleanup.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { float16ToFloat32 } from './float16.js';
 import { runPasses, type Pass } from './pass.js';
 import type { Model } from '../ir/index.js';
 
 /** The prepare pipeline: what `qtool fold-bn` runs and what every quantization starts with. */
-export const PREPARE_PASSES: readonly Pass[] = [nameNodes, removeIdentity, cleanup, foldBatchNorm, cleanup];
+export const PREPARE_PASSES: readonly Pass[] = [nameNodes, float16ToFloat32, removeIdentity, cleanup, foldBatchNorm, cleanup];
 
 export function prepareModel(model: Model, opts: { checkInvariants?: boolean } = {}): string[] {
   return runPasses(model, PREPARE_PASSES, opts);
