@@ -265,54 +265,87 @@ export function klRange(h: StreamingHistogram, options: RangeOptions = {}): Rang
   // cells are [(k − ½)·s, (k + ½)·s): width s/w bins, boundaries offset by ½.
   const grid = (i: number): KlCellGrid => ({ width: quantizer(i).scale / w, offset: 0.5 });
 
-  // The guard: each candidate's expected squared error, on the model mse minimises (rounding and
-  // clipping, uniform within bins). E* = the least of them; admissible: error ≤ KL_MSE_GUARD·E*.
-  // Every 16th candidate first, so the running least error is near E* early and most candidates
-  // stop summing as soon as they pass KL_MSE_GUARD times it (they could not be admitted).
+  // The guard, on the error model mse minimises (rounding and clipping, mass uniform within bins).
+  // E* = the least expected squared error over the candidates, found like mse's search: every 16th
+  // candidate, then every candidate within 16 of the best (a candidate stops summing once it
+  // passes the best so far). The admitted candidates are the interval around that best where the
+  // error stays ≤ KL_MSE_GUARD·E*; its ends are found by bisection (the error falls towards the
+  // best from either side, up to ripples of the rounding grid; the final pick is checked exactly).
   const moments = new HistogramMoments(errorHistogram(h, symmetric));
   const start = Math.min(KL_START_BIN, n);
-  const errors = new Float64Array(n + 1).fill(Infinity);
-  let least = Infinity;
-  const score = (i: number): void => {
+  const errorOf = (i: number, bound: number): number => {
     const { scale, zeroPoint } = quantizer(i);
-    const e = moments.squaredError(scale, zeroPoint, q.qmin, q.qmax, KL_MSE_GUARD * least);
-    errors[i] = e;
-    if (e < least) least = e;
+    return moments.squaredError(scale, zeroPoint, q.qmin, q.qmax, bound);
+  };
+  let least = Infinity;
+  let leastAt = n;
+  const score = (i: number): void => {
+    const e = errorOf(i, i < leastAt ? nextUp(least) : least);
+    if (e < least || (e === least && i < leastAt)) [least, leastAt] = [e, i];
   };
   for (let i = start; i <= n; i += KL_COARSE_STEP) score(i);
-  for (let i = start; i <= n; i++) if ((i - start) % KL_COARSE_STEP !== 0) score(i);
-  const admitted: number[] = [];
-  for (let i = start; i <= n; i++) if (errors[i] <= KL_MSE_GUARD * least) admitted.push(i);
+  score(n);
+  for (let i = Math.max(start, leastAt - KL_COARSE_STEP); i <= Math.min(n, leastAt + KL_COARSE_STEP); i++) score(i);
+  const limit = KL_MSE_GUARD * least;
+  const admitted = (i: number): boolean => errorOf(i, nextUp(limit)) <= limit;
+  let lo = start; // smallest admitted candidate below leastAt: bisect on [start, leastAt]
+  if (!admitted(start)) {
+    let bad = start;
+    let good = leastAt;
+    while (good - bad > 1) {
+      const mid = (bad + good) >> 1;
+      if (admitted(mid)) good = mid;
+      else bad = mid;
+    }
+    lo = good;
+  }
+  let hi = n; // largest admitted candidate above leastAt
+  if (!admitted(n)) {
+    let good = leastAt;
+    let bad = n;
+    while (bad - good > 1) {
+      const mid = (bad + good) >> 1;
+      if (admitted(mid)) good = mid;
+      else bad = mid;
+    }
+    hi = good;
+  }
 
-  // Entropy over the admitted candidates: every 8th, then all within 8 of the best of those (the
+  // Entropy over [lo, hi]: every 8th candidate, then all within 8 of the best of those (the
   // divergence has no level-count steps, so the coarse pass finds the right neighbourhood).
   const s = prefixSums(abs.counts);
-  let evaluated = 0;
-  let bestAt = -1;
-  let bestKl = Infinity;
-  const tried = new Uint8Array(admitted.length);
-  const klAt = (p: number): void => {
-    if (tried[p] === 1) return;
-    tried[p] = 1;
-    evaluated++;
-    const i = admitted[p];
-    const d = candidateDivergence(s, i, grid(i), KL_EPS);
-    if (d < bestKl || (d === bestKl && p < bestAt)) [bestKl, bestAt] = [d, p];
+  const divergence = new Map<number, number>();
+  const klAt = (i: number): void => {
+    if (!divergence.has(i)) divergence.set(i, candidateDivergence(s, i, grid(i), KL_EPS));
   };
-  for (let p = 0; p < admitted.length; p += KL_REFINE) klAt(p);
-  if (admitted.length > 0) klAt(admitted.length - 1);
-  const centre = bestAt;
-  for (let p = Math.max(0, centre - KL_REFINE); p <= Math.min(admitted.length - 1, centre + KL_REFINE); p++) klAt(p);
-  if (bestAt < 0) return finishRange(h, 'kl', h.min, h.max, { fallback: 'no-candidate', candidates: evaluated });
-  const t = threshold(admitted[bestAt]);
+  for (let i = lo; i <= hi; i += KL_REFINE) klAt(i);
+  klAt(hi);
+  const byDivergence = () => [...divergence].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const centre = byDivergence()[0][0];
+  for (let i = Math.max(lo, centre - KL_REFINE); i <= Math.min(hi, centre + KL_REFINE); i++) klAt(i);
+  // The lowest divergence whose error is within the guard (leastAt always is).
+  const [pick, kl] = byDivergence().find(([i]) => Number.isFinite(divergence.get(i)) && admitted(i)) ?? [leastAt, NaN];
+  const t = threshold(pick);
   return finishRange(h, 'kl', -t, t, {
     threshold: t,
-    bin: admitted[bestAt],
+    bin: pick,
     binWidth: w,
-    divergence: bestKl,
-    meanSquaredError: errors[admitted[bestAt]] / h.count,
-    candidates: evaluated,
+    divergence: kl,
+    meanSquaredError: errorOf(pick, Infinity) / h.count,
+    candidates: divergence.size,
   });
+}
+
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/** The smallest double above x ≥ 0 (x itself for +Infinity). */
+function nextUp(x: number): number {
+  if (!(x < Infinity)) return x;
+  if (x === 0) return Number.MIN_VALUE;
+  f64[0] = x;
+  u64[0]! += 1n;
+  return f64[0]!;
 }
 
 /** The histogram mse scores a tensor on (mseRange's choice, so the two errors compare). */
