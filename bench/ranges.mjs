@@ -25,7 +25,8 @@ const models = [
 const configs = [
   { label: 'minmax', algo: 'minmax', options: {} },
   { label: 'percentile', algo: 'percentile', options: {} },
-  { label: 'kl', algo: 'kl', options: { excludeZeros: true } },
+  { label: 'kl uint8', algo: 'kl', options: { excludeZeros: true } },
+  { label: 'kl int8 symmetric', algo: 'kl', options: { excludeZeros: true, symmetric: true, qmin: -127, qmax: 127 } },
   { label: 'mse uint8', algo: 'mse', options: {} },
   { label: 'mse int8 symmetric', algo: 'mse', options: { symmetric: true, qmin: -127, qmax: 127 } },
   { label: 'mse int16 symmetric', algo: 'mse', options: { symmetric: true, qmin: -32767, qmax: 32767 } },
