@@ -32,7 +32,8 @@ export const KL_EPS = 1e-4;
 export const KL_START_BIN = 128;
 /**
  * The guard: a kl threshold is admissible only if its expected squared error (mse's measure) is
- * at most this many times the best mse range's error. A factor 2 is 3 dB on that tensor.
+ * at most this many times the least error over the candidates (mse's threshold search over the
+ * same thresholds). A factor 2 is 3 dB of that tensor's quantization noise.
  */
 export const KL_MSE_GUARD = 2;
 /** Candidates scored for the guard first (every 16th), to find a tight error bound early. */
@@ -243,8 +244,8 @@ function clampedRange(h: StreamingHistogram, t: number): [number, number] {
  * |x| grid (i from KL_START_BIN); the range for T is ±T clamped to the data ([0, T] for
  * never-negative tensors), quantized with the target's integer range (options.qmin/qmax,
  * symmetric; default uint8, or int8 symmetric). Each candidate's Q uses the cells of exactly that
- * quantizer, and only candidates whose expected squared error is within KL_MSE_GUARD× of the best
- * mse range's are considered.
+ * quantizer, and only candidates whose expected squared error is within KL_MSE_GUARD× of the
+ * least error among them are considered.
  */
 export function klRange(h: StreamingHistogram, options: RangeOptions = {}): RangeResult {
   const trivial = degenerateRange(h, 'kl');
