@@ -25,7 +25,8 @@ const models = [
 const configs = [
   { label: 'minmax', algo: 'minmax', options: {} },
   { label: 'percentile', algo: 'percentile', options: {} },
-  { label: 'kl', algo: 'kl', options: { excludeZeros: true } },
+  { label: 'kl uint8', algo: 'kl', options: { excludeZeros: true } },
+  { label: 'kl int8 symmetric', algo: 'kl', options: { excludeZeros: true, symmetric: true, qmin: -127, qmax: 127 } },
   { label: 'mse uint8', algo: 'mse', options: {} },
   { label: 'mse int8 symmetric', algo: 'mse', options: { symmetric: true, qmin: -127, qmax: 127 } },
   { label: 'mse int16 symmetric', algo: 'mse', options: { symmetric: true, qmin: -32767, qmax: 32767 } },
@@ -42,6 +43,7 @@ try {
     const hs = json.map((j) => StreamingHistogram.fromJSON(j));
     const signed = hs.filter((h) => !h.neverNegative).length;
     const parts = [];
+    const ms = {};
     for (const c of configs) {
       const times = [];
       let results;
@@ -58,9 +60,13 @@ try {
           else console.log(`  DIFFERENT: ${m.name} tensor ${i} ${c.label}: ${JSON.stringify(before[i])} vs ${JSON.stringify(results[i])}`);
         }
       }
+      ms[c.label] = median(times);
       parts.push(`${c.label} ${median(times).toFixed(1)} ms`);
     }
     console.log(`${m.name}: ${hs.length} tensors (${signed} signed): ${parts.join(', ')}`);
+    // kl runs a guard that costs about one mse threshold search, plus its entropy pass.
+    const ratio = (a, b) => (ms[a] / ms[b]).toFixed(2);
+    console.log(`  kl / mse time: uint8 ${ratio('kl uint8', 'mse uint8')}, int8 symmetric ${ratio('kl int8 symmetric', 'mse int8 symmetric')}; kl uint8 ${(ms['kl uint8'] / hs.length).toFixed(2)} ms per tensor`);
   }
 } finally {
   if (random) fs.rmSync(random, { recursive: true, force: true });

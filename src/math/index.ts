@@ -34,8 +34,8 @@ export { absHistogram, forEachSegment, massOutside, positiveHistogram, signedHis
 export type { AbsHistogram, SegmentVisitor, UniformHistogram } from './rebin.js';
 
 export type { RangeAlgorithm, RangeOptions, RangeResult } from './range-types.js';
-export { KL_EPS, KL_SIGNED_LEVELS, KL_UNSIGNED_LEVELS, klRange, klSearch } from './kl.js';
-export type { KlSearchOptions, KlSearchResult } from './kl.js';
+export { KL_EPS, KL_MSE_GUARD, KL_START_BIN, klRange, klSearch } from './kl.js';
+export type { KlCellGrid, KlSearchOptions, KlSearchResult } from './kl.js';
 export { HistogramMoments, MSE_ASYMMETRIC_STEP, MSE_START_BIN, mseRange } from './mse.js';
 export {
   DEFAULT_PERCENTILE,

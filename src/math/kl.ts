@@ -1,51 +1,79 @@
-// TensorRT entropy calibration (ALGORITHMS.md §2, "kl"), vectorised with prefix sums.
+// Entropy (KL) calibration, TensorRT-style, on the level grid of the quantized type actually used,
+// with an mse guard. What and why: docs/algorithms.md, "kl".
 //
-// For candidate i (P and Q over bins [0, i), L levels, b = the |x| histogram):
-//   P_j = b_j, plus tail = Σ_{j≥i} b_j on P_{i−1}
-//   Q_j = M_k / n_k on the non-zero source bins of level k (M_k its mass, n_k its non-zero bins), 0 elsewhere
-// Smoothing. §2 says to give zero entries eps = 1e-4 "taking the same mass from the non-zero bins".
-// We apply it to counts, as MXNet/TVM/ONNX Runtime do (_smooth_distribution is called on raw
-// counts): in probability units, eps·(#zeros) can exceed a single-sample bin's probability and
-// drive it negative. The mass eps·nz is taken from the non-zero entries in proportion to their size
-// (factor a = 1 − eps·nz/S) rather than in equal parts: it can never go negative on the fractional
-// counts of a re-binned histogram, and log(a·b_j) = log a + log b_j keeps the sum separable.
-// Both are then normalised (sums S_P = Σb, S_Q = Σ_{j<i} b_j are unchanged by smoothing).
-//
-// With p_j = P̃_j / S_P and q_j = Q̃_j / S_Q, KL = Σ_j p_j log(p_j / q_j) splits into:
-//   (a) zero in both (b_j = 0, j < i−1; and j = i−1 when tail = 0): (eps/S_P)·log(S_Q/S_P) each
-//   (c) b_j > 0, j < i−1:  (a_P/S_P)·[Σ b log b + log((a_P/S_P)/(a_Q/S_Q))·Σ b − Σ_k M'_k log(M_k/n_k)]
-//       where M'_k is level k's mass excluding bin i−1 — all prefix-sum lookups, O(1) per level
-//   (d) j = i−1, evaluated directly.
-// So a candidate costs O(L) instead of O(i). Better still, the levels before the last span
-// `merged` = floor(i/L) bins each, so their part of the sum is shared by all candidates with the
-// same `merged` (fullLevelsBLogQ): the whole search is O(n + (n/L)·L) = O(n).
+// The divergence of one candidate. Counts b_0..b_{n−1} of the |x| histogram (bin width w), candidate
+// i ∈ [1, n] keeps bins [0, i) (threshold T = i·w). Quantization cells are intervals of width c
+// bins whose boundaries sit at (k + φ)·c, k ∈ ℤ (c > 0, 0 ≤ φ < 1), cut to [0, i):
+//   P_j = b_j for j < i, plus tail = Σ_{j≥i} b_j on P_{i−1} (the clipped mass lands on the edge)
+//   M_k = mass of b in cell k, mass uniform within each bin (a bin cut by a boundary is split)
+//   ℓ_k = length (in bins) of the part of cell k covered by non-zero bins of b
+//   Q_j = Σ_k o_jk · M_k / ℓ_k for b_j > 0 (o_jk = overlap of bin j and cell k), 0 otherwise
+// i.e. each cell's mass is spread evenly over the non-zero bins it covers. Boundaries are real
+// numbers, not rounded to bins, so no cell takes "the remainder bins" and the divergence has no
+// steps where floor(i/L) changes (the saw-tooth of the withdrawn MXNet reading). When c < 1 (cells
+// finer than the bins) the histogram cannot see rounding: Q_j = b_j and only clipping is measured.
+// Smoothing (on counts, as MXNet/TVM/ONNX Runtime do): zero entries get eps, and eps·(#zeros) is
+// taken from the non-zero entries in proportion to their size (factor a = 1 − eps·#zeros/S), which
+// never goes negative on fractional counts; then both are normalised. With p_j = P̃_j / S_P,
+// q_j = Q̃_j / S_Q, cP = a_P/S_P, cQ = a_Q/S_Q:
+//   KL = cP·[Σ_{j<i−1} b_j log b_j − Σ_{j<i−1} b_j log Q_j + log(cP/cQ)·Σ_{j<i−1} b_j]
+//        + (#zero in both)·(eps/S_P)·log(S_Q/S_P) + (term of bin i−1, evaluated directly)
+// Σ b_j log Q_j is summed cell by cell with prefix sums (a cell's whole bins share one Q), plus one
+// term per bin a boundary cuts: a candidate costs O(cells), not O(bins).
 
-import { absHistogram } from './rebin.js';
-import type { StreamingHistogram } from './histogram.js';
+import { computeScaleZeroPoint, qRange, type ScaleOptions } from './qparams.js';
+import { DEFAULT_BINS, type StreamingHistogram } from './histogram.js';
+import { HistogramMoments } from './mse.js';
+import { absHistogram, signedHistogram } from './rebin.js';
 import { degenerateRange, finishRange, type RangeOptions, type RangeResult } from './range-types.js';
 
 export const KL_EPS = 1e-4;
-/** Levels (and first candidate) for signed tensors; never-negative tensors use twice as many. */
-export const KL_SIGNED_LEVELS = 128;
-export const KL_UNSIGNED_LEVELS = 256;
+/** Thresholds are searched from this bin of the 2048-bin |x| grid upward (as mse's). */
+export const KL_START_BIN = 128;
+/**
+ * The guard: a kl threshold is admissible only if its expected squared error (mse's measure) is
+ * at most this many times the least error over the candidates (mse's threshold search over the
+ * same thresholds). A factor 2 is 3 dB of that tensor's quantization noise.
+ */
+export const KL_MSE_GUARD = 2;
+/** Candidates scored for the guard first (every 16th), to find a tight error bound early. */
+const KL_COARSE_STEP = 16;
+/** The entropy pass tries every 8th admitted candidate, then all within 8 of the best. */
+const KL_REFINE = 8;
+
+/** Cell boundaries at (k + offset)·width bins, k ∈ ℤ. */
+export interface KlCellGrid {
+  readonly width: number;
+  readonly offset: number;
+}
 
 export interface KlSearchOptions {
-  /** Quantization levels Q is merged into. */
-  readonly levels: number;
-  /** First candidate i (default: levels). Candidates are i ∈ [start, counts.length). */
+  /**
+   * TensorRT's "L levels": cells of width i/levels from 0 (offset 0), for candidate i. Either this
+   * or `grid` must be given.
+   */
+  readonly levels?: number;
+  /** The cells for candidate i (e.g. the real quantizer's levels, which depend on i). */
+  readonly grid?: (i: number) => KlCellGrid;
+  /** First candidate (default KL_START_BIN, or levels when given, capped at n). */
   readonly start?: number;
+  /** Last candidate, inclusive (default n: keep everything). */
+  readonly end?: number;
+  /** Candidates for which this returns false are skipped (their divergence stays NaN). */
+  readonly admissible?: (i: number) => boolean;
   readonly eps?: number;
 }
 
 export interface KlSearchResult {
-  /** Winning candidate m (lowest index on ties), or -1 if no candidate had a finite divergence. */
+  /** Winning candidate i (bins [0, i) kept; lowest i on ties), or -1 if none had a finite divergence. */
   readonly index: number;
   readonly divergence: number;
-  /** divergences[i] = KL for candidate i; NaN outside [start, n). */
+  /** divergences[i] = KL for candidate i (length n + 1); NaN where not evaluated. */
   readonly divergences: Float64Array;
 }
 
 interface Prefix {
+  readonly b: ArrayLike<number>;
   readonly cum: Float64Array; // Σ_{t<j} b_t
   readonly xlogx: Float64Array; // Σ_{t<j} b_t log b_t
   readonly nonzero: Int32Array; // #{t < j : b_t > 0}
@@ -66,28 +94,81 @@ function prefixSums(b: ArrayLike<number>): Prefix {
     nonzero[j + 1] = nonzero[j] + (v > 0 ? 1 : 0);
   }
   for (let j = n - 1; j >= 0; j--) suffix[j] = suffix[j + 1] + b[j];
-  return { cum, xlogx, nonzero, suffix };
+  return { b, cum, xlogx, nonzero, suffix };
 }
 
+// A boundary computed as (k + φ)·c can miss a bin edge by an ulp: a sliver of a bin below 1e-9
+// does not count as a cut.
+const SLIVER = 1e-9;
+let qLastOut = 0; // second result of sumBLogQ (no object per candidate)
+
 /**
- * Σ over levels k < levels − 1 of M_k·log(M_k / n_k) when each level merges `merged` bins. It
- * depends on `merged` = floor(i / levels) alone, not on i, so the search computes it once per
- * value of `merged` (16 values for 2048 bins and 128 levels) instead of once per candidate: each
- * candidate is then O(1), with the same floating-point operations in the same order as before.
+ * Σ_{j<i−1, b_j>0} b_j·log Q_j, walking the cells of width c (boundaries (k + φ)·c) over [0, i);
+ * Q_{i−1} is left in qLastOut. Requires c ≥ 1, so a bin holds at most one boundary.
  */
-function fullLevelsBLogQ(s: Prefix, merged: number, levels: number): number {
-  const { cum, nonzero } = s;
+function sumBLogQ(s: Prefix, i: number, c: number, phi: number): number {
+  const { b, cum, nonzero } = s;
   let bLogQ = 0;
-  for (let k = 0; k < levels - 1; k++) {
-    const m = cum[(k + 1) * merged] - cum[k * merged];
-    if (m > 0) bLogQ += m * Math.log(m / (nonzero[(k + 1) * merged] - nonzero[k * merged]));
+  let qLast = 0;
+  let k = phi > 0 ? 0 : 1; // the first boundary above 0 is (k + φ)·c
+  let jl = 0; // left end of the current cell = jl + fl
+  let fl = 0;
+  let dPrev = 0; // Q density (mass per bin of non-zero support) of the previous cell
+  while (jl < i) {
+    let jr: number;
+    let fr: number;
+    const x = (k + phi) * c;
+    k++;
+    if (x >= i - SLIVER) {
+      jr = i;
+      fr = 0;
+    } else {
+      jr = Math.floor(x);
+      fr = x - jr;
+      if (fr < SLIVER) fr = 0;
+      else if (fr > 1 - SLIVER) {
+        jr++;
+        fr = 0;
+      }
+    }
+    if (jr < jl || (jr === jl && fr <= fl)) continue;
+    const bl = b[jl];
+    const br = jr < i ? b[jr] : 0;
+    let mass: number;
+    let len: number;
+    if (jl === jr) {
+      mass = (fr - fl) * bl;
+      len = bl > 0 ? fr - fl : 0;
+    } else {
+      mass = cum[jr] - cum[jl] - fl * bl + fr * br;
+      len = nonzero[jr] - nonzero[jl] - (bl > 0 ? fl : 0) + (br > 0 ? fr : 0);
+    }
+    const d = mass > 0 && len > 0 ? mass / len : 0;
+    // The bin cut at the left end: fl of it lies in the previous cell, 1 − fl in this one.
+    let a = jl;
+    if (fl > 0) {
+      a = jl + 1;
+      if (bl > 0) {
+        const q = fl * dPrev + (1 - fl) * d;
+        if (jl < i - 1) bLogQ += bl * Math.log(q);
+        else qLast = q;
+      }
+    }
+    // Whole bins [a, jr) of this cell, bin i−1 apart.
+    const e = jr < i - 1 ? jr : i - 1;
+    if (e > a && d > 0) bLogQ += (cum[e] - cum[a]) * Math.log(d);
+    if (jr === i && a <= i - 1) qLast = b[i - 1] > 0 ? d : 0;
+    dPrev = d;
+    jl = jr;
+    fl = fr;
   }
+  qLastOut = qLast;
   return bLogQ;
 }
 
 /** KL(P‖Q) for candidate i; Infinity when Q is empty or smoothing is impossible. */
-function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels: number, eps: number, fullLevels: (merged: number) => number): number {
-  const { cum, xlogx, nonzero } = s;
+function candidateDivergence(s: Prefix, i: number, grid: KlCellGrid, eps: number): number {
+  const { b, cum, xlogx, nonzero } = s;
   const sQ = cum[i];
   const tail = s.suffix[i];
   const sP = sQ + tail;
@@ -99,13 +180,12 @@ function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels:
   const aQ = 1 - (eps * (i - nonzero[i])) / sQ;
   if (!(aP > 0 && aQ > 0)) return Infinity;
 
-  // Σ over non-zero j < i−1 of b_j·log Q_j, level by level.
-  const merged = Math.floor(i / levels);
-  let bLogQ = fullLevels(merged);
-  const lastStart = (levels - 1) * merged; // the last level also takes the remainder bins
-  const mLast = cum[i] - cum[lastStart];
-  const qLast = mLast > 0 ? mLast / (nonzero[i] - nonzero[lastStart]) : 0;
-  if (mLast > 0) bLogQ += (mLast - bLast) * Math.log(qLast);
+  let bLogQ = xlogx[i - 1]; // cells finer than bins: Q = b
+  let qLast = bLast;
+  if (grid.width >= 1) {
+    bLogQ = sumBLogQ(s, i, grid.width, grid.offset);
+    qLast = qLastOut;
+  }
 
   const cP = aP / sP;
   const cQ = aQ / sQ;
@@ -122,28 +202,29 @@ function candidateDivergence(b: ArrayLike<number>, s: Prefix, i: number, levels:
   return kl;
 }
 
-/** The §2 entropy search on a histogram of |x| (or of x ≥ 0), candidates i ∈ [start, n). */
+/** The entropy search on a histogram of |x| (or of x ≥ 0): candidates i ∈ [start, end]. */
 export function klSearch(counts: ArrayLike<number>, options: KlSearchOptions): KlSearchResult {
-  const { levels, start = levels, eps = KL_EPS } = options;
+  const { levels, eps = KL_EPS, admissible } = options;
   const n = counts.length;
-  if (!Number.isInteger(levels) || levels < 1) {
+  if (levels !== undefined && (!Number.isInteger(levels) || levels < 1)) {
     throw new RangeError(`levels must be a positive integer, got ${levels}`);
   }
-  if (!Number.isInteger(start) || start < levels) {
-    throw new RangeError(`start (${start}) must be an integer ≥ levels (${levels})`);
+  if ((levels === undefined) === (options.grid === undefined)) throw new RangeError('klSearch: give levels or grid');
+  const grid = options.grid ?? ((i: number): KlCellGrid => ({ width: i / levels!, offset: 0 }));
+  const start = options.start ?? Math.min(n, levels ?? KL_START_BIN);
+  const end = options.end ?? n;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 1 || end > n) {
+    throw new RangeError(`candidates [${start}, ${end}] must be integers within [1, ${n}]`);
   }
   const s = prefixSums(counts);
-  const byMerged = new Map<number, number>();
-  const fullLevels = (merged: number): number => {
-    let v = byMerged.get(merged);
-    if (v === undefined) byMerged.set(merged, (v = fullLevelsBLogQ(s, merged, levels)));
-    return v;
-  };
-  const divergences = new Float64Array(n).fill(NaN);
+  const divergences = new Float64Array(n + 1).fill(NaN);
   let index = -1;
   let divergence = Infinity;
-  for (let i = start; i < n; i++) {
-    const d = candidateDivergence(counts, s, i, levels, eps, fullLevels);
+  for (let i = start; i <= end; i++) {
+    if (admissible !== undefined && !admissible(i)) continue;
+    const g = grid(i);
+    if (!(g.width > 0) || !(g.offset >= 0 && g.offset < 1)) throw new RangeError(`invalid cell grid for candidate ${i}`);
+    const d = candidateDivergence(s, i, g, eps);
     divergences[i] = d;
     if (d < divergence) {
       divergence = d;
@@ -153,28 +234,124 @@ export function klSearch(counts: ArrayLike<number>, options: KlSearchOptions): K
   return { index, divergence, divergences };
 }
 
+/** The range the model gets for threshold T (what finishRange returns for ±T). */
+function clampedRange(h: StreamingHistogram, t: number): [number, number] {
+  return h.neverNegative ? [0, Math.min(t, h.max)] : [Math.max(-t, h.min), Math.min(t, h.max)];
+}
+
 /**
- * kl range of a streaming histogram: ±T for signed tensors (128 levels, i from 128), [0, T] for
- * never-negative ones (256 levels, i from 256), T = (m + 0.5)·w on the 2048-bin |x| histogram.
+ * kl range of a streaming histogram (docs/algorithms.md, "kl"). Candidates T = i·w on the 2048-bin
+ * |x| grid (i from KL_START_BIN); the range for T is ±T clamped to the data ([0, T] for
+ * never-negative tensors), quantized with the target's integer range (options.qmin/qmax,
+ * symmetric; default uint8, or int8 symmetric). Each candidate's Q uses the cells of exactly that
+ * quantizer, and only candidates whose expected squared error is within KL_MSE_GUARD× of the
+ * least error among them are considered.
  */
-export function klRange(h: StreamingHistogram, options: Pick<RangeOptions, 'excludeZeros'> = {}): RangeResult {
+export function klRange(h: StreamingHistogram, options: RangeOptions = {}): RangeResult {
   const trivial = degenerateRange(h, 'kl');
   if (trivial !== undefined) return trivial;
-  const levels = h.neverNegative ? KL_UNSIGNED_LEVELS : KL_SIGNED_LEVELS;
-  const abs = absHistogram(h);
-  if (options.excludeZeros === true) abs.counts[abs.zeroBin] -= abs.zeros;
-  if (abs.counts.length <= levels) {
-    return finishRange(h, 'kl', h.min, h.max, { fallback: 'no-candidate' });
+  const symmetric = options.symmetric ?? false;
+  const defaults = symmetric ? qRange('int8', { symmetric: true }) : qRange('uint8');
+  const q: ScaleOptions = { qmin: options.qmin ?? defaults.qmin, qmax: options.qmax ?? defaults.qmax, symmetric };
+  const abs = absHistogram(h, DEFAULT_BINS);
+  if (options.excludeZeros === true) abs.counts[abs.zeroBin] = Math.max(0, abs.counts[abs.zeroBin] - abs.zeros);
+  const n = abs.counts.length;
+  const w = abs.width;
+  const threshold = (i: number): number => (i === n ? abs.max : i * w);
+  const quantizer = (i: number) => {
+    const [lo, hi] = clampedRange(h, threshold(i));
+    return computeScaleZeroPoint(lo, hi, q);
+  };
+  // Level k of the quantizer sits at k·s from 0 (0 is always a level), so on the |x| axis its
+  // cells are [(k − ½)·s, (k + ½)·s): width s/w bins, boundaries offset by ½.
+  const grid = (i: number): KlCellGrid => ({ width: quantizer(i).scale / w, offset: 0.5 });
+
+  // The guard, on the error model mse minimises (rounding and clipping, mass uniform within bins).
+  // E* = the least expected squared error over the candidates, found like mse's search: every 16th
+  // candidate, then every candidate within 16 of the best (a candidate stops summing once it
+  // passes the best so far). The admitted candidates are the interval around that best where the
+  // error stays ≤ KL_MSE_GUARD·E*; its ends are found by bisection (the error falls towards the
+  // best from either side, up to ripples of the rounding grid; the final pick is checked exactly).
+  const moments = new HistogramMoments(errorHistogram(h, symmetric));
+  const start = Math.min(KL_START_BIN, n);
+  const errorOf = (i: number, bound: number): number => {
+    const { scale, zeroPoint } = quantizer(i);
+    return moments.squaredError(scale, zeroPoint, q.qmin, q.qmax, bound);
+  };
+  let least = Infinity;
+  let leastAt = n;
+  const score = (i: number): void => {
+    const e = errorOf(i, i < leastAt ? nextUp(least) : least);
+    if (e < least || (e === least && i < leastAt)) [least, leastAt] = [e, i];
+  };
+  for (let i = start; i <= n; i += KL_COARSE_STEP) score(i);
+  score(n);
+  for (let i = Math.max(start, leastAt - KL_COARSE_STEP); i <= Math.min(n, leastAt + KL_COARSE_STEP); i++) score(i);
+  const limit = KL_MSE_GUARD * least;
+  const admitted = (i: number): boolean => errorOf(i, nextUp(limit)) <= limit;
+  let lo = start; // smallest admitted candidate below leastAt: bisect on [start, leastAt]
+  if (!admitted(start)) {
+    let bad = start;
+    let good = leastAt;
+    while (good - bad > 1) {
+      const mid = (bad + good) >> 1;
+      if (admitted(mid)) good = mid;
+      else bad = mid;
+    }
+    lo = good;
   }
-  const r = klSearch(abs.counts, { levels });
-  const candidates = abs.counts.length - levels;
-  if (r.index < 0) return finishRange(h, 'kl', h.min, h.max, { fallback: 'no-candidate', candidates });
-  const t = (r.index + 0.5) * abs.width;
+  let hi = n; // largest admitted candidate above leastAt
+  if (!admitted(n)) {
+    let good = leastAt;
+    let bad = n;
+    while (bad - good > 1) {
+      const mid = (bad + good) >> 1;
+      if (admitted(mid)) good = mid;
+      else bad = mid;
+    }
+    hi = good;
+  }
+
+  // Entropy over [lo, hi]: every 8th candidate, then all within 8 of the best of those (the
+  // divergence has no level-count steps, so the coarse pass finds the right neighbourhood).
+  const s = prefixSums(abs.counts);
+  const divergence = new Map<number, number>();
+  const klAt = (i: number): void => {
+    if (!divergence.has(i)) divergence.set(i, candidateDivergence(s, i, grid(i), KL_EPS));
+  };
+  for (let i = lo; i <= hi; i += KL_REFINE) klAt(i);
+  klAt(hi);
+  const byDivergence = () => [...divergence].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const centre = byDivergence()[0][0];
+  for (let i = Math.max(lo, centre - KL_REFINE); i <= Math.min(hi, centre + KL_REFINE); i++) klAt(i);
+  // The lowest divergence whose error is within the guard (leastAt always is).
+  const [pick, kl] = byDivergence().find(([i]) => Number.isFinite(divergence.get(i)) && admitted(i)) ?? [leastAt, NaN];
+  const t = threshold(pick);
   return finishRange(h, 'kl', -t, t, {
     threshold: t,
-    bin: r.index,
-    binWidth: abs.width,
-    divergence: r.divergence,
-    candidates,
+    bin: pick,
+    binWidth: w,
+    divergence: kl,
+    meanSquaredError: errorOf(pick, Infinity) / h.count,
+    candidates: divergence.size,
   });
+}
+
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/** The smallest double above x ≥ 0 (x itself for +Infinity). */
+function nextUp(x: number): number {
+  if (!(x < Infinity)) return x;
+  if (x === 0) return Number.MIN_VALUE;
+  f64[0] = x;
+  u64[0]! += 1n;
+  return f64[0]!;
+}
+
+/** The histogram mse scores a tensor on (mseRange's choice, so the two errors compare). */
+function errorHistogram(h: StreamingHistogram, symmetric: boolean) {
+  if (h.neverNegative) return absHistogram(h, DEFAULT_BINS);
+  if (symmetric) return signedHistogram(h, 2 * DEFAULT_BINS, { lo: -h.maxAbs, hi: h.maxAbs });
+  return signedHistogram(h, DEFAULT_BINS);
 }

@@ -7,14 +7,15 @@ export type RangeAlgorithm = 'minmax' | 'kl' | 'mse' | 'percentile';
 export interface RangeOptions {
   /**
    * The tensor will be quantized symmetrically (z fixed at the middle of the integer range).
-   * percentile: cut |x| at p instead of (100 − p)/2 % per tail; mse: search ±T. Default false.
-   * kl is symmetric by definition and ignores it.
+   * percentile: cut |x| at p instead of (100 − p)/2 % per tail; mse: search ±T; kl: score the
+   * symmetric quantizer's levels. Default false.
    */
   readonly symmetric?: boolean;
   /** percentile only: default 99.999. */
   readonly percentile?: number;
   /**
-   * mse only: the integer range the tensor will be quantized to, since the error depends on it.
+   * mse and kl: the integer range the tensor will be quantized to, since the error (and kl's level
+   * grid) depends on it.
    * Default int8 [-127, 127] when symmetric, uint8 [0, 255] otherwise (qRange's table).
    */
   readonly qmin?: number;

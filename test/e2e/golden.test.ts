@@ -84,6 +84,19 @@ describe.each(FIXTURES)('%s', (m) => {
     expect(best).toBeGreaterThanOrEqual(PYTORCH_SQNR[m]!);
   });
 
+  it('kl: logits SQNR within 3 dB of the best of minmax/mse/percentile (same target and format)', async () => {
+    const f = floatLogits.get(m)!;
+    // Without VNNI, the uint8-weight files (target ort-cpu, 8 bits, no saturation) also check kl
+    // where weights add less noise and activation ranges weigh more.
+    for (const format of VNNI ? FORMATS : [...FORMATS, 'u8w']) {
+      const db: Record<string, number> = {};
+      for (const algo of ALGOS) db[algo] = sqnr(f, await logits(out(m, algo, format)));
+      const best = Math.max(db.minmax!, db.mse!, db.percentile!);
+      console.log(`${m} ${format}: kl ${db.kl!.toFixed(2)} dB, best other ${best.toFixed(2)} dB (${(db.kl! - best).toFixed(2)} dB)`);
+      expect(db.kl!, `${format}: ${JSON.stringify(db)}`).toBeGreaterThanOrEqual(best - 3);
+    }
+  });
+
   it('quantizing twice gives byte-identical files', async () => {
     const again = path.join(dir, `${m}.again.onnx`);
     await quantize(fixture(m), { output: again, stats: statsFile(m), config: { algo: 'kl', format: 'qdq' } });
