@@ -25,7 +25,9 @@ export function tensorNodes(float: Graph, tensor: string, plan?: ReadonlyMap<str
     if (plan?.get(p.name)?.status !== 'absorbed') break;
     p = p.inputs[0] ? float.producerOf(p.inputs[0]) : undefined;
   }
-  const consumers = float.consumersOf(tensor).map((n) => n.name || n.outputs[0] || n.opType);
+  // in graph order, so the same graph read twice names them alike
+  const order = new Map(float.nodes.map((n, i) => [n, i]));
+  const consumers = [...float.consumersOf(tensor)].sort((a, b) => order.get(a)! - order.get(b)!).map((n) => n.name || n.outputs[0] || n.opType);
   return { producers, consumers: [...new Set(consumers)] };
 }
 

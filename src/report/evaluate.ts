@@ -137,7 +137,7 @@ interface PassCtx {
 function observePair(ctx: PassCtx, t: LayerTarget, f: HostTensor | undefined, q: HostTensor | undefined): void {
   if (ctx.failed.has(t)) return;
   const fv = f && hostToFloats(f);
-  const qv = q && hostToFloats(q, q.dtype === DataType.FLOAT ? undefined : t);
+  const qv = q && (isInteger(q) ? q.data as IntegerArray : hostToFloats(q, q.dtype === DataType.FLOAT ? undefined : t));
   if (!fv || !qv) {
     ctx.failed.set(t, `onnxruntime returned ${f ? dtypeName(f.dtype) : 'nothing'} / ${q ? dtypeName(q.dtype) : 'nothing'} instead of numbers`);
   } else if (fv.length !== qv.length) {
@@ -145,6 +145,13 @@ function observePair(ctx: PassCtx, t: LayerTarget, f: HostTensor | undefined, q:
   } else {
     ctx.accs.get(t)!.add(fv instanceof Float32Array ? fv : Float32Array.from(fv), qv);
   }
+}
+
+type IntegerArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
+
+/** 8/16-bit integer tensors the layer accumulator dequantizes itself (no float copy). */
+function isInteger(t: HostTensor): boolean {
+  return t.dtype === DataType.UINT8 || t.dtype === DataType.INT8 || t.dtype === DataType.INT16 || t.dtype === DataType.UINT16;
 }
 
 function observeOutputs(ctx: PassCtx, fo: Record<string, HostTensor>, qo: Record<string, HostTensor>, done: number, n: number): void {
