@@ -8,9 +8,9 @@ export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quant
 export { foldBn } from './api/fold-bn.js';
 export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
 export type { QuantPlan, Overrides } from './quant/plan.js';
-export { compare, verifyAndReport, type CompareOptions } from './api/compare.js';
+export { compare, compareModels, verifyAndReport, type CompareOptions, type ModelPair } from './api/compare.js';
 export {
   applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, reportFormat, renderReport, renderText, renderJson,
-  renderMarkdown, renderHtml, parseReport, reportWarnings, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,
-  type Report, type Gates, type GateResult, type LayerMetrics, type OutputMetrics, type LatencySection, type Progress, type ReportFormat,
+  renderMarkdown, renderHtml, parseReport, reportWarnings, collapses, LOUD_CODES, COLLAPSE_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,
+  type Report, type ReportWarning, type Suggestion, type CollapseThresholds, type Gates, type GateResult, type LayerMetrics, type OutputMetrics, type LatencySection, type Progress, type ReportFormat,
 } from './report/index.js';

@@ -6,13 +6,15 @@ import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
 import { batchLength, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
-import { Session, hostFromTensor } from '../runtime/index.js';
+import { hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
-  applyGates, coverage, displayHistogram, evaluateGates, evaluateLayers, evaluateOutputs, measureLatency, modelFormat,
-  resolveTensorMap, validateGates, writeReports, LATENCY_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, VERSION_KEY,
-  type GateResult, type Gates, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics, type LayerSection,
-  type ModelSummary, type Progress, type Report, type TensorMapping,
+  applyGates, collapseWarnings, coverage, displayHistogram, evaluateGates, evaluatePass, measureLatency, modelFormat, readPlanNodes,
+  readTensorMap, resolveEntries, resolveTensorMap, suggestion, tensorNodes, validateCollapse, validateGates, worstNodes, writeReports,
+  LATENCY_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, VERSION_KEY,
+  type CollapseThresholds, type GateResult, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics,
+  type LayerSection, type MapEntry, type ModelSummary, type PlanNodeEntry, type Progress, type Report, type ReportWarning, type TensorMapping,
+  type Gates,
 } from '../report/index.js';
 import { INSTRUMENTED_NOTE } from '../report/format.js';
 
@@ -43,7 +45,31 @@ export interface CompareOptions {
   histograms?: number;
   /** Bytes of exposed tensors per batch one per-layer pass may hold (default 256 MiB). */
   layerBudgetBytes?: number;
+  /** Warn (codes output-sqnr-low / output-agreement-low) under these (default 20 dB, 98%). */
+  collapse?: CollapseThresholds;
+  /**
+   * The command to repeat with the worst layers kept in float, as words (default:
+   * `qtool quantize <float> -o <quantized> --data <data>`).
+   */
+  command?: readonly string[];
   onProgress?: (p: Progress) => void;
+}
+
+/** One model of the pair: in memory, and the file it is (or was written to). */
+export interface ComparedModel {
+  model: Model;
+  path: string;
+}
+
+/** What the compare core needs: both models in memory and the rewrite's mapping. */
+export interface ModelPair {
+  /** The float model the quantized one was made from, as qtool prepared it (BatchNormalization folded). */
+  float: ComparedModel;
+  quantized: ComparedModel;
+  /** float tensor → tensor-map entry (tensorMapEntries of the rewrite), or undefined: matched by Q→DQ structure. */
+  entries?: ReadonlyMap<string, MapEntry>;
+  /** The plan's node list (status per node), for naming the quantized node behind each layer. */
+  planNodes?: readonly PlanNodeEntry[];
 }
 
 const DEFAULT_BATCH = 32;
@@ -80,19 +106,7 @@ function loadLabels(file: string | undefined, samples: number): number[] | undef
   return labels;
 }
 
-/** The tensor map against the float graph; retried on the prepared graph when names are missing. */
-function mapTensors(floatPath: string, float: Model, quant: Model): { mapping: TensorMapping; model: Model; prepared: boolean } {
-  const first = resolveTensorMap(quant, float.graph);
-  if (first.missing.length === 0) return { mapping: first, model: float, prepared: false };
-  const prepared = readModelFile(floatPath);
-  prepareModel(prepared);
-  const second = resolveTensorMap(quant, prepared.graph);
-  const [best, model, isPrepared] = second.missing.length < first.missing.length ? [second, prepared, true] : [first, float, false];
-  for (const t of best.missing) best.skipped.push({ tensor: t, reason: 'not a tensor of the float model' });
-  return { mapping: best, model, prepared: isPrepared };
-}
-
-function rankLayers(results: LayerResult[], histograms: number): LayerMetrics[] {
+function rankLayers(results: LayerResult[], histograms: number, float: Model, plan: ReadonlyMap<string, PlanNodeEntry> | undefined): LayerMetrics[] {
   const key = (x: number) => (Number.isNaN(x) ? Infinity : x);
   const sorted = [...results].sort((a, b) => key(a.ownSqnrDb) - key(b.ownSqnrDb) || key(a.accumulatedSqnrDb) - key(b.accumulatedSqnrDb) || (a.target.tensor < b.target.tensor ? -1 : 1));
   return sorted.map((r, i) => ({
@@ -113,40 +127,25 @@ function rankLayers(results: LayerResult[], histograms: number): LayerMetrics[] 
     clippedFraction: r.clippedFraction,
     hint: r.hint,
     histogram: i < histograms ? displayHistogram(r.histogram, r.clipRange) : null,
+    nodes: tensorNodes(float.graph, r.target.tensor, plan),
   }));
 }
 
 interface Ctx {
-  floatPath: string;
-  quantPath: string;
-  float: Model;
-  quant: Model;
+  pair: ModelPair;
   source: DataSource;
   batchSize: number;
   opts: CompareOptions;
   preprocess: PreprocessSpec | undefined;
   threads: number;
-  warnings: string[];
+  warnings: ReportWarning[];
 }
 
-async function layerSection(ctx: Ctx): Promise<LayerSection> {
-  const { mapping, model, prepared } = mapTensors(ctx.floatPath, ctx.float, ctx.quant);
-  ctx.warnings.push(...mapping.warnings);
-  if (mapping.targets.length === 0) ctx.warnings.push('per-layer analysis found no quantized activation tensor to compare');
-  const run = await evaluateLayers({
-    float: model, quantized: ctx.quant, targets: mapping.targets, source: ctx.source, batchSize: ctx.batchSize,
-    session: { threads: ctx.threads }, budgetBytes: ctx.opts.layerBudgetBytes, onProgress: ctx.opts.onProgress,
-  });
-  return {
-    instrumented: true,
-    note: INSTRUMENTED_NOTE,
-    mapSource: mapping.source,
-    floatGraph: prepared ? 'prepared' : 'original',
-    passes: run.passes,
-    tensors: rankLayers(run.results, ctx.opts.histograms ?? 8),
-    skipped: [...mapping.skipped, ...run.skipped],
-    absorbed: mapping.absorbed,
-  };
+function mapping(pair: ModelPair): TensorMapping {
+  const float = pair.float.model.graph;
+  const m = pair.entries ? resolveEntries(pair.entries, pair.quantized.model, float) : resolveTensorMap(pair.quantized.model, float);
+  for (const t of m.missing) m.skipped.push({ tensor: t, reason: 'not a tensor of the float model' });
+  return m;
 }
 
 /** The first `n` samples of a batch, repeating samples when the batch holds fewer. */
@@ -185,49 +184,60 @@ async function latencySection(ctx: Ctx, inputs: ValueInfo[]): Promise<LatencySec
   // Fixed inputs (a state, a sample rate) do not repeat along a batch dim: time the batch as read.
   const feeds = src.fixedInputs.length ? new Map([[batchLength(first!), first!]]) : new Map(sizes.map((n) => [n, takeSamples(first!, n)]));
   return measureLatency({
-    floatModel: ctx.floatPath, quantizedModel: ctx.quantPath, feeds, skipReasons, session: { threads: ctx.threads },
+    floatModel: ctx.pair.float.path, quantizedModel: ctx.pair.quantized.path, feeds, skipReasons, session: { threads: ctx.threads },
     options: { ...lo, batchSizes: [...sizes, ...skipReasons.keys()] }, onProgress: ctx.opts.onProgress,
   });
 }
 
-async function outputSection(ctx: Ctx, labels: number[] | undefined) {
-  const f = await Session.open(ctx.floatPath, { threads: ctx.threads });
-  try {
-    const q = await Session.open(ctx.quantPath, { threads: ctx.threads });
-    try {
-      return await evaluateOutputs({ float: f, quantized: q, source: ctx.source, labels, onProgress: ctx.opts.onProgress });
-    } finally {
-      await q.close();
-    }
-  } finally {
-    await f.close();
-  }
-}
-
 /**
- * Compares a float model with its quantized counterpart on `opts.data`. Never throws for a failed
- * gate: the result carries `gates` (see evaluateGates / applyGates), and the caller decides.
+ * The compare core: both models in memory, one pass over the evaluation data for the output and
+ * per-layer metrics, then latency on the files. Never throws for a failed gate: the result carries
+ * `gates` (see evaluateGates / applyGates), and the caller decides.
  */
-export async function compare(floatModel: string, quantModel: string, opts: CompareOptions): Promise<Report> {
+export async function compareModels(pair: ModelPair, opts: CompareOptions): Promise<Report> {
   if (!opts?.data) throw new UserInputError('compare needs evaluation data (--data <dir>)');
   if (opts.gates) validateGates(opts.gates);
-  const float = readModelFile(floatModel);
-  const quant = readModelFile(quantModel);
-  const inputs = checkSameInputs(float, quant, quantModel);
+  if (opts.collapse) validateCollapse(opts.collapse);
+  const float = pair.float.model;
+  const quant = pair.quantized.model;
+  const inputs = checkSameInputs(float, quant, pair.quantized.path);
   const batchSize = opts.batchSize ?? fixedBatch(inputs) ?? DEFAULT_BATCH;
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
-  const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess, fixed: parseFixedInputs(opts.fixedInputs ?? []) });
+  const open = (b: number) => openDataFolder(opts.data, { inputs, count: opts.count, batchSize: b, preprocess, fixed: parseFixedInputs(opts.fixedInputs ?? []) });
+  const source = await open(batchSize);
   const labels = loadLabels(opts.labels, source.sampleCount);
   const threads = opts.threads ?? LATENCY_DEFAULTS.threads;
-  const ctx: Ctx = { floatPath: floatModel, quantPath: quantModel, float, quant, source, batchSize, opts, preprocess, threads, warnings: [] };
+  const ctx: Ctx = { pair, source, batchSize, opts, preprocess, threads, warnings: [] };
+  const plan = pair.planNodes ? new Map(pair.planNodes.map((n) => [n.name, n])) : undefined;
 
-  const out = await outputSection(ctx, labels);
-  for (const name of out.skipped) ctx.warnings.push(`output '${name}' was not compared: it is not numeric, or its size differs between the models`);
-  const layers = opts.perLayer === false ? null : await layerSection(ctx);
+  const m = opts.perLayer === false ? undefined : mapping(pair);
+  if (m) {
+    ctx.warnings.push(...m.warnings);
+    if (m.targets.length === 0) ctx.warnings.push({ code: 'no-layer-targets', message: 'per-layer analysis found no quantized activation tensor to compare' });
+  }
+  const run = await evaluatePass({
+    float, quantized: quant, targets: m?.targets ?? [], source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
+    reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
+  });
+  for (const name of run.skippedOutputs) ctx.warnings.push({ code: 'output-not-compared', message: `output '${name}' was not compared: it is not numeric, or its size differs between the models` });
+  const layers: LayerSection | null = m ? {
+    instrumented: true,
+    note: INSTRUMENTED_NOTE,
+    mapSource: m.source,
+    floatGraph: 'prepared',
+    passes: run.layers.passes,
+    tensors: rankLayers(run.layers.results, opts.histograms ?? 8, float, plan),
+    skipped: [...m.skipped, ...run.layers.skipped],
+    absorbed: m.absorbed,
+  } : null;
   const latency = opts.latency === false ? null : await latencySection(ctx, inputs);
-  const fs0 = summary(floatModel, float);
-  const qs0 = summary(quantModel, quant);
-  if (qs0.format === 'float') ctx.warnings.push(`${quantModel} holds no quantized ops (no Q/DQ, no integer kernels)`);
+  const fs0 = summary(pair.float.path, float);
+  const qs0 = summary(pair.quantized.path, quant);
+  if (qs0.format === 'float') ctx.warnings.push({ code: 'no-quantized-ops', message: `${pair.quantized.path} holds no quantized ops (no Q/DQ, no integer kernels)` });
+  const rows = layers?.tensors ?? [];
+  const command = opts.command ?? ['qtool', 'quantize', pair.float.path, '-o', pair.quantized.path, '--data', opts.data];
+  const next = suggestion(worstNodes(rows, plan), command);
+  ctx.warnings.push(...collapseWarnings(run.outputs, rows, next, opts.collapse));
   const report: Report = {
     schema: REPORT_SCHEMA,
     version: REPORT_VERSION,
@@ -237,14 +247,35 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
     size: { floatBytes: fs0.bytes, quantizedBytes: qs0.bytes, ratio: fs0.bytes ? qs0.bytes / fs0.bytes : 0 },
     data: { dir: opts.data, samples: source.sampleCount, batchSize, inSample: !!opts.inSample, labels: opts.labels ?? null },
     primaryOutput: float.graph.outputs[0]?.name ?? '',
-    outputs: out.outputs,
+    outputs: run.outputs,
     coverage: coverage(quant),
     layers,
     latency,
     gates: null,
     warnings: ctx.warnings,
+    suggestion: next,
   };
   return opts.gates ? applyGates(report, opts.gates) : report;
+}
+
+/**
+ * Compares a float model file with its quantized counterpart: reads both, prepares the float model
+ * as quantize did (the tensor map names its tensors), reads the map and the plan's nodes from the
+ * quantized model's metadata, and runs the compare core.
+ */
+export async function compare(floatModel: string, quantModel: string, opts: CompareOptions): Promise<Report> {
+  if (!opts?.data) throw new UserInputError('compare needs evaluation data (--data <dir>)');
+  const float = readModelFile(floatModel);
+  prepareModel(float);
+  const quant = readModelFile(quantModel);
+  const map = readTensorMap(quant);
+  return compareModels({
+    float: { model: float, path: floatModel },
+    quantized: { model: quant, path: quantModel },
+    // absent or unusable: resolveTensorMap falls back to the Q→DQ structure and says why.
+    entries: map instanceof Map ? map : undefined,
+    planNodes: readPlanNodes(quant),
+  }, opts);
 }
 
 /**
@@ -253,11 +284,10 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
  * throwing, so the caller prints the report first and then throws GateError(gateFailureMessage(failures)).
  */
 export async function verifyAndReport(
-  floatModel: string,
-  quantModel: string,
+  models: readonly [string, string] | ModelPair,
   opts: CompareOptions & { reports?: readonly string[] },
 ): Promise<{ report: Report; failures: GateResult[]; files: string[] }> {
-  const report = await compare(floatModel, quantModel, opts);
+  const report = 'float' in models ? await compareModels(models, opts) : await compare(models[0], models[1], opts);
   const files = writeReports(report, opts.reports ?? []);
   return { report, failures: opts.gates ? evaluateGates(report, opts.gates) : [], files };
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { UnsupportedError, UserInputError } from '../errors.js';
 import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { readModelFile, writeModelFile } from '../onnx/index.js';
+import { decodeModel, encodeModel, readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph } from '../quant/analyze.js';
@@ -14,8 +14,8 @@ import { note, type Note } from '../quant/reasons.js';
 import { floatLayerPoolNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
-import { verifyAndReport } from './compare.js';
-import type { GateResult, Gates, Progress, Report } from '../report/index.js';
+import { verifyAndReport, type ModelPair } from './compare.js';
+import { planNodeEntries, recordMetadata, tensorMapEntries, type CollapseThresholds, type GateResult, type Gates, type Progress, type Report } from '../report/index.js';
 import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 
@@ -49,6 +49,10 @@ export interface VerifyOptions {
   perLayer?: boolean;
   latency?: boolean;
   count?: number;
+  /** Warn when an output's SQNR or top-1 agreement falls under these (default 20 dB, 98%). */
+  collapse?: CollapseThresholds;
+  /** The command line to repeat in the report's suggestion (default: input, -o output, --data). */
+  command?: readonly string[];
   onProgress?: (p: Progress) => void;
 }
 
@@ -83,6 +87,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   const model = readModelFile(input);
   refuseQuantized(model, input, opts.requantize);
   const notes: Note[] = prepareModel(model).map((m) => note('prepare', m));
+  const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
   const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
@@ -107,12 +112,14 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   model.graph.toposort();
   model.graph.cleanup();
   model.graph.checkInvariants();
-  recordMetadata(model, plan, tensorMap, new Map(Object.entries(rewrite.integerOf)));
+  const integerTensors = new Map(Object.entries(rewrite.integerOf));
+  recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
   writeModelFile(model, output, { inputPath: input });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
-  const verified = await verifyWritten(input, output, config, opts, notes);
+  const mapping = { tensorMap, integerOf: integerTensors };
+  const verified = prepared && await verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes);
   const messages = notes.map((n) => n.message);
   return {
     input, output, config, plan, notes: messages, diagnostics: notes, tensorMap,
@@ -122,7 +129,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   };
 }
 
-async function verifyWritten(input: string, output: string, config: Readonly<QuantConfig>, opts: QuantizeOptions, notes: Note[]) {
+async function verifyWritten(pair: ModelPair, config: Readonly<QuantConfig>, opts: QuantizeOptions, notes: Note[]) {
   const v = opts.verify;
   if (!v) return undefined;
   const data = v.evalData ?? opts.data;
@@ -130,11 +137,12 @@ async function verifyWritten(input: string, output: string, config: Readonly<Qua
     notes.push(note('not-verified', 'not verified: no --eval-data and no calibration data folder (--stats was used)'));
     return undefined;
   }
-  return verifyAndReport(input, output, {
+  const command = v.command ?? ['qtool', 'quantize', pair.float.path, '-o', pair.quantized.path, ...(opts.data ? ['--data', opts.data] : ['--stats', opts.stats ?? ''])];
+  return verifyAndReport(pair, {
     data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
     threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
     batchSize: config.batchSize, fixedInputs: opts.fixedInputs,
-    reports: v.reports, onProgress: v.onProgress,
+    reports: v.reports, onProgress: v.onProgress, collapse: v.collapse, command,
   });
 }
 
@@ -157,35 +165,6 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
   if (!json || typeof json !== 'object') throw new UserInputError(`${o}: overrides must be a JSON object with "activations" and/or "weights"`);
   const { activations, weights } = json as Overrides;
   return { activations, weights };
-}
-
-/**
- * metadata_props that let `qtool compare` work on the two files alone:
- *   qtool.tensor_map  float tensor → [quantized, algo, [min, max]] where `quantized` holds its
- *                     dequantized value (QDQ), or [integer, algo, [min, max], dtype, scale, zeroPoint]
- *                     when the QOperator lowering replaced it by an integer tensor
- *   qtool.nodes       the plan's node list: [name, opType, status] or [name, opType, status, reason]
- * Tuples rather than objects because the keys would repeat per entry, in every model file.
- * Numbers are rounded to 7 significant digits: the exact scale and zero point are in the graph.
- */
-function recordMetadata(model: Model, plan: QuantPlan, tensorMap: Record<string, string>, integerTensors: Map<string, string>): void {
-  const r7 = (x: number) => Number(x.toPrecision(7));
-  const map: Record<string, unknown> = {};
-  for (const [t, q] of Object.entries(tensorMap)) {
-    const a = plan.activations[plan.absorbed[t] ?? t];
-    if (!a) continue;
-    const integer = integerTensors.get(q);
-    const entry = [integer ?? q, a.algo ?? a.source, a.range.map(r7)];
-    map[t] = integer ? [...entry, a.dtype, a.scale, a.zeroPoint] : entry;
-  }
-  const nodes = plan.nodes.map((n) => (n.status === 'quantized' ? [n.name, n.opType, n.status] : [n.name, n.opType, n.status, n.reason]));
-  const keep = model.metadata.filter((m) => !m.key.startsWith('qtool.'));
-  model.metadata = [
-    ...keep,
-    { key: 'qtool.version', value: QTOOL_VERSION },
-    { key: 'qtool.tensor_map', value: JSON.stringify(map) },
-    { key: 'qtool.nodes', value: JSON.stringify(nodes) },
-  ];
 }
 
 export type { RangeInput };

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import {
-  gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
-  type Gates, type Progress,
+  collapses, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
+  LOUD_CODES, type Gates, type Progress, type Report,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
 
@@ -21,6 +21,9 @@ interface CompareFlags {
   maxDrop?: string;
   minSqnr?: string;
   minAgreement?: string;
+  warnSqnr?: string;
+  warnAgreement?: string;
+  strict?: boolean;
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -59,6 +62,24 @@ export function gatesFrom(o: Pick<CompareFlags, 'maxDrop' | 'minSqnr' | 'minAgre
   return gates;
 }
 
+/** --warn-sqnr / --warn-agreement: the collapse thresholds (defaults 20 dB, 0.98). */
+export function collapseFrom(o: { warnSqnr?: string; warnAgreement?: string }) {
+  const minAgreement = number('--warn-agreement', o.warnAgreement, { min: 0 });
+  if (minAgreement !== undefined && minAgreement > 1) throw new UsageError(`--warn-agreement is a fraction in [0, 1], got ${minAgreement}`);
+  return { minSqnrDb: number('--warn-sqnr', o.warnSqnr), minAgreement };
+}
+
+/** Prints the report's warnings on stderr; the loud ones (slower model, collapsed output) even with --quiet. */
+export function printWarnings(report: Report, quiet: boolean | undefined): void {
+  for (const w of reportWarnings(report)) if (!quiet || LOUD_CODES.has(w.code)) stdio.err(`qtool: WARNING: ${w.message}`);
+}
+
+/** --strict: a collapsed output fails like a gate (exit 3). */
+export function strictFailure(report: Report | undefined, strict: boolean | undefined): GateError | undefined {
+  const c = strict && report ? collapses(report) : [];
+  return c.length ? new GateError(`--strict: ${c.map((w) => w.message.split(';')[0]).join('; ')}`) : undefined;
+}
+
 /** A progress bar on stderr for interactive terminals only. */
 export function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
   if (!enabled) return { update: () => {}, stop: () => {} };
@@ -84,22 +105,22 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
   const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
   let result;
   try {
-    result = await verifyAndReport(floatModel, quantModel, {
+    result = await verifyAndReport([floatModel, quantModel], {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
       inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
-      fixedInputs: o.fixedInput, reports: files, onProgress: progress.update,
+      fixedInputs: o.fixedInput, reports: files, onProgress: progress.update, collapse: collapseFrom(o),
     });
   } finally {
     progress.stop();
   }
   const { report, failures } = result;
-  const warnings = reportWarnings(report);
-  // The slower-model warning is loud on purpose: printed even with --quiet.
-  for (const w of warnings) if (!o.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
+  printWarnings(report, o.quiet);
   if (o.json) stdio.out(renderJson(report, { pretty: false }));
   else if (!o.quiet) stdio.out(renderText(report));
   if (failures.length) throw new GateError(gateFailureMessage(failures));
+  const strict = strictFailure(report, o.strict);
+  if (strict) throw strict;
 }
 
 export function registerCompare(program: Command, setExit: (code: number) => void): void {
@@ -122,6 +143,9 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP percentage points (needs --labels)')
     .option('--min-sqnr <db>', 'fail (exit 3) when the primary output SQNR is below DB')
     .option('--min-agreement <f>', 'fail (exit 3) when top-1 agreement (0..1) is below F')
+    .option('--warn-sqnr <db>', 'warn when an output SQNR is below DB (default 20)')
+    .option('--warn-agreement <f>', 'warn when top-1 agreement (0..1) is below F (default 0.98)')
+    .option('--strict', 'a collapsed output (one of those warnings) fails with exit 3')
     .option('--json', 'print the report as one JSON object on the last line')
     .option('--quiet', 'print nothing but errors and the slower-model warning')
     .option('--debug', 'show stack traces on errors')

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { GateError, gateFailureMessage, quantize, renderText, reportWarnings, type QuantizeResult } from '../index.js';
-import { gatesFrom, number, progressBar, reportFlag } from './compare.js';
+import { GateError, gateFailureMessage, quantize, renderText, type QuantizeResult } from '../index.js';
+import { collapseFrom, gatesFrom, number, printWarnings, progressBar, reportFlag, strictFailure } from './compare.js';
 import { runCommand, stdio } from './run.js';
 import { createProgress } from './progress.js';
 import { formatBytes } from './inspect.js';
@@ -13,7 +13,7 @@ interface QuantizeFlags {
   lastLayer?: string; blockSize?: string; stats?: string; savePlan?: string; overrides?: string;
   config?: string; preprocess?: string; fixedInput?: string[]; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
   debug?: boolean; evalData?: string; labels?: string; report?: string[]; perLayer: boolean; latency: boolean;
-  verify: boolean; requantize?: boolean; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
+  verify: boolean; requantize?: boolean; strict?: boolean; warnSqnr?: string; warnAgreement?: string; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
 }
 
 /** Flags that are QuantConfig keys; undefined ones are dropped so the config file can supply them. */
@@ -79,6 +79,9 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written')
     .option('--min-sqnr <db>', 'fail (exit 3) when the output SQNR is below DB')
     .option('--min-agreement <f>', 'fail (exit 3) when top-1 agreement (0..1) is below F')
+    .option('--warn-sqnr <db>', 'warn when an output SQNR is below DB (default 20)')
+    .option('--warn-agreement <f>', 'warn when top-1 agreement (0..1) is below F (default 0.98)')
+    .option('--strict', 'a collapsed output (one of those warnings) fails with exit 3; the model is still written')
     .option('--json', 'print a JSON summary as the last line')
     .option('--quiet', 'no progress output')
     .option('--debug', 'show stack traces on errors')
@@ -97,18 +100,19 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
             verify: flags.verify ? {
               evalData: flags.evalData, labels: flags.labels, reports, gates, perLayer: flags.perLayer, latency: flags.latency,
               count: number('--eval-count', flags.evalCount, { int: true, min: 1 }), onProgress: verifyBar.update,
+              collapse: collapseFrom(flags), command: ['qtool', ...process.argv.slice(2)],
             } : undefined,
           });
         } finally {
           progress.stop();
           verifyBar.stop();
         }
-        if (result.report) {
-          for (const w of reportWarnings(result.report)) if (!flags.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
-        }
+        if (result.report) printWarnings(result.report, flags.quiet);
         if (flags.json) stdio.out(JSON.stringify(summary(result)));
         else if (!flags.quiet) stdio.out([renderSummary(result), ...(result.report ? ['', renderText(result.report)] : [])].join('\n'));
         if (result.gateFailures.length) throw new GateError(gateFailureMessage(result.gateFailures));
+        const strict = strictFailure(result.report, flags.strict);
+        if (strict) throw strict;
       }, !!flags.debug));
     });
 }
@@ -121,8 +125,8 @@ export function summary(r: QuantizeResult) {
     sizes: r.sizes, calibrationSamples: r.timings.calibrationSamples, notes: r.notes,
     verification: r.report ? {
       inSample: r.report.data.inSample, samples: r.report.data.samples, outputs: r.report.outputs,
-      worstLayers: r.report.layers?.tensors.slice(0, 5).map((t) => ({ tensor: t.tensor, ownSqnrDb: t.ownSqnrDb, hint: t.hint })) ?? null,
-      latency: r.report.latency, gates: r.report.gates, warnings: r.report.warnings,
+      worstLayers: r.report.layers?.tensors.slice(0, 5).map((t) => ({ tensor: t.tensor, nodes: t.nodes, ownSqnrDb: t.ownSqnrDb, hint: t.hint })) ?? null,
+      latency: r.report.latency, gates: r.report.gates, warnings: r.report.warnings, suggestion: r.report.suggestion,
     } : null,
     reports: r.reportFiles,
   };

@@ -131,8 +131,15 @@ export class LayerAccumulator {
     this.histogram = new StreamingHistogram(bins);
   }
 
-  add(f: Float32Array, q: Floats): void {
+  /**
+   * One batch: float T and the quantized model's T, either as floats or as the integer tensor
+   * behind it (then dequantized here as DequantizeLinear does: (q − z)·s in float32).
+   */
+  add(f: Float32Array, q: Floats | Uint8Array | Int8Array | Uint16Array | Int16Array): void {
     const { scale: s, zeroPoint: z } = this.target;
+    const integer = !(q instanceof Float32Array || q instanceof Float64Array);
+    const qs = integer ? s : 1;
+    const qz = integer ? z : 0;
     const { qmin, qmax } = this;
     let signal = 0, clipNoise = 0, roundNoise = 0, accNoise = 0, clipped = 0;
     const lo = qmin - z;
@@ -158,7 +165,7 @@ export class LayerAccumulator {
         roundNoise += e * e;
       }
       signal += x * x;
-      const d = x - q[i]!;
+      const d = x - (integer ? Math.fround((q[i]! - qz) * qs) : q[i]!);
       accNoise += d * d;
     }
     this.signal += signal;

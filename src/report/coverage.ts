@@ -3,7 +3,8 @@
 // a QDQ node computes in integers when ORT can fuse it, i.e. it reads a DequantizeLinear and
 // its output goes to a QuantizeLinear; QOperator models name their integer ops.
 import type { Graph, Model, Node } from '../ir/index.js';
-import { NODES_KEY, type Coverage, type ModelSummary, type NodeStatusEntry } from './types.js';
+import type { Coverage, ModelSummary, NodeStatusEntry } from './types.js';
+import { readPlanNodes } from './metadata.js';
 
 const QDQ = new Set(['QuantizeLinear', 'DequantizeLinear']);
 const INTEGER_OPS = new Set([
@@ -46,28 +47,6 @@ function structuralStatus(g: Graph, n: Node): string | undefined {
   if (activation && (feedsQ || kinds.includes('weight'))) return undefined;
   if (!activation) return 'no dequantized activation feeds it: it runs in float';
   return 'its output is not re-quantized: it runs in float on dequantized inputs';
-}
-
-interface PlanNode {
-  name: string;
-  opType: string;
-  status: string;
-  reason?: string;
-}
-
-function readPlanNodes(model: Model): PlanNode[] | undefined {
-  const raw = model.metadata.find((m) => m.key === NODES_KEY)?.value;
-  if (!raw) return undefined;
-  try {
-    const v: unknown = JSON.parse(raw);
-    if (!Array.isArray(v)) return undefined;
-    // [name, opType, status, reason?] tuples (what quantize writes) or {name, opType, status, reason} objects.
-    const nodes = v.map((e) => (Array.isArray(e) ? { name: e[0], opType: e[1], status: e[2], reason: e[3] ?? '' } : e));
-    const ok = nodes.every((e) => e && typeof e.name === 'string' && typeof e.opType === 'string' && typeof e.status === 'string');
-    return ok ? (nodes as PlanNode[]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function tally(entries: { opType: string; quantized: boolean }[]): Coverage['byOp'] {

@@ -1,9 +1,14 @@
-// Drives onnxruntime over the evaluation data: the unmodified models for the output metrics, and
-// instrumented copies (compared tensors exposed as extra graph outputs) for the per-layer ones.
+// Drives onnxruntime over the evaluation data ONCE: the float model with the compared float tensors
+// exposed as extra outputs, the quantized model with the INTEGER tensors behind the compared ones
+// exposed (a QuantizeLinear output is already a tensor of onnxruntime's fused integer graph, so
+// exposing it keeps the integer kernels; exposing the DequantizeLinear output would not). Every
+// batch feeds the output accumulators and the per-layer accumulators: sums, never activations.
 //
-// onnxruntime allocates every graph output on every run, fetched or not, so the instrumented
-// sessions expose only one group of tensors at a time; groups are sized by a budget of bytes per
-// batch, measured on the first sample. More groups cost more passes, never a different result.
+// onnxruntime allocates every graph output on every run, fetched or not. The exposed bytes per
+// sample are measured on the first sample; when a batch would pass the budget, the batch shrinks
+// (models with a free batch dimension) so that one pass still holds everything. Only when even
+// that cannot fit are the tensors observed in groups, one more pass per group; more groups cost
+// more passes, never a different result.
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { modelWithOutputs } from '../onnx/index.js';
@@ -17,7 +22,7 @@ import type { OutputMetrics } from './types.js';
 export const DEFAULT_LAYER_BUDGET = 256 * 2 ** 20;
 
 export interface Progress {
-  phase: 'outputs' | 'layers' | 'latency';
+  phase: 'evaluate' | 'layers' | 'latency';
   done: number;
   total: number;
 }
@@ -29,66 +34,47 @@ export function hostToFloats(t: HostTensor, q?: { scale: number; zeroPoint: numb
   const d = t.data;
   if (Array.isArray(d)) return undefined;
   if (d instanceof Float32Array || d instanceof Float64Array) return d;
+  if (q && t.dtype !== DataType.FLOAT16 && !(d instanceof BigInt64Array || d instanceof BigUint64Array)) {
+    // As DequantizeLinear computes it: (q − z)·s rounded to float32 (q − z is exact).
+    const out = new Float32Array(d.length);
+    const { scale: s, zeroPoint: z } = q;
+    for (let i = 0; i < d.length; i++) out[i] = (d[i]! - z) * s;
+    return out;
+  }
   const out = new Float64Array(d.length);
-  const s = q?.scale ?? 1;
-  const z = q?.zeroPoint ?? 0;
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) for (let i = 0; i < d.length; i++) out[i] = Number(d[i]);
   else for (let i = 0; i < d.length; i++) out[i] = d[i]!;
-  if (q && t.dtype !== DataType.FLOAT16) for (let i = 0; i < out.length; i++) out[i] = (out[i]! - z) * s;
-  return out;
 }
 
-
-export interface OutputRun {
-  float: Session;
-  quantized: Session;
-  source: DataSource;
-  /** Class indices in sample order, applied to the primary (first) output. */
-  labels?: readonly number[];
-  onProgress?: (p: Progress) => void;
-}
-
-/** Output metrics of the unmodified models over the whole source. */
-export async function evaluateOutputs(run: OutputRun): Promise<{ outputs: OutputMetrics[]; skipped: string[] }> {
-  const names = run.float.outputNames;
-  const missing = names.filter((n) => !run.quantized.outputNames.includes(n));
-  if (missing.length) throw new UserInputError(`the quantized model has no output named ${missing.map((n) => `'${n}'`).join(', ')}; compare needs the same outputs in both models`);
-  const accs = new Map(names.map((n) => [n, new OutputAccumulator(n)]));
-  const skipped = new Set<string>();
-  let done = 0;
-  for await (const feeds of run.source.batches()) {
-    const n = batchLength(feeds);
-    const [fo, qo] = [await run.float.run(feeds), await run.quantized.run(feeds, names)];
-    names.forEach((name, k) => {
-      const f = hostToFloats(fo[name]!);
-      const q = hostToFloats(qo[name]!);
-      if (!f || !q || f.length !== q.length) {
-        skipped.add(name);
-        return;
-      }
-      accs.get(name)!.add(f, q, fo[name]!.dims, k === 0 ? run.labels?.slice(done, done + n) : undefined);
-    });
-    done += n;
-    run.onProgress?.({ phase: 'outputs', done, total: run.source.sampleCount });
-  }
-  return { outputs: names.filter((n) => !skipped.has(n)).map((n) => accs.get(n)!.result()), skipped: [...skipped] };
-}
 
 /** Model bytes with `names` added as graph outputs; the model object is left as it was. */
 export function instrumentedBytes(model: Model, names: readonly string[]): Uint8Array | string {
   return modelWithOutputs(model, names);
 }
 
-export interface LayerRun {
+export interface PassRun {
+  /** The float model the quantized one was made from (as prepared: BN folded), in memory. */
   float: Model;
   quantized: Model;
+  /** Per-layer targets; empty for outputs only. */
   targets: readonly LayerTarget[];
   source: DataSource;
-  batchSize: number;
+  /** The same data at another batch size (models with a free batch dimension), to fit the budget in one pass. */
+  reopen?: (batchSize: number) => Promise<DataSource>;
+  /** Class indices in sample order, applied to the primary (first) output. */
+  labels?: readonly number[];
   session: SessionOptions;
+  /** Bytes of exposed tensors per batch (both models together) one pass may hold. */
   budgetBytes?: number;
   histogramBins?: number;
   onProgress?: (p: Progress) => void;
+}
+
+export interface PassResult {
+  outputs: OutputMetrics[];
+  /** Outputs not compared (not numeric, or sizes differ). */
+  skippedOutputs: string[];
+  layers: LayerRunResult;
 }
 
 export interface LayerRunResult {
@@ -97,37 +83,36 @@ export interface LayerRunResult {
   passes: number;
 }
 
-
 async function firstBatch(source: DataSource): Promise<Feeds> {
   for await (const b of source.batches()) return b;
   throw new UserInputError('the evaluation data holds no samples');
 }
 
-/** Splits targets into groups whose exposed bytes per batch (float + quantized) stay within budget. */
-async function groupTargets(run: LayerRun, fetched: LayerTarget[]): Promise<LayerTarget[][]> {
-  if (fetched.length === 0) return [];
+const INT_BYTES: Record<string, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint4: 1, int4: 1 };
+
+/** Exposed bytes per sample of each fetched target (float tensor + its quantized counterpart), from one sample. */
+async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs: Session): Promise<Map<LayerTarget, number>> {
   const batch = await firstBatch(run.source);
   const n = batchLength(batch);
-  const probeFeeds = n > 1 ? firstSample(batch) : batch;
-  const names = fetched.map((t) => t.tensor);
-  let out: Record<string, HostTensor>;
-  const s = await Session.open(instrumentedBytes(run.float, names), { ...run.session, label: `${run.session.label ?? 'float model'} (instrumented)` });
-  try {
-    out = await s.run(probeFeeds, [...new Set(names)]).catch(() => s.run(batch, [...new Set(names)]));
-  } finally {
-    await s.close();
-  }
-  const perSample = (t: LayerTarget) => {
+  const names = [...new Set(fetched.map((t) => t.tensor))];
+  const out = await fs.run(n > 1 ? firstSample(batch) : batch, names).catch(() => fs.run(batch, names));
+  const sizes = new Map<LayerTarget, number>();
+  for (const t of fetched) {
     const v = out[t.tensor];
-    const b = v?.dims[0] ?? 1;
-    return v && !Array.isArray(v.data) ? (v.data.byteLength / Math.max(1, b)) * 2 : 0;
-  };
-  const budget = run.budgetBytes ?? DEFAULT_LAYER_BUDGET;
+    const per = v && !Array.isArray(v.data) ? v.data.byteLength / Math.max(1, v.dims[0] ?? 1) : 0;
+    const q = t.fetch ? (per / 4) * (INT_BYTES[t.dtype] ?? 4) : per;
+    sizes.set(t, per + q);
+  }
+  return sizes;
+}
+
+/** Greedy groups whose exposed bytes per batch stay within the budget (each group at least one target). */
+function groupBySize(fetched: readonly LayerTarget[], sizes: ReadonlyMap<LayerTarget, number>, batch: number, budget: number): LayerTarget[][] {
   const groups: LayerTarget[][] = [];
   let cur: LayerTarget[] = [];
   let used = 0;
   for (const t of fetched) {
-    const bytes = perSample(t) * run.batchSize;
+    const bytes = sizes.get(t)! * batch;
     if (cur.length > 0 && used + bytes > budget) {
       groups.push(cur);
       cur = [];
@@ -140,17 +125,19 @@ async function groupTargets(run: LayerRun, fetched: LayerTarget[]): Promise<Laye
   return groups;
 }
 
-interface GroupCtx {
-  run: LayerRun;
+interface PassCtx {
+  run: PassRun;
   accs: Map<LayerTarget, LayerAccumulator>;
   failed: Map<LayerTarget, string>;
   feedNames: Set<string>;
+  outputs: Map<string, OutputAccumulator>;
+  skippedOutputs: Set<string>;
 }
 
-function observePair(ctx: GroupCtx, t: LayerTarget, f: HostTensor | undefined, q: HostTensor | undefined): void {
+function observePair(ctx: PassCtx, t: LayerTarget, f: HostTensor | undefined, q: HostTensor | undefined): void {
   if (ctx.failed.has(t)) return;
   const fv = f && hostToFloats(f);
-  const qv = q && hostToFloats(q, q.dtype === DataType.FLOAT ? undefined : t);
+  const qv = q && (isInteger(q) ? q.data as IntegerArray : hostToFloats(q, q.dtype === DataType.FLOAT ? undefined : t));
   if (!fv || !qv) {
     ctx.failed.set(t, `onnxruntime returned ${f ? dtypeName(f.dtype) : 'nothing'} / ${q ? dtypeName(q.dtype) : 'nothing'} instead of numbers`);
   } else if (fv.length !== qv.length) {
@@ -160,41 +147,112 @@ function observePair(ctx: GroupCtx, t: LayerTarget, f: HostTensor | undefined, q
   }
 }
 
-async function runGroup(ctx: GroupCtx, group: LayerTarget[], progress: { done: number; total: number }): Promise<void> {
-  const { run } = ctx;
-  const fNames = [...new Set(group.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n)))];
-  const qNames = [...new Set(group.map((t) => t.quantized))];
-  const label = (l: string) => ({ ...run.session, label: `${l} (instrumented)` });
-  const fs = fNames.length ? await Session.open(instrumentedBytes(run.float, fNames), label('float model')) : undefined;
-  const qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
-  try {
-    for await (const feeds of run.source.batches()) {
-      const fo = fs ? await fs.run(feeds, fNames) : {};
-      const qo = await qs.run(feeds, qNames);
-      for (const t of group) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.quantized]);
-      progress.done += batchLength(feeds);
-      run.onProgress?.({ phase: 'layers', ...progress });
-    }
-  } finally {
-    await fs?.close();
-    await qs.close();
+type IntegerArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
+
+/** 8/16-bit integer tensors the layer accumulator dequantizes itself (no float copy). */
+function isInteger(t: HostTensor): boolean {
+  return t.dtype === DataType.UINT8 || t.dtype === DataType.INT8 || t.dtype === DataType.INT16 || t.dtype === DataType.UINT16;
+}
+
+function observeOutputs(ctx: PassCtx, fo: Record<string, HostTensor>, qo: Record<string, HostTensor>, done: number, n: number): void {
+  let k = 0;
+  for (const [name, acc] of ctx.outputs) {
+    const f = fo[name] && hostToFloats(fo[name]);
+    const q = qo[name] && hostToFloats(qo[name]);
+    if (!f || !q || f.length !== q.length) ctx.skippedOutputs.add(name);
+    else if (!ctx.skippedOutputs.has(name)) acc.add(f, q, fo[name]!.dims, k === 0 ? ctx.run.labels?.slice(done, done + n) : undefined);
+    k++;
   }
 }
 
-/** Per-layer accumulators over the source, through instrumented copies of both models. */
-export async function evaluateLayers(run: LayerRun): Promise<LayerRunResult> {
+interface Group {
+  targets: LayerTarget[];
+  /** This pass also computes the output metrics. */
+  outputs: boolean;
+  floatSession?: Session;
+}
+
+async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { done: number; total: number }): Promise<void> {
+  const { run } = ctx;
+  const outNames = g.outputs ? [...ctx.outputs.keys()] : [];
+  const fNames = [...new Set([...outNames, ...g.targets.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n))])];
+  const qNames = [...new Set([...outNames, ...g.targets.map((t) => t.fetch ?? t.quantized)])];
+  const label = (l: string) => ({ ...run.session, label: `${l}${g.targets.length ? ' (instrumented)' : ''}` });
+  const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames), label('float model')) : undefined);
+  try {
+    const qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
+    try {
+      let done = 0;
+      for await (const feeds of source.batches()) {
+        const n = batchLength(feeds);
+        const fo = fs ? await fs.run(feeds, fNames) : {};
+        const qo = await qs.run(feeds, qNames);
+        if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
+        for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
+        done += n;
+        progress.done += n;
+        run.onProgress?.({ phase: 'evaluate', ...progress });
+      }
+    } finally {
+      await qs.close();
+    }
+  } finally {
+    await fs?.close();
+  }
+}
+
+/** Output and per-layer accumulators over the source, in one pass unless the budget forces groups. */
+export async function evaluatePass(run: PassRun): Promise<PassResult> {
+  const names = run.float.graph.outputs.map((o) => o.name);
+  const qOut = new Set(run.quantized.graph.outputs.map((o) => o.name));
+  const missing = names.filter((n) => !qOut.has(n));
+  if (missing.length) throw new UserInputError(`the quantized model has no output named ${missing.map((n) => `'${n}'`).join(', ')}; compare needs the same outputs in both models`);
   const feedNames = new Set(run.float.graph.feedInputs().map((i) => i.name));
-  const accs = new Map(run.targets.map((t) => [t, new LayerAccumulator(t, run.histogramBins)]));
-  const ctx: GroupCtx = { run, accs, feedNames, failed: new Map() };
+  const ctx: PassCtx = {
+    run, feedNames, failed: new Map(), skippedOutputs: new Set(),
+    accs: new Map(run.targets.map((t) => [t, new LayerAccumulator(t, run.histogramBins)])),
+    outputs: new Map(names.map((n) => [n, new OutputAccumulator(n)])),
+  };
   const fromFeeds = run.targets.filter((t) => feedNames.has(t.tensor));
-  const groups = await groupTargets(run, run.targets.filter((t) => !feedNames.has(t.tensor)));
-  if (groups.length === 0) groups.push([]);
-  groups[0]!.push(...fromFeeds);
-  const progress = { done: 0, total: run.source.sampleCount * groups.length };
-  for (const g of groups) if (g.length) await runGroup(ctx, g, progress);
+  const fetched = run.targets.filter((t) => !feedNames.has(t.tensor));
+  const budget = run.budgetBytes ?? DEFAULT_LAYER_BUDGET;
+  let source = run.source;
+  const groups: Group[] = [];
+  if (fetched.length === 0) {
+    groups.push({ targets: [...fromFeeds], outputs: true });
+  } else {
+    const allNames = [...new Set([...names, ...fetched.map((t) => t.tensor)])];
+    const fs = await Session.open(instrumentedBytes(run.float, allNames), { ...run.session, label: 'float model (instrumented)' });
+    let sizes: Map<LayerTarget, number>;
+    try {
+      sizes = await measureTargets(run, fetched, fs);
+    } catch (e) {
+      await fs.close();
+      throw e;
+    }
+    const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
+    const fits = Math.floor(budget / Math.max(1, perSample));
+    if (perSample * source.batchSize <= budget) {
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs });
+    } else if (fits >= 1 && run.reopen) {
+      source = await run.reopen(fits);
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs });
+    } else {
+      await fs.close();
+      const parts = groupBySize(fetched, sizes, source.batchSize, budget);
+      parts[0]!.push(...fromFeeds);
+      parts.forEach((p, i) => groups.push({ targets: p, outputs: i === 0 }));
+    }
+  }
+  const progress = { done: 0, total: source.sampleCount * groups.length };
+  for (const g of groups) await runPass(ctx, source, g, progress);
   const results: LayerResult[] = [];
   const skipped = [...ctx.failed].map(([t, reason]) => ({ tensor: t.tensor, reason }));
-  for (const [t, a] of accs) if (!ctx.failed.has(t)) results.push(a.result());
+  for (const [t, a] of ctx.accs) if (!ctx.failed.has(t)) results.push(a.result());
   if (results.length === 0 && run.targets.length > 0 && skipped.length === 0) throw new ModelError('per-layer analysis produced no results');
-  return { results, skipped, passes: groups.filter((g) => g.length).length };
+  return {
+    outputs: names.filter((n) => !ctx.skippedOutputs.has(n)).map((n) => ctx.outputs.get(n)!.result()),
+    skippedOutputs: [...ctx.skippedOutputs],
+    layers: { results, skipped, passes: fetched.length ? groups.length : run.targets.length ? 1 : 0 },
+  };
 }

@@ -1,6 +1,6 @@
 // Number formatting and the summary lines every renderer shares, so the four outputs agree.
 import { slowerWarning } from './latency.js';
-import type { LayerMetrics, Report } from './types.js';
+import type { LayerMetrics, Report, ReportWarning } from './types.js';
 
 export function db(x: number, digits = 1): string {
   if (x === Infinity) return '∞';
@@ -46,18 +46,38 @@ export function sizeRatio(r: Report['size']): string {
 }
 
 export const INSTRUMENTED_NOTE =
-  'Per-layer figures come from instrumented copies of both graphs: the compared tensors are exposed as extra outputs, ' +
-  'which can stop onnxruntime from fusing across them, so they may differ slightly from the deployed model. ' +
-  'Output metrics, accuracy and latency come from the unmodified models.';
+  'Per-layer and output figures come from one pass over the data: the float model (BatchNormalization folded, as quantized) ' +
+  'with the compared tensors exposed as extra outputs, and the quantized model with the integer tensors behind them exposed, ' +
+  'which keeps its integer kernels; a tensor without one (no QuantizeLinear before its DequantizeLinear) is exposed as is, which can stop onnxruntime fusing across it. ' +
+  'Latency comes from the unmodified model files.';
 
 export const IN_SAMPLE_NOTE = 'IN-SAMPLE: evaluated on the calibration samples, so these figures are optimistic; pass --eval-data for held-out figures.';
 
 /** Loud warnings first (a slower quantized model), then the report's own. */
-export function allWarnings(r: Report): string[] {
-  const out: string[] = [];
+export function allWarnings(r: Report): ReportWarning[] {
+  const out: ReportWarning[] = [];
   const slow = r.latency ? slowerWarning(r.latency) : undefined;
-  if (slow) out.push(slow);
+  if (slow) out.push({ code: 'quantized-slower', message: slow });
   return [...out, ...r.warnings];
+}
+
+/** The nodes behind a layer row: producers (quantized op first) → consumers. */
+export function layerNodes(l: LayerMetrics): string {
+  const p = l.nodes.producers.join(' + ') || '(graph input)';
+  const c = l.nodes.consumers.join(', ') || '(graph output)';
+  return `${p} → ${c}`;
+}
+
+/** The closing lines every renderer ends with: what to try for the worst layers. */
+export function suggestionLines(r: Report): string[] {
+  const s = r.suggestion;
+  if (!s) return [];
+  return [
+    `Keep the worst layers (${s.nodes.join(', ')}) in float:`,
+    `  ${s.excludeCommand}`,
+    'or quantize every activation to 16 bits:',
+    `  ${s.int16Command}`,
+  ];
 }
 
 /** 'PASS', 'FAIL' or '' (no gates) and the failed gates' flags. */
@@ -72,10 +92,10 @@ export function primaryOutput(r: Report) {
 }
 
 export function layerRow(l: LayerMetrics): string[] {
-  return [String(l.rank), l.tensor, db(l.ownSqnrDb), db(l.accumulatedSqnrDb), pct(l.clippedFraction, 3), l.hint, range(l.range), l.algo ?? '-', l.dtype];
+  return [String(l.rank), l.nodes.producers[0] ?? '(input)', l.tensor, db(l.ownSqnrDb), db(l.accumulatedSqnrDb), pct(l.clippedFraction, 3), l.hint, range(l.range), l.algo ?? '-', l.dtype];
 }
 
-export const LAYER_HEADERS = ['#', 'tensor', 'own SQNR dB', 'accum. SQNR dB', 'clipped', 'hint', 'range', 'algo', 'dtype'];
+export const LAYER_HEADERS = ['#', 'node', 'tensor', 'own SQNR dB', 'accum. SQNR dB', 'clipped', 'hint', 'range', 'algo', 'dtype'];
 
 /** Aligned plain-text columns. */
 export function table(headers: string[], rows: string[][], rightAlign: ReadonlySet<number> = new Set()): string[] {

@@ -3,10 +3,13 @@ export { REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY }
 export type {
   Report, ModelSummary, OutputMetrics, ClassifierMetrics, Coverage, NodeStatusEntry, LayerSection, LayerMetrics,
   LayerHistogram, LatencySection, LatencyResult, Gates, GateResult, GateSection, GateName, Hint,
+  ReportWarning, WarningCode, CollapseThresholds, Suggestion,
 } from './types.js';
-export { resolveTensorMap, dequantizeParams, type LayerTarget, type TensorMapping } from './tensor-map.js';
+export { resolveTensorMap, resolveEntries, dequantizeParams, type LayerTarget, type TensorMapping } from './tensor-map.js';
+export { recordMetadata, tensorMapEntries, planNodeEntries, readTensorMap, readPlanNodes, type MapEntry, type PlanForMetadata, type PlanNodeEntry, type RewriteMapping } from './metadata.js';
+export { COLLAPSE_DEFAULTS, COLLAPSE_CODES, LOUD_CODES, collapseWarnings, collapses, suggestion, tensorNodes, validateCollapse, worstNodes } from './advice.js';
 export { OutputAccumulator, LayerAccumulator, displayHistogram, sqnrFromSums, type LayerResult } from './accumulate.js';
-export { evaluateOutputs, evaluateLayers, instrumentedBytes, DEFAULT_LAYER_BUDGET, type Progress } from './evaluate.js';
+export { evaluatePass, instrumentedBytes, DEFAULT_LAYER_BUDGET, type Progress, type PassResult } from './evaluate.js';
 export { measureLatency, slowerWarning, LATENCY_DEFAULTS, type LatencyOptions } from './latency.js';
 export { coverage, modelFormat } from './coverage.js';
 export { applyGates, checkGates, evaluateGates, gateFailureMessage, validateGates } from './gates.js';

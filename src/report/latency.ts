@@ -10,7 +10,10 @@ import type { Progress } from './evaluate.js';
 export interface LatencyOptions {
   /** Batch sizes to time (default [1, 8]). */
   batchSizes?: number[];
-  /** Rounds of alternating runs (default 5). */
+  /**
+   * Rounds of alternating runs (default 5; 3 when one run of a batch takes over SLOW_RUN_MS, where
+   * a run is long against timer and scheduling noise and more rounds would cost seconds each).
+   */
   rounds?: number;
   /** Aim for at least this many milliseconds per model per round (default 40). */
   minRoundMs?: number;
@@ -19,6 +22,9 @@ export interface LatencyOptions {
 }
 
 export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRoundMs: 40, slowerTolerance: 1.05, threads: 2 } as const;
+
+/** A run this long (ms) needs one warm-up run and 3 rounds, not 3 warm-up runs and 5 rounds. */
+export const SLOW_RUN_MS = 100;
 
 export interface LatencyRun {
   floatModel: string;
@@ -45,23 +51,29 @@ async function timeRuns(s: Session, feeds: Feeds, n: number, into: number[]): Pr
   }
 }
 
-async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Required<LatencyOptions>): Promise<{ floatMs: number; quantizedMs: number; runs: number }> {
+async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Required<LatencyOptions> & { fixedRounds: boolean }): Promise<{ floatMs: number; quantizedMs: number; runs: number; rounds: number }> {
   const warm: number[] = [];
-  await timeRuns(f, feeds, 3, warm);
-  await timeRuns(q, feeds, 3, warm);
+  await timeRuns(f, feeds, 1, warm);
+  await timeRuns(q, feeds, 1, warm);
+  const slow = Math.min(...warm) > SLOW_RUN_MS;
+  if (!slow) {
+    await timeRuns(f, feeds, 2, warm);
+    await timeRuns(q, feeds, 2, warm);
+  }
   const per = Math.max(median(warm), 1e-3);
   const runs = Math.min(50, Math.max(1, Math.ceil(o.minRoundMs / per)));
+  const rounds = slow && !o.fixedRounds ? Math.min(3, o.rounds) : o.rounds;
   const ft: number[] = [];
   const qt: number[] = [];
-  for (let r = 0; r < o.rounds; r++) {
+  for (let r = 0; r < rounds; r++) {
     const order: [Session, number[]][] = r % 2 === 0 ? [[f, ft], [q, qt]] : [[q, qt], [f, ft]];
     for (const [s, into] of order) await timeRuns(s, feeds, runs, into);
   }
-  return { floatMs: median(ft), quantizedMs: median(qt), runs };
+  return { floatMs: median(ft), quantizedMs: median(qt), runs, rounds };
 }
 
 export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
-  const o: Required<LatencyOptions> = { ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options };
+  const o = { ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options, fixedRounds: run.options?.rounds !== undefined };
   const threads = run.session.threads ?? LATENCY_DEFAULTS.threads;
   const opts = { ...run.session, threads };
   const f = await Session.open(run.floatModel, { ...opts, label: run.floatModel });
@@ -69,6 +81,7 @@ export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
   const results: LatencyResult[] = [];
   const skipped: LatencySection['skipped'] = [];
   let runsPerRound = 0;
+  let rounds = 0;
   try {
     for (const [k, batch] of o.batchSizes.entries()) {
       const feeds = run.feeds.get(batch);
@@ -78,6 +91,7 @@ export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
       }
       const t = await timeBatch(f, q, feeds, o);
       runsPerRound = Math.max(runsPerRound, t.runs);
+      rounds = Math.max(rounds, t.rounds);
       results.push({ batch, floatMs: t.floatMs, quantizedMs: t.quantizedMs, speedup: t.floatMs / t.quantizedMs });
       run.onProgress?.({ phase: 'latency', done: k + 1, total: o.batchSizes.length });
     }
@@ -87,7 +101,7 @@ export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
   }
   return {
     threads,
-    rounds: o.rounds,
+    rounds: rounds || o.rounds,
     runsPerRound,
     results,
     skipped,

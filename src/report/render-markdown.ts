@@ -33,7 +33,7 @@ function headline(r: Report, h: string): string[] {
   const title = `${h} qtool: ${code(r.models.float.path)} → ${code(r.models.quantized.path)}`;
   const out = [title, ''];
   if (verdict) out.push(`**${verdict}**`, '');
-  for (const w of f.allWarnings(r)) out.push(`> [!WARNING]`, `> ${cell(w)}`, '');
+  for (const w of f.allWarnings(r)) out.push(`> [!WARNING]`, `> ${cell(w.message)} <sub>(${w.code})</sub>`, '');
   if (r.data.inSample) out.push(`> [!NOTE]`, `> ${f.IN_SAMPLE_NOTE}`, '');
   return out;
 }
@@ -70,12 +70,12 @@ function layers(r: Report, h: string, max: number): string[] {
   if (!l) return [`${h}# Per-layer`, '', 'Skipped (`--no-per-layer`).', ''];
   const rows = l.tensors.slice(0, max).map((t) => {
     const c = f.layerRow(t);
-    return [c[0]!, code(t.tensor), c[2]!, c[3]!, c[4]!, t.hint === 'clipping-dominated' ? '**clipping-dominated**' : t.hint, c[6]!, cell(c[7]!)];
+    return [c[0]!, code(f.layerNodes(t)), code(t.tensor), c[3]!, c[4]!, c[5]!, t.hint === 'clipping-dominated' ? '**clipping-dominated**' : t.hint, c[7]!, cell(c[8]!)];
   });
   const out = [
     `${h}# Worst layers`, '',
     `Ranked by the error each tensor adds on its own; accumulated error beside it. <sub>${cell(f.INSTRUMENTED_NOTE)}</sub>`, '',
-    ...mdTable(['#', 'tensor', 'own SQNR dB', 'accum. dB', 'clipped', 'hint', 'range', 'algo'], rows), '',
+    ...mdTable(['#', 'nodes (producer → consumers)', 'tensor', 'own SQNR dB', 'accum. dB', 'clipped', 'hint', 'range', 'algo'], rows), '',
   ];
   if (l.tensors.length > max) out.push(`<sub>${l.tensors.length - max} more tensors in the HTML/JSON report.</sub>`, '');
   return out;
@@ -89,6 +89,13 @@ function floatNodes(r: Report): string[] {
   return ['<details><summary>' + head + '</summary>', '', ...mdTable(['node', 'op', 'why float'], rows), '', '</details>', ''];
 }
 
+function suggestion(r: Report, h: string): string[] {
+  const s = r.suggestion;
+  if (!s) return [];
+  return [`${h}# What to try`, '', `Keep the worst layers (${s.nodes.map(code).join(', ')}) in float:`, '', '```sh', s.excludeCommand, '```', '',
+    'or quantize every activation to 16 bits:', '', '```sh', s.int16Command, '```', ''];
+}
+
 export function renderMarkdown(r: Report, opts: MarkdownOptions = {}): string {
   const h = '#'.repeat(Math.max(1, Math.min(5, opts.level ?? 2)));
   return [
@@ -98,6 +105,7 @@ export function renderMarkdown(r: Report, opts: MarkdownOptions = {}): string {
     ...outputs(r, h),
     ...layers(r, h, opts.maxLayers ?? 10),
     ...floatNodes(r),
+    ...suggestion(r, h),
     `<sub>qtool ${r.generator.version} · schema ${r.schema} v${r.version}</sub>`,
     '',
   ].join('\n');

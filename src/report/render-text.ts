@@ -38,7 +38,7 @@ function layersBlock(r: Report, max: number): string[] {
     '',
     `per-layer  ${l.tensors.length} quantized tensors, worst first by the error each adds on its own (matched by ${l.mapSource === 'metadata' ? 'the qtool tensor map' : 'Q→DQ structure'})`,
     `           ${f.INSTRUMENTED_NOTE}`,
-    ...f.table(f.LAYER_HEADERS, shown.map(f.layerRow), new Set([0, 2, 3, 4])).map((x) => `  ${x}`),
+    ...f.table(f.LAYER_HEADERS, shown.map(f.layerRow), new Set([0, 3, 4, 5])).map((x) => `  ${x}`),
   ];
   if (l.tensors.length > shown.length) lines.push(`  … ${l.tensors.length - shown.length} more in the JSON/HTML report`);
   if (l.absorbed.length) lines.push(`  ${l.absorbed.length} tensors share the quantized tensor of a following one (range absorbed by a Relu/Clip) and are analysed as that one`);
@@ -72,6 +72,8 @@ export function renderText(r: Report, opts: TextOptions = {}): string {
   if (r.data.inSample) lines.push(`           ${f.IN_SAMPLE_NOTE}`);
   lines.push('', ...outputsBlock(r), ...latencyBlock(r), ...layersBlock(r, opts.maxLayers ?? 15), ...coverageBlock(r), ...gatesBlock(r));
   const warnings = f.allWarnings(r);
-  if (warnings.length) lines.push('', 'WARNINGS', ...warnings.map((w) => `  !! ${w}`));
+  if (warnings.length) lines.push('', 'WARNINGS', ...warnings.map((w) => `  !! ${w.message}`));
+  const next = f.suggestionLines(r);
+  if (next.length) lines.push('', ...next);
   return lines.join('\n');
 }

@@ -18,6 +18,24 @@ function shorten(s: string, n: number): string {
   return s.length <= n ? s : `…${s.slice(s.length - n + 1)}`;
 }
 
+/** Labels that fit `n` characters where they can, each distinct: clashing ones keep more of the name. */
+export function distinctLabels(names: readonly string[], n: number): string[] {
+  const out = names.map((s) => shorten(s, n));
+  for (let width = n + 8; width < n + 400; width += 8) {
+    const seen = new Map<string, number>();
+    out.forEach((l) => seen.set(l, (seen.get(l) ?? 0) + 1));
+    const clash = out.map((l, i) => (seen.get(l)! > 1 && out[i] !== names[i] ? i : -1)).filter((i) => i >= 0);
+    if (clash.length === 0) break;
+    for (const i of clash) out[i] = shorten(names[i]!, width);
+  }
+  return out;
+}
+
+/** The name a chart row goes by: the node that produces the tensor, else the tensor. */
+export function rowName(l: LayerMetrics): string {
+  return l.nodes.producers[0] ?? l.tensor;
+}
+
 /** Linear scale from [d0, d1] to [r0, r1]. */
 function scale(d0: number, d1: number, a: number, b: number): (x: number) => number {
   const k = d1 === d0 ? 0 : (b - a) / (d1 - d0);
@@ -32,12 +50,13 @@ export function layerBars(layers: readonly LayerMetrics[]): string {
   const inf = top * 1.08;
   const clampDb = (x: number) => (x === Infinity ? inf : x === -Infinity ? lo : x);
   const rowH = 20;
-  const labelW = 300;
+  const labelW = 320;
   const chartW = 440;
   const width = labelW + chartW + 70;
   const height = layers.length * rowH + 40;
   const x = scale(lo, inf, labelW, labelW + chartW);
   const parts: string[] = [];
+  const labels = distinctLabels(layers.map(rowName), 44);
   for (let dbv = Math.ceil(lo / 10) * 10; dbv <= top; dbv += 10) {
     parts.push(`<line class="grid" x1="${r1(x(dbv))}" x2="${r1(x(dbv))}" y1="20" y2="${height - 14}"/>`,
       `<text class="tick" x="${r1(x(dbv))}" y="14" text-anchor="middle">${dbv}</text>`);
@@ -47,10 +66,10 @@ export function layerBars(layers: readonly LayerMetrics[]): string {
     const x0 = x(0);
     const x1 = x(clampDb(l.ownSqnrDb));
     const xa = x(clampDb(l.accumulatedSqnrDb));
-    const tip = `${l.tensor}: own ${f.db(l.ownSqnrDb, 2)} dB, accumulated ${f.db(l.accumulatedSqnrDb, 2)} dB, ${l.hint}, clipped ${f.pct(l.clippedFraction, 3)}`;
+    const tip = `${rowName(l)} (tensor ${l.tensor}): own ${f.db(l.ownSqnrDb, 2)} dB, accumulated ${f.db(l.accumulatedSqnrDb, 2)} dB, ${l.hint}, clipped ${f.pct(l.clippedFraction, 3)}`;
     parts.push(
       `<g class="layer-row" data-tensor="${esc(l.tensor)}"><title>${esc(tip)}</title>`,
-      `<text class="label" x="${labelW - 8}" y="${y + 13}" text-anchor="end">${i + 1}. ${esc(shorten(l.tensor, 40))}</text>`,
+      `<text class="label" x="${labelW - 8}" y="${y + 13}" text-anchor="end">${i + 1}. ${esc(labels[i]!)}</text>`,
       `<rect class="bar ${l.hint}" x="${r1(Math.min(x0, x1))}" y="${y + 2}" width="${r1(Math.max(1, Math.abs(x1 - x0)))}" height="${rowH - 6}" fill="${HINT_COLOR[l.hint]}"/>`,
       `<path class="acc-marker" d="M${r1(xa)} ${y + 1}l4 ${(rowH - 4) / 2}-4 ${(rowH - 4) / 2}-4 -${(rowH - 4) / 2}z"/>`,
       `<text class="value" x="${r1(Math.max(x1, xa) + 8)}" y="${y + 13}">${f.db(l.ownSqnrDb)}</text></g>`,

@@ -4,7 +4,8 @@
 // T's dequantized value. Names are never parsed.
 import { QTYPE_DTYPE, qtypeOfDType, type Graph, type Model, type Node } from '../ir/index.js';
 import type { QType } from '../math/index.js';
-import { TENSOR_MAP_KEY } from './types.js';
+import { TENSOR_MAP_KEY, type ReportWarning } from './types.js';
+import { readTensorMap, type MapEntry } from './metadata.js';
 
 export interface LayerTarget {
   /** Float tensor name. */
@@ -17,6 +18,12 @@ export interface LayerTarget {
   /** Calibrated range recorded by the quantizer, when known. */
   range: [number, number] | null;
   algo: string | null;
+  /**
+   * The integer tensor to fetch instead of `quantized` (the QuantizeLinear output feeding its
+   * DequantizeLinear): exposing it keeps onnxruntime's integer fusions, exposing the dequantized
+   * tensor would break them. Dequantized on the host with scale and zero point, as the DQ would.
+   */
+  fetch?: string;
 }
 
 export interface TensorMapping {
@@ -27,7 +34,7 @@ export interface TensorMapping {
   absorbed: { tensor: string; into: string }[];
   /** Float names from the metadata that the given float graph does not define. */
   missing: string[];
-  warnings: string[];
+  warnings: ReportWarning[];
 }
 
 const QTYPE_NAMES = new Set<string>(Object.keys(QTYPE_DTYPE).filter((t) => t !== 'int32'));
@@ -55,69 +62,6 @@ function isDefined(g: Graph, name: string): boolean {
   return g.producerOf(name) !== undefined || g.feedInputs().some((i) => i.name === name);
 }
 
-interface MapEntry {
-  quantized: string;
-  range?: [number, number];
-  algo?: string;
-  dtype?: string;
-  scale?: number;
-  zeroPoint?: number;
-}
-
-/**
- * One map entry: `[quantized, algo]` (what quantize() writes; scale and zero point live on the
- * DequantizeLinear) or `{ quantized, range?, algo?, dtype?, scale?, zeroPoint? }`.
- */
-function parseEntry(v: unknown): MapEntry | undefined {
-  if (Array.isArray(v)) {
-    // [quantized, algo, [min, max]?, dtype?, scale?, zeroPoint?] (what quantize writes)
-    const [quantized, algo, range, dtype, scale, zeroPoint] = v;
-    if (typeof quantized !== 'string' || !quantized) return undefined;
-    const okRange = Array.isArray(range) && range.length === 2 && range.every((x) => typeof x === 'number');
-    return {
-      quantized,
-      algo: typeof algo === 'string' ? algo : undefined,
-      range: okRange ? (range as [number, number]) : undefined,
-      dtype: typeof dtype === 'string' ? dtype : undefined,
-      scale: typeof scale === 'number' ? scale : undefined,
-      zeroPoint: typeof zeroPoint === 'number' ? zeroPoint : undefined,
-    };
-  }
-  if (typeof v !== 'object' || v === null) return undefined;
-  const e = v as Record<string, unknown>;
-  if (typeof e.quantized !== 'string' || !e.quantized) return undefined;
-  const range = Array.isArray(e.range) && e.range.length === 2 && e.range.every((x) => typeof x === 'number')
-    ? (e.range as [number, number]) : undefined;
-  return {
-    quantized: e.quantized,
-    range,
-    algo: typeof e.algo === 'string' ? e.algo : undefined,
-    dtype: typeof e.dtype === 'string' ? e.dtype : undefined,
-    scale: typeof e.scale === 'number' ? e.scale : undefined,
-    zeroPoint: typeof e.zeroPoint === 'number' ? e.zeroPoint : undefined,
-  };
-}
-
-/** The parsed `qtool.tensor_map`, undefined when absent, or a string saying why it is unusable. */
-function readMetadataMap(quant: Model): Map<string, MapEntry> | string | undefined {
-  const raw = quant.metadata.find((m) => m.key === TENSOR_MAP_KEY)?.value;
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    return `${TENSOR_MAP_KEY} is not valid JSON`;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return `${TENSOR_MAP_KEY} is not a JSON object`;
-  const out = new Map<string, MapEntry>();
-  for (const [k, v] of Object.entries(parsed)) {
-    const e = parseEntry(v);
-    if (!e) return `${TENSOR_MAP_KEY} entry '${k}' names no quantized tensor`;
-    out.set(k, e);
-  }
-  return out;
-}
-
 /**
  * Scale/zero point from the graph when the quantized tensor is a DequantizeLinear output (what the
  * model really computes), else from the map entry (QOperator: the tensor is an integer output).
@@ -132,10 +76,17 @@ function targetFromEntry(quant: Graph, tensor: string, e: MapEntry): LayerTarget
   }
   if (!params) return 'no scale/zero point: the tensor map entry lacks them and no DequantizeLinear produces the tensor';
   if (!(params.scale > 0) || !Number.isFinite(params.scale)) return `invalid scale ${params.scale}`;
-  return { tensor, quantized: e.quantized, ...params, range: e.range ?? null, algo: e.algo ?? null };
+  return { tensor, quantized: e.quantized, ...params, range: e.range ?? null, algo: e.algo ?? null, fetch: integerInput(quant, e.quantized) };
 }
 
-function fromMetadata(map: Map<string, MapEntry>, float: Graph, quant: Graph): TensorMapping {
+/** The QuantizeLinear output a DequantizeLinear producing `dq` reads, when there is one. */
+function integerInput(quant: Graph, dq: string): string | undefined {
+  const p = quant.producerOf(dq);
+  const x = p?.opType === 'DequantizeLinear' ? p.inputs[0] : undefined;
+  return x && quant.producerOf(x)?.opType === 'QuantizeLinear' ? x : undefined;
+}
+
+function fromMetadata(map: ReadonlyMap<string, MapEntry>, float: Graph, quant: Graph): TensorMapping {
   const out: TensorMapping = { source: 'metadata', targets: [], skipped: [], absorbed: [], missing: [], warnings: [] };
   for (const [tensor, e] of map) {
     if (float.constantOf(tensor)) {
@@ -172,7 +123,7 @@ function fromStructure(float: Graph, quant: Graph): TensorMapping {
     }
     const p = nodeParams(quant, dq);
     if (typeof p === 'string') out.skipped.push({ tensor, reason: p });
-    else out.targets.push({ tensor, quantized: y, ...p, range: null, algo: null });
+    else out.targets.push({ tensor, quantized: y, ...p, range: null, algo: null, fetch: q.outputs[0] });
   }
   return out;
 }
@@ -200,17 +151,24 @@ function dedupeShared(m: TensorMapping, float: Graph): void {
   m.targets = m.targets.filter((t) => byQ.get(t.quantized) === t);
 }
 
+/** The float → quantized tensor pairs of a rewrite's map (in memory, or read from metadata). */
+export function resolveEntries(entries: ReadonlyMap<string, MapEntry>, quant: Model, float: Graph): TensorMapping {
+  const m = fromMetadata(entries, float, quant.graph);
+  dedupeShared(m, float);
+  return m;
+}
+
 /** The float → quantized tensor pairs to analyse, from metadata when present, else from structure. */
 export function resolveTensorMap(quant: Model, float: Graph): TensorMapping {
-  const meta = readMetadataMap(quant);
+  const meta = readTensorMap(quant);
   let m: TensorMapping;
   if (meta instanceof Map) {
     m = fromMetadata(meta, float, quant.graph);
   } else {
     m = fromStructure(float, quant.graph);
     m.warnings.push(typeof meta === 'string'
-      ? `${meta}; per-layer tensors were matched through QuantizeLinear→DequantizeLinear pairs instead`
-      : `the quantized model has no ${TENSOR_MAP_KEY} (not written by qtool); per-layer tensors were matched through QuantizeLinear→DequantizeLinear pairs`);
+      ? { code: 'tensor-map-unusable', message: `${meta}; per-layer tensors were matched through QuantizeLinear→DequantizeLinear pairs instead` }
+      : { code: 'no-tensor-map', message: `the quantized model has no ${TENSOR_MAP_KEY} (not written by qtool); per-layer tensors were matched through QuantizeLinear→DequantizeLinear pairs` });
   }
   dedupeShared(m, float);
   return m;

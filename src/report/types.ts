@@ -98,6 +98,12 @@ export interface LayerMetrics {
   hint: Hint;
   /** Kept for the worst tensors only. */
   histogram: LayerHistogram | null;
+  /**
+   * Nodes of the float model (as the user wrote it; BatchNormalization folded into its Conv) that
+   * produce the tensor — the quantized op first, then ops whose range it absorbed (a Relu) — and
+   * that consume it. These are the names --exclude-nodes takes.
+   */
+  nodes: { producers: string[]; consumers: string[] };
 }
 
 export interface LayerSection {
@@ -162,6 +168,40 @@ export interface GateSection {
   results: GateResult[];
 }
 
+/** A warning with a stable code (tests and tools match the code, never the English). */
+export interface ReportWarning {
+  code: WarningCode;
+  message: string;
+}
+
+export type WarningCode =
+  | 'quantized-slower'
+  | 'output-sqnr-low'
+  | 'output-agreement-low'
+  | 'output-not-compared'
+  | 'no-quantized-ops'
+  | 'no-tensor-map'
+  | 'tensor-map-unusable'
+  | 'no-layer-targets';
+
+/** Thresholds under which verification warns that an output collapsed (codes output-sqnr-low / output-agreement-low). */
+export interface CollapseThresholds {
+  /** Smallest output SQNR (dB) that passes without a warning (default 20). */
+  minSqnrDb?: number;
+  /** Smallest top-1/argmax agreement (fraction 0..1) that passes without a warning (default 0.98). */
+  minAgreement?: number;
+}
+
+/** What to try next: the worst layers' nodes and the commands that keep them out of int8. */
+export interface Suggestion {
+  /** Quantized nodes behind the worst layers, worst first. */
+  nodes: string[];
+  /** Re-run that keeps those nodes in float. */
+  excludeCommand: string;
+  /** Re-run with 16-bit activations everywhere (keeps the plan otherwise). */
+  int16Command: string;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   version: typeof REPORT_VERSION;
@@ -187,5 +227,7 @@ export interface Report {
   latency: LatencySection | null;
   /** null when no gate was given. */
   gates: GateSection | null;
-  warnings: string[];
+  warnings: ReportWarning[];
+  /** null when nothing was ranked (no per-layer analysis, or no quantized node found). */
+  suggestion: Suggestion | null;
 }

@@ -76,7 +76,7 @@ describe('HTML report in headless chromium', () => {
       const box = (await svg.boundingBox())!;
       expect(box.width * box.height).toBeGreaterThan(0);
     }
-    expect(await page.locator('text=Per-layer figures come from instrumented copies').count()).toBe(1);
+    expect(await page.locator('text=Per-layer and output figures come from one pass').count()).toBe(1);
 
     const shot = path.join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -11,6 +11,7 @@ function layer(rank: number, tensor: string, own: number, hint: LayerMetrics['hi
     rank, tensor, quantized: `${tensor}_dq`, dtype: 'uint8', scale: 0.01, zeroPoint: 0, range: [0, 2.55], clipRange: [0, 2.55], algo: 'minmax',
     observed: [0, 3], elements: 1000, ownSqnrDb: own, accumulatedSqnrDb: own - 1, clipErrorShare: hint === 'clipping-dominated' ? 0.9 : 0,
     clippedFraction: hint === 'clipping-dominated' ? 0.2 : 0, hint, histogram: { lo: 0, hi: 3, counts: [5, 0, 100, 3] },
+    nodes: { producers: tensor === 'input' ? [] : [`${tensor}/Conv`], consumers: ['next/Relu'] },
   };
 }
 
@@ -37,6 +38,7 @@ function sampleReport(over: Partial<Report> = {}): Report {
     latency: { threads: 2, rounds: 5, runsPerRound: 10, results: [{ batch: 1, floatMs: 1, quantizedMs: 0.5, speedup: 2 }, { batch: 8, floatMs: 4, quantizedMs: 3, speedup: 4 / 3 }], skipped: [], quantizedSlower: false, slowerTolerance: 1.05 },
     gates: null,
     warnings: [],
+    suggestion: { nodes: ['a|b/Conv'], excludeCommand: "qtool quantize model.onnx --exclude-nodes 'a|b/Conv'", int16Command: 'qtool quantize model.onnx --activation-type int16' },
     ...over,
   };
 }
@@ -89,8 +91,13 @@ describe('renderers', () => {
     const t = renderText(applyGates(sampleReport(), { maxDrop: 0.5 }));
     expect(t).toMatch(/\[FAIL: --max-drop\]/);
     expect(t).toMatch(/logits\s+30\.50\s+0\.99950/);
-    expect(t).toMatch(/1\s+a\|b<script>alert\(1\)<\/script>\s+3\.5\s+2\.5\s+20\.000%\s+clipping-dominated/);
-    expect(t).toMatch(/instrumented/);
+    expect(t).toMatch(/1\s+a\|b<script>alert\(1\)<\/script>\/Conv\s+a\|b<script>alert\(1\)<\/script>\s+3\.5\s+2\.5\s+20\.000%\s+clipping-dominated/);
+    // the report ends with the command that keeps the worst layers in float
+    expect(t.trimEnd().split('\n').slice(-4)).toEqual([
+      'Keep the worst layers (a|b/Conv) in float:', "  qtool quantize model.onnx --exclude-nodes 'a|b/Conv'",
+      'or quantize every activation to 16 bits:', '  qtool quantize model.onnx --activation-type int16',
+    ]);
+    expect(t).toMatch(/one pass/);
     expect(t).toMatch(/2\.00× faster/);
     expect(t).toMatch(/float {2}Softmax 'sm'/);
     expect(t).not.toMatch(/WARNINGS/);
@@ -98,10 +105,10 @@ describe('renderers', () => {
 
   it('every renderer shows the loud warning when the quantized model is slower', () => {
     const r = slower();
-    expect(reportWarnings(r)[0]).toMatch(/^THE QUANTIZED MODEL IS SLOWER/);
+    expect(reportWarnings(r)[0]!.code).toBe('quantized-slower');
     expect(renderText(r)).toMatch(/WARNINGS\n {2}!! THE QUANTIZED MODEL IS SLOWER/);
-    expect(renderMarkdown(r)).toMatch(/> \[!WARNING\]\n> THE QUANTIZED MODEL IS SLOWER/);
-    expect(renderHtml(r)).toMatch(/<div class="warning" role="alert">⚠ THE QUANTIZED MODEL IS SLOWER/);
+    expect(renderMarkdown(r)).toMatch(/> \[!WARNING\]\n> THE QUANTIZED MODEL IS SLOWER.*\(quantized-slower\)/);
+    expect(renderHtml(r)).toMatch(/<div class="warning" role="alert" data-code="quantized-slower">⚠ THE QUANTIZED MODEL IS SLOWER/);
     expect(JSON.parse(renderJson(r)).latency.quantizedSlower).toBe(true);
   });
 
@@ -112,7 +119,8 @@ describe('renderers', () => {
     expect(md).toMatch(/\*\*❌ gate failed: `--max-drop`\*\*/);
     expect(md).toMatch(/\| accuracy \| 98\.00% \| 97\.00% \| drop \*\*1\.00 pp\*\* \|/);
     expect(md).toMatch(/\| `--min-sqnr` \| 20 \| 30\.5 \| ✅ pass \|/);
-    expect(md).toMatch(/\| 1 \| `a\\\|b<script>alert\(1\)<\/script>` \| 3\.5 \|/);
+    expect(md).toMatch(/\| 1 \| `a\\\|b<script>alert\(1\)<\/script>\/Conv → next\/Relu` \| `a\\\|b<script>alert\(1\)<\/script>` \| 3\.5 \|/);
+    expect(md.trimEnd()).toMatch(/# What to try\n\nKeep the worst layers \(`a\\\|b\/Conv`\) in float:\n\n```sh\nqtool quantize model.onnx --exclude-nodes 'a\|b\/Conv'\n```/);
     expect(md).toMatch(/\*\*clipping-dominated\*\*/);
     expect(md).toMatch(/<details><summary>9 nodes quantized, 1 left in float<\/summary>/);
     const many = sampleReport();
@@ -133,6 +141,19 @@ describe('renderers', () => {
     expect(html.match(/<line class="clip-line"/g)).toHaveLength(6);
     const embedded = html.match(/<script type="application\/json" id="qtool-report">(.*)<\/script>/)![1]!;
     expect(parseReport(embedded)).toEqual(sampleReport());
+    expect(html).toMatch(/<h2>What to try<\/h2>.*<code>qtool quantize model\.onnx --exclude-nodes &#39;a\|b\/Conv&#39;<\/code>/s);
+  });
+
+  it('HTML chart: rows named after their nodes, and names that clash when shortened stay apart', () => {
+    const r = sampleReport();
+    const long = (stage: string) => `/model/backbone/${stage}/shortcut/shortcut.0/Conv`;
+    r.layers!.tensors = [layer(1, 'x', 10, 'rounding-dominated'), layer(2, 'y', 11, 'rounding-dominated')];
+    r.layers!.tensors[0]!.nodes.producers = [long('stage_one_very_long_name_a')];
+    r.layers!.tensors[1]!.nodes.producers = [long('stage_one_very_long_name_b')];
+    const labels = [...renderHtml(r).matchAll(/<g class="layer-row"[^>]*><title>.*?<\/title><text class="label"[^>]*>(.*?)<\/text>/g)].map((m) => m[1]!);
+    expect(labels).toHaveLength(2);
+    expect(labels[0]).not.toBe(labels[1]!.replace(/^2\./, '1.'));
+    expect(labels[0]).toMatch(/_a\/shortcut\/shortcut\.0\/Conv$/);
   });
 
   it('report files: the extension picks the renderer; comma lists and repeats both work', () => {

@@ -69,13 +69,13 @@ describe('resolveTensorMap', () => {
     const m = resolveTensorMap(quantModel(), floatModel().graph);
     expect(m.source).toBe('structure');
     expect(m.targets.map((t) => [t.tensor, t.quantized])).toEqual([['x', 'x_dq'], ['y', 'y']]);
-    expect(m.warnings.join()).toMatch(/not written by qtool/);
+    expect(m.warnings.map((w) => w.code)).toEqual(['no-tensor-map']);
   });
 
   it('an unreadable map falls back to the structure and says why', () => {
     const m = resolveTensorMap(withMap(quantModel(), '{not json'), floatModel().graph);
     expect(m.source).toBe('structure');
-    expect(m.warnings.join()).toMatch(/not valid JSON/);
+    expect(m.warnings.map((w) => w.code)).toEqual(['tensor-map-unusable']);
   });
 
   it('names missing from the float graph are reported, never guessed; weights and per-channel are skipped with reasons', () => {
