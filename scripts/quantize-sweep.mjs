@@ -1,58 +1,310 @@
 #!/usr/bin/env node
-// Robustness sweep (not part of npm test): quantize every model of ONNX's backend test data whose
-// inputs are all float32, using the test_data_set_N folders beside it as calibration data, and
-// load each result in onnxruntime. Run `npm run test:corpus` first (it fetches .corpus/).
-//   npm run build && node scripts/quantize-sweep.mjs
+// Quantize sweep over a corpus nobody here wrote (runs in .ci/run after `npm run test:corpus`,
+// which fetches .corpus/; not part of npm test): every model.onnx of ONNX's backend test data
+// whose inputs are all float32 and that onnxruntime-node itself can load is quantized with the
+// default options, its test_data_set_N folders as calibration data. Each model runs in a worker
+// process, so a native crash or a hang is recorded against it instead of ending the sweep.
+//
+// Outcomes:
+//   quantized       written, holds quantized nodes, loads and runs in onnxruntime-node on the
+//                   model's first test_data_set, with the float model's output names and shapes
+//   float           nothing to quantize; the written model loads and runs the same way
+//   refused         a clean qtool error (UserInputError, ModelError, UnsupportedError): one line,
+//                   nothing left at -o. A "use --batch-size N" refusal is retried once with N.
+//   FAIL            anything else: an internal error (not a QtoolError), an output that does not
+//                   load or run or has other output shapes, a file left at -o after an error, a
+//                   crash (signal or exit of the worker), a hang (over 120 s)
+// Skipped (not counted as outcomes): inputs that are not all float32, originals onnxruntime
+// cannot load, models without test data.
+//
+// Prints the counts and every refusal and failure, writes .corpus/quantize-summary.json, exits 1
+// on any FAIL.
+//   npm run build && node scripts/quantize-sweep.mjs [--jobs N] [--filter SUBSTRING] [--verbose]
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { quantize } from '../dist/index.js';
-import { Session } from '../dist/runtime/index.js';
-import { readModelFile } from '../dist/onnx/index.js';
+import { fileURLToPath } from 'node:url';
 
-function find(dir, out = []) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) find(p, out);
-    else if (e.name === 'model.onnx') out.push(p);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const CORPUS = path.join(ROOT, '.corpus');
+const CORPUS_DATA = path.join(CORPUS, 'pkg', 'usr', 'share', 'libonnx-testdata', 'data');
+const MODEL_TIMEOUT_MS = 120_000;
+const CLEAN_ERRORS = new Set(['UserInputError', 'ModelError', 'UnsupportedError']);
+
+if (process.argv[2] === '--worker') await worker();
+else await main();
+
+// ---------------------------------------------------------------------------------------------
+// Coordinator
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = Date.now();
+  if (!fs.existsSync(CORPUS_DATA)) {
+    console.error(`quantize-sweep: ${path.relative(ROOT, CORPUS_DATA)} is missing: run npm run test:corpus first (it fetches the corpus)`);
+    process.exit(1);
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+    console.error('quantize-sweep: dist/ is missing: run npm run build first');
+    process.exit(1);
+  }
+  let models = findModels(CORPUS_DATA);
+  if (args.filter) models = models.filter((m) => rel(m).includes(args.filter));
+  if (!models.length) {
+    console.error('quantize-sweep: no models found');
+    process.exit(1);
+  }
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-qsweep-'));
+  const jobs = Math.max(1, Math.min(args.jobs, models.length));
+  console.log(`quantize-sweep: ${models.length} models, ${jobs} worker process(es), outputs in ${out}`);
+  let results;
+  try {
+    results = await runPool(models, jobs, out, args.verbose);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+  const seconds = (Date.now() - t0) / 1000;
+
+  const counts = {};
+  for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
+  const group = (outcome) => {
+    const by = new Map();
+    for (const r of results.filter((x) => x.outcome === outcome)) {
+      const key = r.reason.replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N');
+      if (!by.has(key)) by.set(key, []);
+      by.get(key).push(r);
+    }
+    return [...by].sort((a, b) => b[1].length - a[1].length);
+  };
+  console.log(`\nquantize-sweep: ${results.length} models in ${seconds.toFixed(1)} s`);
+  for (const k of ['quantized', 'float', 'refused', 'skipped', 'FAIL']) console.log(`  ${k.padEnd(10)} ${counts[k] ?? 0}`);
+  const retried = results.filter((r) => r.retriedWithBatchSize && r.outcome !== 'refused').length;
+  if (retried) console.log(`  (${retried} of the quantized/float ones after a retry with the --batch-size the refusal asked for)`);
+  for (const outcome of ['skipped', 'refused', 'FAIL']) {
+    const groups = group(outcome);
+    if (!groups.length) continue;
+    console.log(`\n${outcome}:`);
+    for (const [, rs] of groups) {
+      const shown = outcome === 'skipped' ? [] : rs.slice(0, outcome === 'FAIL' ? rs.length : 3);
+      console.log(`  ${String(rs.length).padStart(3)} × ${rs[0].reason}`);
+      if (shown.length) console.log(`        ${shown.map((r) => r.model).join(', ')}${rs.length > shown.length ? ', …' : ''}`);
+    }
+  }
+  fs.writeFileSync(path.join(CORPUS, 'quantize-summary.json'), `${JSON.stringify({ seconds, counts, results }, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(ROOT, path.join(CORPUS, 'quantize-summary.json'))}`);
+  const failed = counts.FAIL ?? 0;
+  console.log(`quantize-sweep: ${failed ? `${failed} FAILED` : 'no crash, no internal error, every output loads and runs'}`);
+  process.exit(failed ? 1 : 0);
+}
+
+function parseArgs(argv) {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
+    else if (argv[i] === '--filter') out.filter = argv[++i];
+    else if (argv[i] === '--verbose') out.verbose = true;
+    else {
+      console.error(`quantize-sweep: unknown argument '${argv[i]}' (use --jobs N, --filter SUBSTRING, --verbose)`);
+      process.exit(2);
+    }
   }
   return out;
 }
 
-const root = '.corpus';
-if (!fs.existsSync(root)) {
-  console.error('no .corpus/: run npm run test:corpus first');
-  process.exit(1);
+function findModels(dir, out = []) {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) findModels(p, out);
+    else if (e.isFile() && e.name === 'model.onnx') out.push(p);
+  }
+  return out.sort();
 }
-const out = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-qsweep-'));
-const counts = {};
-const failures = [];
-for (const file of find(root).sort()) {
+
+function rel(p) {
+  return path.relative(CORPUS_DATA, p);
+}
+
+/** Hands models to worker processes one at a time; a worker that dies or hangs is replaced. */
+function runPool(models, jobs, outDir, verbose) {
+  return new Promise((resolve, reject) => {
+    const results = new Array(models.length);
+    let next = 0;
+    let done = 0;
+    let anyAnswered = false;
+    let lastReport = Date.now();
+    const finish = (i, r) => {
+      results[i] = r;
+      done++;
+      if (verbose || r.outcome === 'FAIL') console.log(`  [${done}/${models.length}] ${r.model}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`);
+      else if (Date.now() - lastReport > 10_000) {
+        lastReport = Date.now();
+        console.log(`  … ${done}/${models.length}`);
+      }
+      if (done === models.length) resolve(results);
+    };
+    const startWorker = () => {
+      const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr = (stderr + d.toString()).slice(-4000);
+      });
+      let current = -1;
+      let timer;
+      const give = () => {
+        if (next >= models.length) {
+          child.kill();
+          return;
+        }
+        current = next++;
+        stderr = '';
+        timer = setTimeout(() => {
+          const i = current;
+          current = -1;
+          child.kill('SIGKILL');
+          finish(i, { model: rel(models[i]), outcome: 'FAIL', reason: `hang: no answer after ${MODEL_TIMEOUT_MS / 1000} s` });
+          startWorker();
+        }, MODEL_TIMEOUT_MS);
+        child.send({ index: current, file: models[current], outDir });
+      };
+      child.on('message', (msg) => {
+        if (msg.index !== current) return;
+        clearTimeout(timer);
+        anyAnswered = true;
+        current = -1;
+        finish(msg.index, msg.result);
+        give();
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (current < 0) return;
+        if (!anyAnswered) {
+          // Workers that die before any has answered most likely cannot start (dist/ missing or
+          // broken): stop instead of failing every model the same way.
+          reject(new Error(`a worker process died before answering (${signal ?? `exit ${code}`}) on ${rel(models[current])}:\n${stderr}`));
+          return;
+        }
+        const i = current;
+        current = -1;
+        const tail = stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+        finish(i, { model: rel(models[i]), outcome: 'FAIL', reason: `crash: worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail.slice(0, 300)}` : ''}` });
+        startWorker();
+      });
+      give();
+    };
+    for (let j = 0; j < jobs; j++) startWorker();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker: one model per message
+
+async function worker() {
+  const dist = (p) => import(path.join(ROOT, 'dist', p));
+  const ctx = {
+    api: await dist('index.js'),
+    onnx: await dist('onnx/index.js'),
+    runtime: await dist('runtime/index.js'),
+  };
+  process.on('message', async (msg) => {
+    let result;
+    try {
+      result = await sweepOne(ctx, msg.file, msg.outDir);
+    } catch (e) {
+      result = { outcome: 'FAIL', reason: `sweep error: ${String(e?.message ?? e).split('\n')[0]}` };
+    }
+    process.send({ index: msg.index, result: { model: rel(msg.file), ...result } });
+  });
+}
+
+const firstLine = (e) => String(e?.message ?? e).split('\n')[0];
+
+async function sweepOne(ctx, file, outDir) {
   let model;
   try {
-    model = readModelFile(file);
-  } catch {
-    continue;
+    model = ctx.onnx.readModelFile(file);
+  } catch (e) {
+    return { outcome: 'skipped', reason: `qtool cannot read the original: ${e.name}` };
   }
   const feeds = model.graph.feedInputs();
-  if (!feeds.length || !feeds.every((v) => v.elemType === 1)) continue;
+  if (!feeds.length || !feeds.every((v) => v.elemType === 1)) return { outcome: 'skipped', reason: 'inputs are not all float32' };
+  const dataDir = path.dirname(file);
+  const set0 = fs.readdirSync(dataDir).filter((d) => /^test_data_set_\d+$/.test(d)).sort()[0];
+  if (!set0) return { outcome: 'skipped', reason: 'no test_data_set_N folder' };
+
+  let floatOut;
   try {
-    await (await Session.open(file)).close();
-  } catch {
-    continue; // onnxruntime cannot load the original: nothing to compare
-  }
-  const name = path.basename(path.dirname(file));
-  try {
-    const r = await quantize(file, { output: path.join(out, `${name}.int8.onnx`), data: path.dirname(file) });
-    await (await Session.open(r.output)).close();
-    const key = r.plan.nodes.some((n) => n.status !== 'float') ? 'quantized, loads in onnxruntime' : 'nothing to quantize, loads';
-    counts[key] = (counts[key] ?? 0) + 1;
+    floatOut = await runOnce(ctx, file, path.join(dataDir, set0));
   } catch (e) {
-    const key = `${e.constructor.name}`;
-    counts[key] = (counts[key] ?? 0) + 1;
-    failures.push(`${name}: ${key}: ${String(e.message).split('\n')[0]}`);
+    return { outcome: 'skipped', reason: `onnxruntime cannot load or run the original: ${firstLine(e).replace(/^.*?: onnxruntime /, 'onnxruntime ')}` };
+  }
+
+  const output = path.join(outDir, `${rel(dataDir).replaceAll(path.sep, '__')}.int8.onnx`);
+  let r;
+  let retriedWithBatchSize;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      r = await ctx.api.quantize(file, { output, data: dataDir, config: retriedWithBatchSize ? { batchSize: retriedWithBatchSize } : undefined });
+      break;
+    } catch (e) {
+      const left = leftovers(output);
+      if (left.length) return { outcome: 'FAIL', reason: `left ${left.join(', ')} after ${e?.name}: ${firstLine(e)}` };
+      if (!(e instanceof ctx.api.QtoolError) || !CLEAN_ERRORS.has(e.name)) {
+        return { outcome: 'FAIL', reason: `internal error (${e?.name ?? typeof e}): ${firstLine(e)}` };
+      }
+      const asked = /use --batch-size (\d+)/.exec(e.message);
+      if (attempt === 0 && asked) {
+        retriedWithBatchSize = Number(asked[1]);
+        continue;
+      }
+      return { outcome: 'refused', reason: `${e.name}: ${firstLine(e).replaceAll(file, '<model>').replaceAll(dataDir, '<data>')}`, retriedWithBatchSize };
+    }
+  }
+
+  let qOut;
+  try {
+    qOut = await runOnce(ctx, r.output, path.join(dataDir, set0));
+  } catch (e) {
+    return { outcome: 'FAIL', reason: `the written model does not load or run: ${firstLine(e).replaceAll(r.output, '<output>')}` };
+  }
+  fs.rmSync(r.output, { force: true }); // keeps the temp folder small
+  for (const [k, t] of Object.entries(floatOut)) {
+    if (!qOut[k]) return { outcome: 'FAIL', reason: `the written model lacks output '${k}'` };
+    if (qOut[k].dims.join() !== t.dims.join()) return { outcome: 'FAIL', reason: `output '${k}' is [${qOut[k].dims}], the float model's is [${t.dims}]` };
+  }
+  const quantized = r.plan.nodes.some((n) => n.status !== 'float');
+  return { outcome: quantized ? 'quantized' : 'float', reason: '', retriedWithBatchSize };
+}
+
+/** Files beside `output` that a failed quantize must not leave: the output itself or its temps. */
+function leftovers(output) {
+  const dir = path.dirname(output);
+  const base = path.basename(output);
+  return fs.readdirSync(dir).filter((f) => f === base || (f.startsWith(`${base}.`) && f.endsWith('.tmp')));
+}
+
+/** Runs `file` once on the input_N.pb of `setDir` (by name where the tensor has one, else in order). */
+async function runOnce(ctx, file, setDir) {
+  const session = await ctx.runtime.Session.open(file);
+  try {
+    const names = session.inputNames;
+    const tensors = fs.readdirSync(setDir).filter((f) => /^input_\d+\.pb$/.test(f))
+      .sort((a, b) => Number(a.match(/\d+/)[0]) - Number(b.match(/\d+/)[0]))
+      .map((f) => ctx.onnx.decodeTensorBytes(new Uint8Array(fs.readFileSync(path.join(setDir, f))), path.join(setDir, f)));
+    const feeds = {};
+    const unnamed = [];
+    for (const t of tensors) {
+      if (t.name && names.includes(t.name) && !(t.name in feeds)) feeds[t.name] = ctx.runtime.hostFromTensor(t);
+      else unnamed.push(t);
+    }
+    names.filter((n) => !(n in feeds)).forEach((n, k) => {
+      if (unnamed[k]) feeds[n] = ctx.runtime.hostFromTensor(unnamed[k]);
+    });
+    const out = await session.run(feeds);
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dims: t.dims }]));
+  } finally {
+    await session.close();
   }
 }
-console.log(counts);
-for (const f of failures) console.log(`  ${f}`);
-process.exit(failures.some((f) => !/UserInputError/.test(f)) ? 1 : 0);
