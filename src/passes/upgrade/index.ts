@@ -82,6 +82,10 @@ export function planUpgrade(model: Model, target: number): UpgradePlan {
         refused.push({ op: n.opType, node: n.name || n.outputs[0] || '', opset: from, to: change.since, reason: why });
         break;
       }
+      if (change.applies && !change.applies(n)) {
+        v = change.since;
+        continue;
+      }
       const key = `${op}@${change.since}`;
       const s = steps.get(key) ?? steps.set(key, { op, since: change.since, what: change.what, count: 0 }).get(key)!;
       s.count++;
@@ -118,6 +122,10 @@ export function upgradeModel(model: Model, target: number): UpgradeResult {
     let node: Node | undefined = n;
     let v = from;
     for (let change: Change | undefined = adaptersFor(n.opType, v, target)[0]; node && change; change = node ? adaptersFor(node.opType, v, target)[0] : undefined) {
+      if (change.applies && !change.applies(node)) {
+        v = change.since;
+        continue;
+      }
       try {
         node = change.adapt!(c, node);
       } catch (e) {
@@ -131,7 +139,7 @@ export function upgradeModel(model: Model, target: number): UpgradeResult {
   if (refused.length) throw new UnsupportedError(refusalMessage(refused, target));
   setOpset(model, target);
   const adapted = plan.steps.map((s) => `${s.op}→${s.since} ×${s.count}`);
-  const notes = [`opset ${from} → ${target}${adapted.length ? `; adapted ${adapted.join(', ')}` : '; no op needed an adapter'}`];
+  const notes = [`opset upgraded from ${from} to ${target}${adapted.length ? `; adapted ${adapted.join(', ')}` : '; no op needed an adapter'}`];
   if (model.functions.length) notes.push(`${model.functions.length} model-local function(s) keep their own opset imports`);
   return { ...plan, notes };
 }

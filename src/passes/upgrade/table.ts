@@ -20,13 +20,15 @@ export interface Change {
   readonly adapt?: (c: AdaptContext, n: Node) => Node | undefined;
   /** Why this node cannot be converted, without changing anything (for inspect and the dry run). */
   readonly check?: (c: AdaptContext, n: Node) => string | undefined;
+  /** False when this node is already valid at `since` as it is (nothing to adapt). */
+  readonly applies?: (n: Node) => boolean;
   /** The op type the node has after `adapt` when it changes (deprecated ops). */
   readonly becomes?: string;
 }
 
 const softmax: Change = { since: 13, what: 'coerced-2D from axis (default 1) → one axis (default -1)', adapt: softmax13 };
-const axesInput13: Change = { since: 13, what: 'axes attribute → input', adapt: axesToInput };
-const axesInput18: Change = { since: 18, what: 'axes attribute → input', adapt: axesToInput };
+const axesInput13: Change = { since: 13, what: 'axes attribute → input', adapt: axesToInput, applies: (n) => !!n.attr('axes') };
+const axesInput18: Change = { since: 18, what: 'axes attribute → input', adapt: axesToInput, applies: (n) => !!n.attr('axes') };
 const negativeAxes: Change = { since: 11, what: 'negative axes accepted' };
 
 export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
@@ -39,7 +41,7 @@ export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
     { since: 10, what: 'mask output becomes bool', adapt: dropout10 },
     { since: 12, what: 'ratio attribute → input, training_mode input', adapt: dropout12 },
   ],
-  Split: [{ since: 11, what: 'negative axis' }, { since: 13, what: 'split attribute → input', adapt: split13 }, { since: 18, what: 'num_outputs required without split', adapt: split18 }],
+  Split: [{ since: 11, what: 'negative axis' }, { since: 13, what: 'split attribute → input', adapt: split13, applies: (n) => !!n.attr('split') }, { since: 18, what: 'num_outputs required without split', adapt: split18, applies: (n) => !n.inputs[1] && !n.attr('num_outputs') }],
   Squeeze: [negativeAxes, axesInput13], Unsqueeze: [negativeAxes, axesInput13],
   ReduceSum: [negativeAxes, axesInput13],
   ...Object.fromEntries(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']
@@ -50,12 +52,12 @@ export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
   ],
   Resize: [
     { since: 11, what: 'roi input; coordinate_transformation_mode (default half_pixel ≠ 10\'s asymmetric) and nearest_mode', adapt: resize11, check: checkResize11 },
-    { since: 13, what: 'tf_half_pixel_for_nn removed; roi/scales optional', adapt: resize13, check: checkResize13 },
+    { since: 13, what: 'tf_half_pixel_for_nn removed; roi/scales optional', adapt: resize13, check: checkResize13, applies: (n) => n.attrString('coordinate_transformation_mode') === 'tf_half_pixel_for_nn' },
     { since: 18, what: 'antialias, axes, keep_aspect_ratio_policy (defaults keep 13)' }, { since: 19, what: 'half_pixel_symmetric' },
   ],
   BatchNormalization: [
     { since: 9, what: 'spatial attribute removed', adapt: batchNorm9, check: checkBatchNorm },
-    { since: 14, what: 'training outputs → running_mean/var with training_mode', adapt: batchNorm14, check: checkBatchNorm },
+    { since: 14, what: 'training outputs → running_mean/var with training_mode', adapt: batchNorm14, check: checkBatchNorm, applies: (n) => n.outputs.length > 1 },
     { since: 15, what: 'scale/bias and mean/var may have different types' },
   ],
   GroupNormalization: [{ since: 21, what: 'scale/bias per group → per channel', adapt: groupNorm21 }],
@@ -66,7 +68,7 @@ export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
   Scan: [{ since: 9, what: 'batch axis removed, per-input scan axes', adapt: scan9, check: checkScan9 }, { since: 11, what: 'negative axes' }, { since: 16, what: 'optional types' }],
   Loop: [{ since: 11, what: 'loop-carried shapes may change' }, { since: 13, what: 'sequence types' }, { since: 16, what: 'optional types' }],
   If: [{ since: 11, what: 'branch output shapes may differ' }, { since: 13, what: 'sequence types' }, { since: 16, what: 'optional types' }],
-  RoiAlign: [{ since: 16, what: 'coordinate_transformation_mode (default half_pixel ≠ 10\'s output_half_pixel)', adapt: roiAlign16 }],
+  RoiAlign: [{ since: 16, what: 'coordinate_transformation_mode (default half_pixel ≠ 10\'s output_half_pixel)', adapt: roiAlign16, applies: (n) => !n.attr('coordinate_transformation_mode') }],
   GridSample: [{ since: 20, what: 'mode values renamed (bilinear → linear, bicubic → cubic), N-D', adapt: gridSample20 }],
   DFT: [{ since: 20, what: 'axis attribute → input', adapt: dft20 }],
   Cast: [{ since: 9, what: 'string' }, { since: 13, what: 'bfloat16' }, { since: 19, what: 'float8 and saturate (default keeps other types)' }, { since: 21, what: '4-bit types' }],
