@@ -6,7 +6,7 @@
 import type { Node } from '../../ir/index.js';
 import type { AdaptContext } from './context.js';
 import { softmax13 } from './adapters/softmax.js';
-import { axesToInput, clip11, dft20, dropout10, dropout12, pad11, slice10, split13, split18, topk10 } from './adapters/inputs.js';
+import { axesToInput, checkDropout12, clip11, dft20, dropout10, dropout12, pad11, slice10, split13, split18, topk10 } from './adapters/inputs.js';
 import { checkResize11, checkResize13, resize11, resize13, upsample9, upsampleToResize10 } from './adapters/resize.js';
 import { batchNorm14, batchNorm9, checkBatchNorm, groupNorm21 } from './adapters/normalization.js';
 import { checkScan9, gridSample20, roiAlign16, scan9, scatter11 } from './adapters/misc.js';
@@ -39,7 +39,7 @@ export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
   Pad: [{ since: 11, what: 'pads/value attributes → inputs', adapt: pad11 }, { since: 18, what: 'axes input (optional)' }, { since: 19, what: 'wrap mode' }],
   Dropout: [
     { since: 10, what: 'mask output becomes bool', adapt: dropout10 },
-    { since: 12, what: 'ratio attribute → input, training_mode input', adapt: dropout12 },
+    { since: 12, what: 'ratio attribute → input, training_mode input', adapt: dropout12, check: checkDropout12 },
   ],
   Split: [{ since: 11, what: 'negative axis' }, { since: 13, what: 'split attribute → input', adapt: split13, applies: (n) => !!n.attr('split') }, { since: 18, what: 'num_outputs required without split', adapt: split18, applies: (n) => !n.inputs[1] && !n.attr('num_outputs') }],
   Squeeze: [negativeAxes, axesInput13], Unsqueeze: [negativeAxes, axesInput13],

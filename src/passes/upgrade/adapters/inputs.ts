@@ -62,8 +62,19 @@ export function dropout10(c: AdaptContext, n: Node): Node {
   return c.rebuild(n, { outputs: [n.outputs[0]!, bool] }, { after: [cast] });
 }
 
+/** Before 12 the spec leaves an inference Dropout's mask undefined (onnxruntime fills it with
+ * false); 12 defines it as all true. A mask that is read cannot keep its value. */
+export function checkDropout12(c: AdaptContext, n: Node): string | undefined {
+  const mask = n.outputs[1];
+  return mask && (c.g.consumersOf(mask).length > 0 || c.g.isGraphOutput(mask))
+    ? 'Dropout whose mask output is read: its inference value is undefined before opset 12 (onnxruntime gives false), all true from 12'
+    : undefined;
+}
+
 /** Dropout-10 → 12: ratio attribute → input. */
 export function dropout12(c: AdaptContext, n: Node): Node {
+  const why = checkDropout12(c, n);
+  if (why) throw new Refusal(why);
   const ratio = n.attr('ratio');
   if (!ratio || ratio.type !== 1) return c.rebuild(n, { attributes: without(n.attributes, 'ratio') });
   const r = c.float(`${c.base(n)}_ratio`, [ratio.value], DataType.FLOAT, []);
