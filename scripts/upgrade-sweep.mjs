@@ -15,8 +15,9 @@
 //              dtypes and shapes only
 //   failed     converted, but onnxruntime cannot load or run the result, or the outputs differ
 //
+// With --newer, the models at opset 13–20 are also converted to 21 and reported separately.
 // Exits 1 when fewer than 95% of the runnable models convert or any converted model fails.
-// Usage: node scripts/upgrade-sweep.mjs [--jobs N] [--filter SUBSTRING] [--cli] [--verbose]
+// Usage: node scripts/upgrade-sweep.mjs [--jobs N] [--filter SUBSTRING] [--cli] [--newer] [--verbose]
 import { fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,27 +49,32 @@ async function main() {
     } catch {
       continue;
     }
-    if (v >= 7 && v <= 12) models.push({ path: p, opset: v });
+    if (v >= 7 && v <= 12) models.push({ path: p, opset: v, targets: TARGETS });
+    else if (args.newer && v >= 13 && v <= 20) models.push({ path: p, opset: v, targets: [21] });
   }
   if (args.filter) models = models.filter((m) => rel(m.path).includes(args.filter));
   const jobs = Math.max(1, Math.min(args.jobs, models.length));
-  console.log(`upgrade-sweep: ${models.length} corpus models at opset 7–12, targets ${TARGETS.join(' and ')}, ${jobs} worker process(es)${args.cli ? ', via bin/qtool.js' : ''}`);
+  console.log(`upgrade-sweep: ${models.length} corpus models (opset 7–12 → ${TARGETS.join(' and ')}${args.newer ? ', 13–20 → 21' : ''}), ${jobs} worker process(es)${args.cli ? ', via bin/qtool.js' : ''}`);
   const results = await runPool(models, jobs, args);
-  const s = summarize(results, (Date.now() - t0) / 1000);
-  print(s);
-  fs.writeFileSync(path.join(CORPUS, 'upgrade-summary.json'), `${JSON.stringify({ ...s, results }, null, 2)}\n`);
-  const ok = s.runnable === 0 || (s.converted / s.runnable >= 0.95 && s.failed.length === 0);
+  const seconds = (Date.now() - t0) / 1000;
+  const s = summarize(results.filter((r) => r.opset <= 12), seconds);
+  print(s, '7–12', '13 and 21');
+  const newer = args.newer ? summarize(results.filter((r) => r.opset > 12), seconds) : undefined;
+  if (newer) print(newer, '13–20', '21');
+  fs.writeFileSync(path.join(CORPUS, 'upgrade-summary.json'), `${JSON.stringify({ ...s, newer, results }, null, 2)}\n`);
+  const ok = [s, newer].every((x) => !x || x.runnable === 0 || (x.converted / x.runnable >= 0.95 && x.failed.length === 0));
   console.log(`\nupgrade-sweep: ${ok ? 'pass' : 'FAIL'} (wrote ${path.relative(ROOT, path.join(CORPUS, 'upgrade-summary.json'))})`);
   process.exit(ok ? 0 : 1);
 }
 
 function parseArgs(argv) {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, cli: false, verbose: false };
+  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, cli: false, newer: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
     else if (argv[i] === '--filter') out.filter = argv[++i];
     else if (argv[i] === '--cli') out.cli = true;
+    else if (argv[i] === '--newer') out.newer = true;
     else if (argv[i] === '--verbose') out.verbose = true;
     else {
       console.error(`upgrade-sweep: unknown argument '${argv[i]}'`);
@@ -150,13 +156,13 @@ function summarize(results, seconds) {
   return {
     seconds: Math.round(seconds * 10) / 10,
     models: results.length,
-    byOpset: Object.fromEntries([7, 8, 9, 10, 11, 12].map((v) => [v, results.filter((r) => r.opset === v).length])),
+    byOpset: Object.fromEntries([...new Set(results.map((r) => r.opset))].sort((a, b) => a - b).map((v) => [v, results.filter((r) => r.opset === v).length])),
     notRunnable: group('not runnable'),
     runnable: runnable.length,
     converted: runnable.filter((r) => r.status !== 'refused').length,
     equal: runnable.filter((r) => r.status === 'equal').length,
     bitIdentical: runnable.filter((r) => r.status === 'equal' && r.identical).length,
-    withinTolerance: runnable.filter((r) => r.status === 'equal' && !r.identical && !r.nondeterministic).map((r) => ({ model: r.model, maxRel: r.maxRel })),
+    withinTolerance: runnable.filter((r) => r.status === 'equal' && !r.identical && !r.nondeterministic).map((r) => ({ model: r.model, maxRel: r.maxRel, at: r.differsAt })),
     nondeterministic: runnable.filter((r) => r.status === 'equal' && r.nondeterministic).map((r) => r.model),
     adapted: runnable.filter((r) => r.status === 'equal' && r.steps?.length).length,
     refused: group('refused'),
@@ -164,12 +170,12 @@ function summarize(results, seconds) {
   };
 }
 
-function print(s) {
-  console.log(`\n=== upgrade sweep: ${s.models} corpus models at opset 7–12 (${Object.entries(s.byOpset).map(([v, n]) => `${n} at ${v}`).join(', ')}) in ${s.seconds} s ===`);
+function print(s, range, targets) {
+  console.log(`\n=== upgrade sweep: ${s.models} corpus models at opset ${range} (${Object.entries(s.byOpset).map(([v, n]) => `${n} at ${v}`).join(', ')}); ${s.seconds} s in all ===`);
   console.log(`runnable in onnxruntime-node: ${s.runnable}`);
-  console.log(`converted to 13 and 21: ${s.converted} of ${s.runnable} (${s.runnable ? ((100 * s.converted) / s.runnable).toFixed(1) : '0'}%)`);
+  console.log(`converted to ${targets}: ${s.converted} of ${s.runnable} (${s.runnable ? ((100 * s.converted) / s.runnable).toFixed(1) : '0'}%)`);
   console.log(`equal outputs: ${s.equal} (${s.bitIdentical} bit-identical, ${s.withinTolerance.length} within 1e-6 relative, ${s.nondeterministic.length} random-op models compared on dtypes/shapes); ${s.adapted} of them needed an adapter`);
-  for (const w of s.withinTolerance) console.log(`  within tolerance ${w.model}: max rel ${w.maxRel.toExponential(2)}`);
+  for (const w of s.withinTolerance) console.log(`  within tolerance ${w.model}: max rel ${w.maxRel.toExponential(2)} (bit-identical except at opset ${w.at.join(', ')})`);
   console.log(`refused: ${s.refused.reduce((a, g) => a + g.count, 0)}`);
   for (const g of s.refused) console.log(`  ${g.count} × ${g.reason}\n      ${g.models.join(', ')}`);
   console.log(`failed: ${s.failed.length}`);
@@ -207,6 +213,8 @@ async function check(ctx, m) {
   let orig;
   let feeds;
   let ref;
+  const notTensor = ctx.onnx.readModelFile(m.path).graph.feedInputs().find((v) => v.source?.type && !v.source.type.tensor_type);
+  if (notTensor) return { ...base, status: 'not runnable', reason: `input '${notTensor.name}' is not a tensor; onnxruntime-node feeds tensors only` };
   try {
     orig = await ctx.ort.InferenceSession.create(m.path, opts);
     feeds = dataSets(m.path).map((d) => loadFeeds(ctx, d, orig.inputNames));
@@ -223,7 +231,8 @@ async function check(ctx, m) {
   const steps = [];
   let worst = 0;
   let identical = true;
-  for (const to of TARGETS) {
+  const differsAt = [];
+  for (const to of m.targets) {
     const out = path.join(ctx.tmp, `${m.index}-${to}.onnx`);
     try {
       if (ctx.cli) {
@@ -255,12 +264,13 @@ async function check(ctx, m) {
     const exact = compare(ref, got, 0);
     if (!exact) continue;
     identical = false;
+    differsAt.push(to);
     const d = compare(ref, got, 1e-6);
     if (d) return { ...base, status: 'failed', reason: `opset ${to}: ${d}`, steps };
     worst = Math.max(worst, maxRel(ref, got));
   }
   await orig.release();
-  return { ...base, status: 'equal', identical: identical && !nondeterministic, nondeterministic: nondeterministic || undefined, maxRel: worst || undefined, steps };
+  return { ...base, status: 'equal', identical: identical && !nondeterministic, nondeterministic: nondeterministic || undefined, maxRel: worst || undefined, differsAt: differsAt.length ? differsAt : undefined, steps };
 }
 
 function dataSets(modelPath) {
@@ -344,7 +354,7 @@ function maxRel(a, b) {
       for (const v of x.data) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
       for (let i = 0; i < x.data.length; i++) {
         const d = Math.abs(x.data[i] - b[s][name].data[i]);
-        if (Number.isFinite(d) && scale > 0) worst = Math.max(worst, d / scale);
+        if (Number.isFinite(d) && scale > 0 && d > 0) worst = Math.max(worst, d / scale);
       }
     }
   }
