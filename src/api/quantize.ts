@@ -74,8 +74,11 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   const notes = prepareModel(model);
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(targetNote);
-  const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  const opsetBefore = opsetVersion(model);
   if (analysis) notes.push(...opsetNotes(model, analysis, config));
+  // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
+  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   const overrides = loadOverrides(opts.overrides);
   let plan: QuantPlan;
   let tensorMap: Record<string, string> = {};
