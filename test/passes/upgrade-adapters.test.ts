@@ -251,6 +251,33 @@ describe('subgraphs', () => {
   });
 });
 
+describe('nested subgraphs', () => {
+  it('an If inside an If reading an outer value: converted, and the outer rank is known (no Flatten for a last-axis Softmax)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [2, 3, 4]);
+    const c1 = b.input('c1', [], DataType.BOOL);
+    const c2 = b.input('c2', [], DataType.BOOL);
+    const leaf = (tag: string, lo: number) => {
+      const g = new Graph({ name: tag });
+      g.addNode(new Node({ name: `${tag}_sm`, opType: 'Softmax', inputs: [x], outputs: [`${tag}_s`], attributes: [makeAttr.int('axis', 2)] }));
+      g.addNode(new Node({ name: `${tag}_clip`, opType: 'Clip', inputs: [`${tag}_s`], outputs: [`${tag}_y`], attributes: [makeAttr.float('min', lo), makeAttr.float('max', 0.4)] }));
+      g.outputs.push({ name: `${tag}_y`, elemType: DataType.FLOAT, shape: [2, 3, 4] });
+      return g;
+    };
+    const inner = new Graph({ name: 'outer_then' });
+    inner.addNode(new Node({ name: 'inner_if', opType: 'If', inputs: [c2], outputs: ['inner_y'], attributes: [{ name: 'then_branch', type: 5, value: leaf('a', 0.1) }, { name: 'else_branch', type: 5, value: leaf('b', 0.2) }] }));
+    inner.outputs.push({ name: 'inner_y', elemType: DataType.FLOAT, shape: [2, 3, 4] });
+    const y = b.graph.uniqueName('y');
+    b.graph.addNode(new Node({ name: 'outer_if', opType: 'If', inputs: [c1], outputs: [y], attributes: [{ name: 'then_branch', type: 5, value: inner }, { name: 'else_branch', type: 5, value: leaf('c', 0) }] }));
+    b.output(y, [2, 3, 4]);
+    const bool = (v: number): HostTensor => ({ dtype: DataType.BOOL, dims: [], data: Uint8Array.of(v) });
+    for (const [a, c] of [[1, 1], [1, 0], [0, 0]]) {
+      const [m13] = await expectSameOutputs(model(b, 10), { x: f32([2, 3, 4], 3), c1: bool(a!), c2: bool(c!) });
+      expect(opsOf(m13!.graph).sort()).toEqual(['Clip', 'Clip', 'Clip', 'If', 'If', 'Softmax', 'Softmax', 'Softmax']);
+    }
+  });
+});
+
 describe('refusals and range', () => {
   it('below opset 7, beyond 21 and downwards are refused with one line', () => {
     const b = new GraphBuilder();

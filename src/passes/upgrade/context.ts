@@ -10,12 +10,13 @@ export class AdaptContext {
   private types?: Map<string, number>;
   private ranks?: Map<string, number>;
 
-  constructor(readonly g: Graph, private readonly names: Set<string>, readonly fromOpset: number, readonly target: number) {}
+  /** `parent`: the context of the graph whose node holds this subgraph (outer-scope values). */
+  constructor(readonly g: Graph, private readonly names: Set<string>, readonly fromOpset: number, readonly target: number, private readonly parent?: AdaptContext) {}
 
   /** A value/node name used nowhere in the model. */
   name(base: string): string {
-    let n = this.g.uniqueName(base.replace(/[^A-Za-z0-9_./:-]/g, '_') || 'v');
-    while (this.names.has(n)) n = this.g.uniqueName(base);
+    let n = this.g.uniqueName(base || 'v');
+    while (this.names.has(n)) n = this.g.uniqueName(base || 'v');
     this.names.add(n);
     return n;
   }
@@ -44,7 +45,7 @@ export class AdaptContext {
   /** Element type of a value (value_info, graph I/O, or a forward pass over op semantics). */
   elemType(value: string): number | undefined {
     this.types ??= inferElemTypes(this.g);
-    return this.types.get(value);
+    return this.types.get(value) ?? (this.defines(value) ? undefined : this.parent?.elemType(value));
   }
 
   /** Rank of a value where the file states it (value_info, graph I/O, initializers), or one
@@ -62,7 +63,12 @@ export class AdaptContext {
       }
       this.ranks = r;
     }
-    return this.ranks.get(value);
+    return this.ranks.get(value) ?? (this.defines(value) ? undefined : this.parent?.rank(value));
+  }
+
+  /** Whether this graph itself defines `value` (input, initializer or node output). */
+  private defines(value: string): boolean {
+    return this.g.isGraphInput(value) || this.g.initializers.has(value) || !!this.g.producerOf(value);
   }
 
   constant(value: string): Tensor | undefined {

@@ -49,11 +49,36 @@ function allNames(g: Graph, out: Set<string>): Set<string> {
   return out;
 }
 
+/** Visits every node, subgraph nodes before the node that holds them. */
 function each(g: Graph, visit: (g: Graph, n: Node) => void): void {
   for (const n of [...g.nodes]) {
     for (const sub of n.subgraphs()) each(sub, visit);
     visit(g, n);
   }
+}
+
+/** One context per graph, each knowing the context of the graph around it. */
+function contexts(model: Model, from: number, target: number): (g: Graph) => AdaptContext {
+  const names = allNames(model.graph, new Set());
+  const parents = new Map<Graph, Graph>();
+  const link = (g: Graph) => {
+    for (const n of g.nodes) for (const sub of n.subgraphs()) {
+      parents.set(sub, g);
+      link(sub);
+    }
+  };
+  link(model.graph);
+  const made = new Map<Graph, AdaptContext>();
+  const get = (g: Graph): AdaptContext => {
+    let c = made.get(g);
+    if (!c) {
+      const p = parents.get(g);
+      c = new AdaptContext(g, names, from, target, p ? get(p) : undefined);
+      made.set(g, c);
+    }
+    return c;
+  };
+  return get;
 }
 
 function checkRange(from: number | undefined, to: number): number {
@@ -69,11 +94,10 @@ export function planUpgrade(model: Model, target: number): UpgradePlan {
   const from = checkRange(opsetVersion(model), target);
   const steps = new Map<string, UpgradeStep>();
   const refused: UpgradeRefusal[] = [];
-  const names = allNames(model.graph, new Set());
-  const contexts = new Map<Graph, AdaptContext>();
+  const contextOf = contexts(model, from, target);
   each(model.graph, (g, n) => {
     if (!isDefault(n.domain)) return;
-    const c = contexts.get(g) ?? contexts.set(g, new AdaptContext(g, names, from, target)).get(g)!;
+    const c = contextOf(g);
     let op = n.opType;
     let v = from;
     for (let change: Change | undefined = adaptersFor(op, v, target)[0]; change; change = adaptersFor(op, v, target)[0]) {
@@ -113,12 +137,11 @@ export function upgradeModel(model: Model, target: number): UpgradeResult {
   if (plan.refused.length) throw new UnsupportedError(refusalMessage(plan.refused, target));
   const { from } = plan;
   if (from === target) return { ...plan, notes: [] };
-  const names = allNames(model.graph, new Set());
-  const contexts = new Map<Graph, AdaptContext>();
+  const contextOf = contexts(model, from, target);
   const refused: UpgradeRefusal[] = [];
   each(model.graph, (g, n) => {
     if (!isDefault(n.domain)) return;
-    const c = contexts.get(g) ?? contexts.set(g, new AdaptContext(g, names, from, target)).get(g)!;
+    const c = contextOf(g);
     let node: Node | undefined = n;
     let v = from;
     for (let change: Change | undefined = adaptersFor(n.opType, v, target)[0]; node && change; change = node ? adaptersFor(node.opType, v, target)[0] : undefined) {
