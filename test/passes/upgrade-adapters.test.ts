@@ -251,6 +251,30 @@ describe('subgraphs', () => {
   });
 });
 
+describe('experimental ops removed at 10', () => {
+  it('ImageScaler, Affine, Scale, ScaledTanh, ParametricSoftplus, Crop and DynamicSlice become standard ops', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [1, 3, 5, 6]);
+    b.output(b.op1('ImageScaler', [x], { scale: { float: 0.75 }, bias: { floats: [1, -2, 0.5] } }));
+    b.output(b.op1('Affine', [x], { alpha: { float: 1.5 }, beta: { float: -0.25 } }));
+    b.output(b.op1('Scale', [x], { scale: { float: 3 } }));
+    b.output(b.op1('ScaledTanh', [x], { alpha: { float: 2 }, beta: { float: 0.5 } }));
+    b.output(b.op1('ParametricSoftplus', [x], { alpha: { float: 0.5 }, beta: { float: 2 } }));
+    b.output(b.op1('Crop', [x], { border: [1, 2, 2, 1] }));
+    b.output(b.op1('Crop', [x], { border: [1, 1, 0, 0], scale: [2, 3] }));
+    b.output(b.op1('DynamicSlice', [x, b.initInt64('st', [1], [1]), b.initInt64('en', [1], [4]), b.initInt64('ax', [1], [3])]));
+    const experimental = ['ImageScaler', 'Affine', 'Scale', 'ScaledTanh', 'ParametricSoftplus', 'Crop', 'DynamicSlice'];
+    const [m13, m21] = await expectSameOutputs(model(b, 8), X([1, 3, 5, 6]), [13, 21], 1e-6);
+    for (const m of [m13!, m21!]) expect(opsOf(m.graph).filter((op) => experimental.includes(op))).toEqual([]);
+  });
+
+  it('GivenTensorFill has no equivalent and is refused by name', () => {
+    const b = new GraphBuilder();
+    b.output(b.op1('GivenTensorFill', [b.input('x', [2])], { shape: [2] }));
+    expect(() => upgradeModel(model(b, 8), 13)).toThrow(/GivenTensorFill 'giventensorfill' \(opset 8 → 10\): .*no standard equivalent/);
+  });
+});
+
 describe('nested subgraphs', () => {
   it('an If inside an If reading an outer value: converted, and the outer rank is known (no Flatten for a last-axis Softmax)', async () => {
     const b = new GraphBuilder();

@@ -9,6 +9,7 @@ import { softmax13 } from './adapters/softmax.js';
 import { axesToInput, checkDropout12, clip11, dft20, dropout10, dropout12, pad11, slice10, split13, split18, topk10 } from './adapters/inputs.js';
 import { checkResize11, checkResize13, resize11, resize13, upsample9, upsampleToResize10 } from './adapters/resize.js';
 import { batchNorm14, batchNorm9, checkBatchNorm, groupNorm21 } from './adapters/normalization.js';
+import { affine10, crop10, dynamicSlice10, imageScaler10, noEquivalent, parametricSoftplus10, refuseRemoved, scale10, scaledTanh10 } from './adapters/experimental.js';
 import { checkScan9, gridSample20, roiAlign16, scan9, scatter11 } from './adapters/misc.js';
 
 export interface Change {
@@ -85,6 +86,15 @@ export const CHANGES: Readonly<Record<string, readonly Change[]>> = {
   Gemm: [{ since: 11, what: 'C optional' }], Flatten: [{ since: 11, what: 'negative axis' }], Concat: [{ since: 11, what: 'negative axis' }],
   ConstantOfShape: [{ since: 20, what: 'more types' }], OneHot: [{ since: 11, what: 'negative axis/indices' }],
   Compress: [{ since: 11, what: 'negative axis' }], ConvTranspose: [{ since: 11, what: 'output_shape/pads clarified' }],
+  // Experimental ops removed at 10 (./adapters/experimental.ts).
+  ImageScaler: [{ since: 10, what: 'experimental op removed: Mul/Add', adapt: imageScaler10 }],
+  Affine: [{ since: 10, what: 'experimental op removed: Mul/Add', adapt: affine10 }],
+  Scale: [{ since: 10, what: 'experimental op removed: Mul', adapt: scale10 }],
+  ScaledTanh: [{ since: 10, what: 'experimental op removed: Mul/Tanh/Mul', adapt: scaledTanh10 }],
+  ParametricSoftplus: [{ since: 10, what: 'experimental op removed: Mul/Softplus/Mul', adapt: parametricSoftplus10 }],
+  Crop: [{ since: 10, what: 'experimental op removed: Slice', adapt: crop10, becomes: 'Slice' }],
+  DynamicSlice: [{ since: 10, what: 'experimental op removed: Slice-10 takes the same inputs', adapt: dynamicSlice10, becomes: 'Slice' }],
+  ...Object.fromEntries(['ATen', 'ConstantFill', 'GivenTensorFill', 'GRUUnit'].map((op) => [op, [{ since: 10, what: 'experimental op removed', adapt: refuseRemoved, check: noEquivalent }]])),
   LpPool: [{ since: 11, what: 'auto_pad clarified' }, { since: 18, what: 'ceil_mode' }],
 };
 
