@@ -16,7 +16,11 @@ export function breakingOps(model: Model, from: number, to: number): string[] {
 /** Raises the default-domain opset to `target`, converting the ops that need it; returns a note,
  * throws UnsupportedError (model unchanged) when some node cannot be converted. */
 export function ensureOpset(model: Model, target: number, why: string): string | undefined {
-  const current = opsetVersion(model) ?? 1;
+  const current = opsetVersion(model);
+  if (current === undefined) {
+    model.opsets.push({ domain: '', version: target });
+    return `imported the ai.onnx opset ${target} for ${why}`;
+  }
   if (current >= target) return undefined;
   try {
     const r = upgradeModel(model, target);

@@ -311,6 +311,20 @@ describe('refusals and range', () => {
     expect(() => upgradeModel(model(b, 13), 11)).toThrow(/does not convert down/);
   });
 
+  it('IR 3 initializers listed as graph inputs stay constants (not overridable inputs) after the IR rises', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [1, 2, 4, 4]);
+    const w = b.randomInit('w', [3, 2, 3, 3]);
+    const s = b.init('scales', [4], [1, 1, 2, 2]);
+    b.graph.inputs.push({ name: w, elemType: DataType.FLOAT, shape: [3, 2, 3, 3] }, { name: s, elemType: DataType.FLOAT, shape: [4] });
+    b.output(b.op1('Resize', [b.op1('Conv', [x, w], { pads: [1, 1, 1, 1] }), s], { mode: 'nearest' }));
+    const m = model(b, 10);
+    m.irVersion = 3;
+    const [m13] = await expectSameOutputs(m, X([1, 2, 4, 4]), [13]);
+    expect(m13!.graph.inputs.map((i) => i.name)).toEqual(['x']);
+    expect(Number(m13!.irVersion)).toBe(7);
+  });
+
   it('raises the IR version the target opset needs', () => {
     const b = new GraphBuilder();
     b.output(b.op1('Relu', [b.input('x', [2])]));

@@ -11,7 +11,7 @@ export class AdaptContext {
   private ranks?: Map<string, number>;
 
   /** `parent`: the context of the graph whose node holds this subgraph (outer-scope values). */
-  constructor(readonly g: Graph, private readonly names: Set<string>, readonly fromOpset: number, readonly target: number, private readonly parent?: AdaptContext) {}
+  constructor(readonly g: Graph, private readonly names: Set<string>, readonly fromOpset: number, readonly target: number, private readonly parent?: AdaptContext, private readonly irVersion = 10) {}
 
   /** A value/node name used nowhere in the model. */
   name(base: string): string {
@@ -71,8 +71,11 @@ export class AdaptContext {
     return this.g.isGraphInput(value) || this.g.initializers.has(value) || !!this.g.producerOf(value);
   }
 
+  /** The constant behind a value. Below IR 4 initializers are listed as graph inputs and are
+   * still constants. */
   constant(value: string): Tensor | undefined {
-    return value ? this.g.constantOf(value) : undefined;
+    if (!value) return undefined;
+    return this.g.constantOf(value) ?? (this.irVersion < 4 ? this.g.initializers.get(value) : undefined);
   }
 
   /** A fresh node (name made unique); its outputs are fresh values unless given. */

@@ -59,6 +59,7 @@ function each(g: Graph, visit: (g: Graph, n: Node) => void): void {
 
 /** One context per graph, each knowing the context of the graph around it. */
 function contexts(model: Model, from: number, target: number): (g: Graph) => AdaptContext {
+  const ir = Number(model.irVersion);
   const names = allNames(model.graph, new Set());
   const parents = new Map<Graph, Graph>();
   const link = (g: Graph) => {
@@ -73,7 +74,7 @@ function contexts(model: Model, from: number, target: number): (g: Graph) => Ada
     let c = made.get(g);
     if (!c) {
       const p = parents.get(g);
-      c = new AdaptContext(g, names, from, target, p ? get(p) : undefined);
+      c = new AdaptContext(g, names, from, target, p ? get(p) : undefined, ir);
       made.set(g, c);
     }
     return c;
@@ -167,11 +168,21 @@ export function upgradeModel(model: Model, target: number): UpgradeResult {
   return { ...plan, notes };
 }
 
+/** The IR version each opset came with (ONNX's versioning table), from opset 7 on. */
+const IR_OF_OPSET: Record<number, number> = { 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10 };
+
 function setOpset(model: Model, target: number): void {
   model.opsets = model.opsets.map((o) => (isDefault(o.domain) ? { ...o, version: target } : o));
-  const ir = typeof model.irVersion === 'bigint' ? Number(model.irVersion) : model.irVersion;
-  const minIr = target >= 21 ? 10 : target >= 19 ? 9 : target >= 15 ? 8 : target >= 13 ? 7 : target >= 11 ? 6 : target >= 9 ? 4 : 3;
-  if (ir < minIr) model.irVersion = minIr;
+  const ir = Number(model.irVersion);
+  const minIr = IR_OF_OPSET[target] ?? 10;
+  if (ir >= minIr) return;
+  model.irVersion = minIr;
+  // Below IR 4 every initializer is also listed as a graph input and is still a constant; from 4 on
+  // an initializer listed as an input is a default that a feed may override. Keep them constants.
+  if (ir < 4 && minIr >= 4) {
+    const g = model.graph;
+    g.inputs = g.inputs.filter((i) => !g.initializers.has(i.name));
+  }
 }
 
 /** Ops of the model (any graph) that need an adapter between `from` (exclusive) and `to`. */
