@@ -101,6 +101,7 @@ function runPool(models, jobs, args) {
     const results = new Array(models.length);
     let next = 0;
     let done = 0;
+    let lastReport = Date.now();
     const start = () => {
       const child = fork(fileURLToPath(import.meta.url), ['--worker', ...(args.cli ? ['--cli'] : [])], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
       let stderr = '';
@@ -112,6 +113,10 @@ function runPool(models, jobs, args) {
         results[i] = r;
         done++;
         if (args.verbose) console.log(`  [${done}/${models.length}] ${r.model}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+        else if (Date.now() - lastReport > 10_000) {
+          lastReport = Date.now();
+          console.log(`  … ${done}/${models.length}`);
+        }
       };
       const give = () => {
         if (next >= models.length) return child.kill();

@@ -5,7 +5,7 @@
 //   qtool, with the op, node and opset named.
 import { UnsupportedError } from '../errors.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { opsNeedingAdapters, upgradeModel } from './upgrade/index.js';
+import { opsNeedingAdapters, planUpgrade, upgradeModel } from './upgrade/index.js';
 
 /** Ops of the model whose definition changes between opset `from` (exclusive) and `to` (inclusive),
  * i.e. the ops the conversion rewrites. */
@@ -26,9 +26,20 @@ export function ensureOpset(model: Model, target: number, why: string): string |
     const r = upgradeModel(model, target);
     return r.notes[0]!.replace(`to ${target}`, `to ${target} for ${why}`);
   } catch (e) {
-    if (e instanceof UnsupportedError) throw new UnsupportedError(`${why} needs opset ${target}; ${e.message}`);
+    if (e instanceof UnsupportedError) throw new UnsupportedError(`${why} needs opset ${target}; ${e.message}${perTensorHint(model, current, target)}`);
     throw e;
   }
+}
+
+/** Per-tensor Q/DQ needs only opset 10: say so when that conversion would go through. */
+function perTensorHint(model: Model, current: number, target: number): string {
+  if (target <= 10) return '';
+  try {
+    if (current >= 10 || planUpgrade(model, 10).refused.length === 0) return '; per-tensor weights (--per-tensor) need only opset 10';
+  } catch {
+    return '';
+  }
+  return '';
 }
 
 export function ensureMsDomain(model: Model): void {

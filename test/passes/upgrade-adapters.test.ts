@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataType, GraphBuilder, Graph, Node, Tensor, makeAttr, type HostTensor } from '../../src/ir/index.js';
 import { upgradeModel } from '../../src/passes/upgrade/index.js';
+import { ensureOpset } from '../../src/passes/opset.js';
 import { expectSameOutputs, f32, model, opsOf, run } from './upgrade-helpers.js';
 import { encodeModel } from '../../src/onnx/index.js';
 
@@ -126,6 +127,21 @@ describe('Resize and Upsample', () => {
       const [m13] = await expectSameOutputs(model(b, 11), X([1, 1, 5, 7], 8));
       expect(m13!.graph.nodes[0]!.attrString('coordinate_transformation_mode')).toBe('half_pixel');
     }
+  });
+
+  it('ensureOpset (what quantize calls) converts, or refuses with the reason and points to --per-tensor only when that would work', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [1, 1, 4, 4]);
+    const s = b.input('s', [4]);
+    b.output(b.op1('Softmax', [b.op1('Resize', [x, s])], { axis: 1 }));
+    expect(() => ensureOpset(model(b, 10), 13, 'per-channel Q/DQ')).toThrow(/^per-channel Q\/DQ needs opset 13; cannot convert the model to opset 13: Resize .*; per-tensor weights \(--per-tensor\) need only opset 10$/);
+    const b8 = new GraphBuilder();
+    b8.output(b8.op1('GivenTensorFill', [b8.input('x', [2])], { shape: [2] }));
+    expect(() => ensureOpset(model(b8, 8), 13, 'per-channel Q/DQ')).toThrow(/GivenTensorFill [^;]*$/);
+    const ok = new GraphBuilder();
+    ok.output(ok.op1('Softmax', [ok.input('x', [2, 3, 4])], { axis: 1 }));
+    const m = model(ok, 9);
+    expect(ensureOpset(m, 13, 'per-channel Q/DQ')).toMatch(/^opset upgraded from 9 to 13 for per-channel Q\/DQ; adapted Softmax→13 ×1$/);
   });
 
   it('Resize 10 nearest with run-time scales is refused, naming the op and opset', () => {
