@@ -5,16 +5,18 @@ import { UserInputError } from '../errors.js';
 import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile, writeModelFile } from '../onnx/index.js';
 import type { QuantConfig } from '../config/index.js';
-import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
-import { analyzeGraph, type Analysis } from '../quant/analyze.js';
-import { planQuantization, tensorsToCalibrate, type Overrides, type QuantPlan, type RangeInput } from '../quant/plan.js';
+import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
+import { analyzeGraph } from '../quant/analyze.js';
+import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
+import { planWeightForms } from '../quant/plan-forms.js';
+import { note, type Note } from '../quant/reasons.js';
+import { floatLayerPoolNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport } from './compare.js';
 import type { GateResult, Gates, Progress, Report } from '../report/index.js';
 import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
-import { applyDynamic, applyWeightOnly } from './modes.js';
 
 export interface QuantizeOptions extends ConfigSources {
   output?: string;
@@ -50,7 +52,10 @@ export interface QuantizeResult {
   output: string;
   config: Readonly<QuantConfig>;
   plan: QuantPlan;
+  /** The messages of `diagnostics`, in order. */
   notes: string[];
+  /** What the run wants the user to know, as {code, message}. */
+  diagnostics: Note[];
   /** float tensor → quantized-model tensor holding its dequantized value. */
   tensorMap: Record<string, string>;
   sizes: { float: number; quantized: number; ratio: number };
@@ -71,61 +76,55 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
   const model = readModelFile(input);
-  const notes = prepareModel(model);
+  const notes: Note[] = prepareModel(model).map((m) => note('prepare', m));
   const targetNote = autoTargetNote(config, opts.config?.target);
-  if (targetNote) notes.push(targetNote);
+  if (targetNote) notes.push(note('auto-target', targetNote));
   let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
-  if (analysis) notes.push(...opsetNotes(model, analysis, config));
+  notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   const overrides = loadOverrides(opts.overrides);
-  let plan: QuantPlan;
-  let tensorMap: Record<string, string> = {};
-  /** QOperator: dequantized tensors the lowering removed → the integer tensor that replaced them. */
-  let integerTensors = new Map<string, string>();
+  let planned: Planned;
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
-    plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
-    notes.push(...floatLayerPoolNotes(model, plan));
-    const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
-    tensorMap = res.tensorMap;
-    notes.push(...res.notes);
-    if (Object.values(plan.activations).some((a) => a.dtype === 'int16') && (opsetVersion(model) ?? 0) < 21) ensureMsDomain(model);
-    if (config.format === 'qoperator') {
-      const integerOf = new Map(Object.values(tensorMap).map((dq) => [dq, model.graph.producerOf(dq)?.inputs[0]]));
-      notes.push(...lowerToQOperator(model));
-      integerTensors = new Map([...integerOf].filter(([dq, q]) => !model.graph.producerOf(dq) && q && (model.graph.producerOf(q) || model.graph.isGraphInput(q))) as [string, string][]);
-    }
+    planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan));
   } else {
-    plan = config.mode === 'dynamic' ? applyDynamic(model, config) : applyWeightOnly(model, config);
+    planned = planWeightForms(model.graph, config, overrides);
   }
+  const { plan } = planned;
+  const rewrite = runPipeline(model, pipeline, { ...planned, config });
+  notes.push(...rewrite.notes);
+  const { tensorMap } = rewrite;
   model.graph.toposort();
   model.graph.cleanup();
   model.graph.checkInvariants();
-  recordMetadata(model, plan, tensorMap, integerTensors);
+  recordMetadata(model, plan, tensorMap, new Map(Object.entries(rewrite.integerOf)));
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
   writeModelFile(model, output, { inputPath: input });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const verified = await verifyWritten(input, output, config, opts, notes);
+  const messages = notes.map((n) => n.message);
   return {
-    input, output, config, plan, notes, tensorMap,
+    input, output, config, plan, notes: messages, diagnostics: notes, tensorMap,
     sizes: { float: floatBytes, quantized: qBytes, ratio: qBytes / floatBytes },
     timings: { calibrationMs: calib.ms, totalMs: performance.now() - t0, calibrationSamples: calib.samples },
     report: verified?.report, gateFailures: verified?.failures ?? [], reportFiles: verified?.files ?? [],
   };
 }
 
-async function verifyWritten(input: string, output: string, config: Readonly<QuantConfig>, opts: QuantizeOptions, notes: string[]) {
+async function verifyWritten(input: string, output: string, config: Readonly<QuantConfig>, opts: QuantizeOptions, notes: Note[]) {
   const v = opts.verify;
   if (!v) return undefined;
   const data = v.evalData ?? opts.data;
   if (!data) {
-    notes.push('not verified: no --eval-data and no calibration data folder (--stats was used)');
+    notes.push(note('not-verified', 'not verified: no --eval-data and no calibration data folder (--stats was used)'));
     return undefined;
   }
   return verifyAndReport(input, output, {
@@ -133,40 +132,6 @@ async function verifyWritten(input: string, output: string, config: Readonly<Qua
     threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
     reports: v.reports, onProgress: v.onProgress,
   });
-}
-
-/**
- * A layer kept in float whose output reaches a MaxPool (directly or through its Relu/Clip): ORT
- * moves the following QuantizeLinear above the pool and then runs a uint8 NCHW MaxPool far slower
- * than either float pooling or the int8 conv it replaced (measured: ResNet-18 2.6× → 1.6×).
- */
-function floatLayerPoolNotes(model: Model, plan: QuantPlan): string[] {
-  const g = model.graph;
-  const notes: string[] = [];
-  for (const entry of plan.nodes.filter((n) => n.status === 'float' && /layer kept in float/.test(n.reason))) {
-    const node = g.nodes.find((n) => n.name === entry.name);
-    let value = node?.outputs[0];
-    for (let hops = 0; value && hops < 2; hops++) {
-      const next = g.consumersOf(value);
-      if (next.some((c) => c.opType === 'MaxPool')) {
-        notes.push(`warning: ${entry.name} is kept in float and feeds a MaxPool; onnxruntime then runs that pool on uint8 in a slow generic kernel, so the model may be slower than with the layer in int8`);
-        break;
-      }
-      value = next.length === 1 && ['Relu', 'Clip'].includes(next[0]!.opType) ? next[0]!.outputs[0] : undefined;
-    }
-  }
-  return notes;
-}
-
-/** Raises the opset only as far as the rewrite needs it: 13 for per-channel weights, 10 for Q/DQ. */
-function opsetNotes(model: Model, a: Analysis, config: Readonly<QuantConfig>): string[] {
-  const quantized = [...a.decisions.values()].filter((d) => d.status !== 'float');
-  if (quantized.length === 0) return [];
-  const weights = quantized.some((d) => d.rule?.inputs.some((r) => r.kind === 'weight'));
-  const note = config.perChannel && weights
-    ? ensureOpset(model, 13, 'per-channel Q/DQ (the axis attribute)')
-    : ensureOpset(model, 10, 'QuantizeLinear/DequantizeLinear');
-  return note ? [note] : [];
 }
 
 function loadOverrides(o: string | Overrides | undefined): Overrides | undefined {

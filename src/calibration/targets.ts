@@ -1,13 +1,7 @@
 // Which tensor to observe for each tensor that needs statistics, and how to split the fetched ones
 // into passes that fit a memory budget.
 import type { Graph } from '../ir/index.js';
-
-/**
- * Ops whose output holds exactly the values of their data input, only rearranged. A histogram and
- * min/max are functions of the multiset of values, so the output's statistics equal the input's:
- * observing the input once serves both (and saves fetching and binning the copy).
- */
-const VALUE_PRESERVING = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Transpose', 'Identity']);
+import { isValuePreserving } from '../quant/rules/index.js';
 
 export interface ObservationPlan {
   /** Every requested tensor → the tensor actually observed (itself, or the start of a reshape chain). */
@@ -18,11 +12,17 @@ export interface ObservationPlan {
   readonly fetched: readonly string[];
 }
 
+/**
+ * Ops whose output holds exactly the values of their data input, only rearranged (the rules'
+ * `valuePreserving`): a histogram and min/max are functions of the multiset of values, so the
+ * output's statistics equal the input's. Observing the input once serves both (and saves fetching
+ * and binning the copy).
+ */
 function observedSource(g: Graph, name: string): string {
   let t = name;
   for (;;) {
     const p = g.producerOf(t);
-    if (!p || p.domain !== '' || !VALUE_PRESERVING.has(p.opType)) return t;
+    if (!p || !isValuePreserving(p)) return t;
     const x = p.inputs[0];
     if (!x || g.constantOf(x) !== undefined) return t;
     t = x;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { upgrade } from '../api/upgrade.js';
+import { upgrade } from '../index.js';
 import { runCommand, stdio } from './run.js';
 
 export function registerUpgrade(program: Command, setExit: (code: number) => void): void {

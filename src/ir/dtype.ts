@@ -42,3 +42,18 @@ export function byteLength(dtype: DataTypeId, count: number): number {
 export function isFloatType(dtype: DataTypeId): boolean {
   return dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.DOUBLE || dtype === DataType.BFLOAT16;
 }
+
+/** The integer types qtool writes, by name (the names of math/qparams' QType, plus int32 for biases). */
+export type QTypeName = 'uint8' | 'int8' | 'int16' | 'uint16' | 'int4' | 'uint4' | 'int32';
+
+/** The one QType ↔ DataType map. */
+export const QTYPE_DTYPE: Readonly<Record<QTypeName, DataTypeId>> = {
+  uint8: DataType.UINT8, int8: DataType.INT8, int16: DataType.INT16, uint16: DataType.UINT16,
+  int4: DataType.INT4, uint4: DataType.UINT4, int32: DataType.INT32,
+};
+
+/** The quantized type (no int32) stored as this DataType, if it is one. */
+export function qtypeOfDType(dtype: DataTypeId): Exclude<QTypeName, 'int32'> | undefined {
+  for (const [name, id] of Object.entries(QTYPE_DTYPE)) if (id === dtype && name !== 'int32') return name as Exclude<QTypeName, 'int32'>;
+  return undefined;
+}

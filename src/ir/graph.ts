@@ -4,6 +4,7 @@ import { ModelError } from '../errors.js';
 import { AttrType, Node, type ValueInfo } from './node.js';
 import { Tensor } from './tensor.js';
 import { DataType } from './dtype.js';
+import { isDefaultDomain } from './model.js';
 
 export interface GraphInit {
   name?: string;
@@ -68,7 +69,7 @@ export class Graph {
     const init = this.inits.get(name);
     if (init) return this.isGraphInput(name) ? undefined : init;
     const p = this.producers.get(name);
-    return p && p.opType === 'Constant' && p.domain === '' ? constantNodeValue(p) : undefined;
+    return p && p.opType === 'Constant' && isDefaultDomain(p.domain) ? constantNodeValue(p) : undefined;
   }
 
   // ---- mutators -------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-export { DataType, dtypeName, dtypeBits, byteLength, isFloatType, type DataTypeId } from './dtype.js';
+export { DataType, dtypeName, dtypeBits, byteLength, isFloatType, QTYPE_DTYPE, qtypeOfDType, type DataTypeId, type QTypeName } from './dtype.js';
 export { Tensor, type TypedData } from './tensor.js';
 export { Node, AttrType, makeAttr, type Attribute, type AttrValue, type ValueInfo, type Int64 } from './node.js';
 export { Graph, constantNodeValue, type GraphInit } from './graph.js';
-export { opsetVersion, type Model, type OpsetId } from './model.js';
+export { opsetVersion, isDefaultDomain, importDomain, type Model, type OpsetId } from './model.js';
 export { floatToHalf, halfToFloat, bfloat16ToFloat } from './half.js';
 export type { HostTensor, Feeds } from './host.js';
 export { GraphBuilder } from './builder.js';
 export { inferElemTypes } from './types.js';
+export { intTensor, scaleTensor, zeroPointTensor } from './qtensors.js';

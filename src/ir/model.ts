@@ -23,6 +23,17 @@ export interface Model {
 }
 
 export function opsetVersion(model: Model, domain = ''): number | undefined {
-  const d = domain === 'ai.onnx' ? '' : domain;
-  return model.opsets.find((o) => (o.domain === 'ai.onnx' ? '' : o.domain) === d)?.version;
+  return model.opsets.find((o) => (isDefaultDomain(domain) ? isDefaultDomain(o.domain) : o.domain === domain))?.version;
+}
+
+/** The default ONNX domain, spelled '' or 'ai.onnx'. */
+export function isDefaultDomain(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+/** Imports `domain` at `version` unless the model already imports it. */
+export function importDomain(model: Model, domain: string, version: number): boolean {
+  if (model.opsets.some((o) => o.domain === domain)) return false;
+  model.opsets.push({ domain, version });
+  return true;
 }

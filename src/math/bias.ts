@@ -100,3 +100,17 @@ function overflows(b: number, scale: number): boolean {
   const r = roundHalfToEven(b / scale);
   return r > INT32_MAX || r < INT32_MIN;
 }
+
+/**
+ * The int32 bias for scales already fixed by the plan (s_x·s_w as stored, float32): q =
+ * round(b / scale) in float64, saturated to int32, zero point 0. `scales` has length 1 or b's.
+ */
+export function quantizeBiasWithScales(bias: Float64Array | ArrayLike<number>, scales: ArrayLike<number>): Int32Array {
+  const perChannel = scales.length > 1;
+  const q = new Int32Array(bias.length);
+  for (let i = 0; i < bias.length; i++) {
+    const r = roundHalfToEven(bias[i] / scales[perChannel ? i : 0]);
+    q[i] = Math.max(INT32_MIN, Math.min(INT32_MAX, r));
+  }
+  return q;
+}

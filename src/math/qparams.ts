@@ -216,6 +216,8 @@ export interface PerChannelOptions extends QRange {
    * so that the bias of the same layer fits int32 (§1 "Bias").
    */
   readonly minScales?: Float32Array | ArrayLike<number>;
+  /** Range the integers are clamped to, when wider than the one the scales are computed for. */
+  readonly clampTo?: QRange;
 }
 
 export interface PerChannelQuantization {
@@ -233,7 +235,7 @@ export function quantizeWeightPerChannel(
   data: Float32Array | ArrayLike<number>,
   dims: readonly number[],
   axis: number,
-  { qmin, qmax, minScales }: PerChannelOptions,
+  { qmin, qmax, minScales, clampTo }: PerChannelOptions,
 ): PerChannelQuantization {
   checkQRange(qmin, qmax);
   const { outer, channels, inner } = channelLayout(dims, axis, data.length);
@@ -249,13 +251,55 @@ export function quantizeWeightPerChannel(
     if (floor > s) s = floor;
     scales[c] = s;
   }
+  const zeroPoints = new Int32Array(channels).fill(zp);
+  const store = clampTo ?? { qmin, qmax };
+  const q = quantizeWithParams(data, dims, axis, scales, zeroPoints, store);
+  return { q, scales, zeroPoints };
+}
+
+/**
+ * Quantizes with given scales and zero points (one per channel of `axis`, or one for the tensor
+ * when axis is null), clamping to `clampTo`.
+ */
+export function quantizeWithParams(
+  data: Float32Array | ArrayLike<number>,
+  dims: readonly number[],
+  axis: number | null,
+  scales: ArrayLike<number>,
+  zeroPoints: ArrayLike<number>,
+  clampTo: QRange,
+): Int32Array {
+  const { outer, channels, inner } = axis === null ? { outer: 1, channels: 1, inner: data.length } : channelLayout(dims, axis, data.length);
   const q = new Int32Array(data.length);
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner;
       const s = scales[c];
-      for (let i = 0; i < inner; i++) q[base + i] = quantizeValue(data[base + i], s, zp, qmin, qmax);
+      const z = zeroPoints[c];
+      for (let i = 0; i < inner; i++) q[base + i] = quantizeValue(data[base + i], s, z, clampTo.qmin, clampTo.qmax);
     }
   }
-  return { q, scales, zeroPoints: new Int32Array(channels).fill(zp) };
+  return q;
+}
+
+/**
+ * Symmetric int4 blocks of `blockSize` values along K of a [K, N] matrix (MatMulNBits): per block
+ * and column s = max|w| / 7 (1 for an all-zero block), q = clamp(round(w / s), -8, 7) with
+ * Math.round's ties (what the first implementation wrote). Scales are [N, blocks], q is [K, N].
+ */
+export function quantizeInt4Blocks(w: Float32Array, k: number, n: number, blockSize: number): { q: Int32Array; scales: Float32Array } {
+  const blocks = Math.ceil(k / blockSize);
+  const q = new Int32Array(k * n);
+  const scales = new Float32Array(n * blocks);
+  for (let col = 0; col < n; col++) {
+    for (let b = 0; b < blocks; b++) {
+      const end = Math.min(k, (b + 1) * blockSize);
+      let amax = 0;
+      for (let i = b * blockSize; i < end; i++) amax = Math.max(amax, Math.abs(w[i * n + col]!));
+      const s = amax > 0 ? Math.fround(amax / 7) : 1;
+      scales[col * blocks + b] = s;
+      for (let i = b * blockSize; i < end; i++) q[i * n + col] = Math.max(-8, Math.min(7, Math.round(w[i * n + col]! / s)));
+    }
+  }
+  return { q, scales };
 }

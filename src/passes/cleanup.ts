@@ -1,4 +1,4 @@
-import type { Graph, Node } from '../ir/index.js';
+import { isDefaultDomain, type Graph, type Node } from '../ir/index.js';
 import type { Pass } from './pass.js';
 
 // Before: nodes named '' (legal in ONNX)      After: every node has a unique name (op_k)
@@ -23,7 +23,7 @@ export const removeIdentity: Pass = {
     const g = model.graph;
     let removed = 0;
     for (const n of [...g.nodes]) {
-      if (n.domain || !(n.opType === 'Identity' || (n.opType === 'Dropout' && isInferenceDropout(g, n)))) continue;
+      if (!isDefaultDomain(n.domain) || !(n.opType === 'Identity' || (n.opType === 'Dropout' && isInferenceDropout(g, n)))) continue;
       if (bypass(g, n)) removed++;
     }
     return removed ? [`removed ${removed} Identity/Dropout nodes`] : [];

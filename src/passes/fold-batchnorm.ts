@@ -3,7 +3,7 @@
 // Likewise ConvTranspose (channel of W[ci, j] per ALGORITHMS.md §3) and Gemm (column n of op(B)).
 // New initializers are always created, so a weight shared with another node is never scaled
 // in place (the original stays for the other user; cleanup drops it when nobody does).
-import { DataType, Tensor, makeAttr, type Graph, type Node } from '../ir/index.js';
+import { DataType, Tensor, isDefaultDomain, makeAttr, type Graph, type Node } from '../ir/index.js';
 import type { Pass } from './pass.js';
 
 export const foldBatchNorm: Pass = {
@@ -12,7 +12,7 @@ export const foldBatchNorm: Pass = {
     const g = model.graph;
     const notes: string[] = [];
     for (const bn of [...g.nodes]) {
-      if (bn.opType !== 'BatchNormalization' || bn.domain) continue;
+      if (bn.opType !== 'BatchNormalization' || !isDefaultDomain(bn.domain)) continue;
       const why = tryFold(g, bn);
       if (why) notes.push(`kept ${bn.name || 'BatchNormalization'}: ${why}`);
     }
@@ -30,7 +30,7 @@ interface BnParams {
 function tryFold(g: Graph, bn: Node): string | undefined {
   const x = bn.inputs[0]!;
   const p = g.producerOf(x);
-  if (!p || p.domain || !['Conv', 'ConvTranspose', 'Gemm'].includes(p.opType)) return 'not preceded by Conv/ConvTranspose/Gemm';
+  if (!p || !isDefaultDomain(p.domain) || !['Conv', 'ConvTranspose', 'Gemm'].includes(p.opType)) return 'not preceded by Conv/ConvTranspose/Gemm';
   if (g.consumersOf(x).length !== 1 || g.isGraphOutput(x)) return `the ${p.opType} output has other consumers`;
   if (bn.outputs.slice(1).some((o) => o)) return 'training-mode BatchNormalization (more than one output)';
   if (bn.attrInt('training_mode', 0) !== 0) return 'training_mode=1';

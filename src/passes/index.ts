@@ -12,5 +12,6 @@ export function prepareModel(model: Model, opts: { checkInvariants?: boolean } =
 
 export { runPasses, type Pass } from './pass.js';
 export { insertQdq, type QdqOptions, type QdqResult } from './insert-qdq.js';
-export { lowerToQOperator } from './lower-qoperator.js';
-export { ensureOpset, ensureMsDomain, breakingOps } from './opset.js';
+export { lowerToQOperator, type LowerResult } from './lower-qoperator.js';
+export { ensureOpset, breakingOps } from './opset.js';
+export { PIPELINES, ensureRequirements, pipelineFor, runPipeline, type RewritePass, type RewriteResult } from './pipelines.js';

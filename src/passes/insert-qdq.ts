@@ -12,10 +12,11 @@
 // reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
-import { makeAttr, Node, type Graph, type Model } from '../ir/index.js';
-import { qRange, quantizeValue, roundHalfToEven, type QType } from '../math/qparams.js';
-import type { ActivationParams, QuantPlan } from '../quant/plan.js';
-import { intTensor, scaleTensor, zeroPointTensor } from './qtensors.js';
+import { intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Graph, type Model } from '../ir/index.js';
+import { qRange, type QType } from '../math/qparams.js';
+import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
+import { ruleOf } from '../quant/rules/index.js';
+import { note, type Note } from '../quant/reasons.js';
 
 export interface QdqOptions {
   /** Domain for Q/DQ of int16/int4 below opset 21: 'com.microsoft'. */
@@ -25,22 +26,25 @@ export interface QdqOptions {
 export interface QdqResult {
   /** float tensor (prepared graph) → tensor holding its dequantized counterpart. */
   tensorMap: Record<string, string>;
-  notes: string[];
+  notes: Note[];
 }
 
-export function insertQdq(model: Model, plan: QuantPlan, opts: QdqOptions): QdqResult {
+/** Stores the plan's integers (it never quantizes a weight itself). */
+export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions): QdqResult {
   const g = model.graph;
-  const notes: string[] = [];
+  const notes: Note[] = [];
   const tensorMap: Record<string, string> = {};
-  const quantizedNodes = new Set(plan.nodes.filter((n) => n.status === 'quantized').map((n) => n.name));
+  // The input roles come from the plan (the rules' roles by index), not from input positions.
+  const quantizedNodes = new Map(plan.nodes.filter((n) => n.status === 'quantized').map((n) => [n.name, n]));
   resolveAbsorbed(g, plan, notes);
   const weightCache = new Map<string, string>();
   for (const n of [...g.nodes]) {
-    if (!quantizedNodes.has(n.name)) continue;
+    const p = quantizedNodes.get(n.name);
+    if (!p) continue;
     const bias = plan.biases[n.name];
     n.inputs.forEach((inp, i) => {
-      if (bias && inp === bias.tensor && i === 2) g.setNodeInput(n, i, biasDq(g, n.name, bias));
-      else if (plan.weights[inp] && i === 1) g.setNodeInput(n, i, weightDq(g, inp, plan, opts, weightCache));
+      if (bias && inp === bias.tensor && i === p.biasInput) g.setNodeInput(n, i, biasDq(g, n.name, bias, integers.biases.get(n.name)!));
+      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, inp, plan, integers, opts, weightCache));
     });
   }
   for (const [t, p] of Object.entries(plan.activations)) {
@@ -56,14 +60,14 @@ function qdqDomain(dtype: QType, opts: QdqOptions): string {
 }
 
 /** Removes Relu/Clip whose range the producer absorbed, where Q's clamp reproduces them exactly. */
-function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: string[]): void {
+function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: Note[]): void {
   const removed: string[] = [];
   for (const [t, u] of Object.entries(plan.absorbed)) {
     const act = g.producerOf(u);
     const p = plan.activations[u];
     if (!act || !p) continue;
     const { qmin } = qRange(p.dtype, { symmetric: false });
-    const hi = act.opType === 'Clip' ? clipMax(g, act) : Infinity;
+    const hi = ruleOf(act)?.activationMax?.(act, g) ?? Infinity;
     if (p.zeroPoint !== qmin || p.range[0] !== 0 || p.range[1] > hi) continue; // keep the node: its input stays float
     const producer = g.producerOf(t);
     if (!producer) continue;
@@ -71,12 +75,7 @@ function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: string[]): void {
     g.setNodeOutput(producer, producer.outputs.indexOf(t), u);
     removed.push(act.opType);
   }
-  if (removed.length) notes.push(`removed ${removed.length} ${[...new Set(removed)].join('/')} nodes: the following QuantizeLinear clamps at the zero point, which is the activation`);
-}
-
-function clipMax(g: Graph, clip: Node): number {
-  if (!clip.inputs[2]) return clip.attrFloat('max', Infinity);
-  return g.constantOf(clip.inputs[2])?.toFloat64()[0] ?? -Infinity;
+  if (removed.length) notes.push(note('activations-removed', `removed ${removed.length} ${[...new Set(removed)].join('/')} nodes: the following QuantizeLinear clamps at the zero point, which is the activation`));
 }
 
 function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions): string {
@@ -108,21 +107,13 @@ function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOption
   return dq;
 }
 
-function weightDq(g: Graph, w: string, plan: QuantPlan, opts: QdqOptions, cache: Map<string, string>): string {
+function weightDq(g: Graph, w: string, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, cache: Map<string, string>): string {
   const done = cache.get(w);
   if (done) return done;
   const p = plan.weights[w]!;
   const t = g.constantOf(w)!;
-  const data = t.toFloat32();
   const perChannel = p.axis !== null;
-  const range = qRange(p.dtype, { symmetric: p.dtype !== 'uint8' });
-  const q = new Int32Array(data.length);
-  const inner = perChannel ? t.dims.slice(p.axis! + 1).reduce((a, d) => a * d, 1) : data.length;
-  const channels = perChannel ? t.dims[p.axis!]! : 1;
-  for (let i = 0; i < data.length; i++) {
-    const c = perChannel ? Math.floor(i / inner) % channels : 0;
-    q[i] = quantizeValue(data[i]!, p.scales[c]!, p.zeroPoints[c]!, p.dtype === 'uint8' ? 0 : -range.qmax, range.qmax);
-  }
+  const q = integers.weights.get(w)!;
   const qName = g.addInitializer(intTensor(g.uniqueName('wq'), p.dtype, t.dims, q)).name;
   const sName = g.addInitializer(scaleTensor(g.uniqueName('ws'), p.scales, perChannel)).name;
   // The weight zero point stays although 0 is the default: ORT fuses DQ→Gemm→Q into QGemm only
@@ -135,17 +126,10 @@ function weightDq(g: Graph, w: string, plan: QuantPlan, opts: QdqOptions, cache:
   return out;
 }
 
-function biasDq(g: Graph, nodeName: string, b: QuantPlan['biases'][string]): string {
-  const t = g.constantOf(b.tensor)!;
-  const data = t.toFloat64();
+function biasDq(g: Graph, nodeName: string, b: QuantPlan['biases'][string], q: Int32Array): string {
   const perChannel = b.scales.length > 1;
-  const q = new Int32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const r = roundHalfToEven(data[i]! / b.scales[perChannel ? i : 0]!);
-    q[i] = Math.max(-2147483648, Math.min(2147483647, r));
-  }
   const base = `${nodeName}_b`;
-  const qName = g.addInitializer(intTensor(g.uniqueName('bq'), 'int32', [data.length], q)).name;
+  const qName = g.addInitializer(intTensor(g.uniqueName('bq'), 'int32', [q.length], q)).name;
   const sName = g.addInitializer(scaleTensor(g.uniqueName('bs'), b.scales, perChannel)).name;
   // No zero point: it defaults to 0, and int32 zeros would be 4 bytes per channel of file size.
   const out = g.uniqueName(`${base}_dq`);

@@ -41,7 +41,3 @@ function perTensorHint(model: Model, current: number, target: number): string {
   }
   return '';
 }
-
-export function ensureMsDomain(model: Model): void {
-  if (!model.opsets.some((o) => o.domain === 'com.microsoft')) model.opsets.push({ domain: 'com.microsoft', version: 1 });
-}

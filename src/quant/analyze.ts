@@ -3,15 +3,15 @@
 // graph, never edits it.
 import { DataType, inferElemTypes, type Graph, type Node } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
-import { ruleFor, type RuleContext, type RuleResult } from './rules.js';
-import { findHardSwishUnits } from './patterns.js';
+import { findHardSwishUnits, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
+import { reason, type Reason } from './reasons.js';
 
 export type NodeStatus = 'quantized' | 'float' | 'absorbed';
 
 export interface NodeDecision {
   node: Node;
   status: NodeStatus;
-  reason: string;
+  reason: Reason;
   rule?: RuleResult;
   /** Layer precision from the first/last-layer policy. */
   precision?: 'int16';
@@ -57,29 +57,31 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis 
 
 function decide(n: Node, ctx: RuleContext): NodeDecision {
   const { config } = ctx;
-  if (config.excludeNodes.includes(n.name)) return { node: n, status: 'float', reason: 'excluded by name (excludeNodes)' };
-  if (config.excludeOps.includes(n.opType)) return { node: n, status: 'float', reason: `op type ${n.opType} excluded (excludeOps)` };
+  const float = (r: Reason): NodeDecision => ({ node: n, status: 'float', reason: r });
+  const user = userExclusion(n, config);
+  if (user) return float(user);
   const rule = ruleFor(n);
-  if (!rule) return { node: n, status: 'float', reason: n.domain ? `no quantization rule for ${n.domain}::${n.opType}` : `no quantization rule for ${n.opType}` };
-  if (config.includeOps.length && !config.includeOps.includes(n.opType)) return { node: n, status: 'float', reason: `op type ${n.opType} not in includeOps` };
-  const outcome = rule.describe(n, ctx);
-  if ('float' in outcome) return { node: n, status: 'float', reason: outcome.float };
+  if (!rule) return float(reason('no-rule', n.domain ? `no quantization rule for ${n.domain}::${n.opType}` : `no quantization rule for ${n.opType}`));
+  if (config.includeOps.length && !config.includeOps.includes(n.opType)) return float(notIncluded(n));
+  const outcome = rule.describe!(n, ctx);
+  if ('float' in outcome) return float(outcome.float);
   const dataIn = outcome.inputs.some((r, i) => r.kind === 'activation' && n.inputs[i] && !ctx.isFloat(n.inputs[i]!));
-  if (dataIn || !n.outputs[0] || !ctx.isFloat(n.outputs[0])) return { node: n, status: 'float', reason: 'operates on non-float tensors' };
-  return { node: n, status: 'quantized', reason: outcome.passThrough ? 'pass-through: shares its input scale' : 'quantized', rule: outcome };
+  if (dataIn || !n.outputs[0] || !ctx.isFloat(n.outputs[0])) return float(reason('non-float', 'operates on non-float tensors'));
+  const why = outcome.passThrough ? reason('pass-through', 'pass-through: shares its input scale') : reason('quantized', 'quantized');
+  return { node: n, status: 'quantized', reason: why, rule: outcome };
 }
 
 /** HardSwish spelled out as primitives: input and output quantized, float inside. */
 function applyHardSwishUnits(g: Graph, decisions: Map<Node, NodeDecision>): void {
   for (const unit of findHardSwishUnits(g)) {
-    if (unit.nodes.some((n) => decisions.get(n)!.status === 'float' && decisions.get(n)!.reason.startsWith('excluded'))) continue;
+    if (unit.nodes.some((n) => isUserExcluded(decisions.get(n)!.reason))) continue;
     unit.nodes.forEach((n, i) => {
       const last = i === unit.nodes.length - 1;
       const rule: RuleResult = {
         inputs: n.inputs.map((name) => (i === 0 && name === unit.input ? { kind: 'activation' } : { kind: 'none' })),
         outputs: [last ? { kind: 'activation' } : { kind: 'none' }],
       };
-      decisions.set(n, { node: n, status: 'quantized', reason: 'part of a HardSwish written out as Add→Clip→Mul→Div (one quantized unit)', rule });
+      decisions.set(n, { node: n, status: 'quantized', reason: reason('hardswish-unit', 'part of a HardSwish written out as Add→Clip→Mul→Div (one quantized unit)'), rule });
     });
   }
 }
@@ -90,7 +92,7 @@ function applyEdgePolicy(g: Graph, config: Readonly<QuantConfig>, decisions: Map
   for (const [node, key] of edges) {
     if (!node || config[key] === 'int8') continue;
     const d = decisions.get(node)!;
-    if (config[key] === 'float') decisions.set(node, { node, status: 'float', reason: `${key === 'firstLayer' ? 'first' : 'last'} layer kept in float (${key}=float)` });
+    if (config[key] === 'float') decisions.set(node, { node, status: 'float', reason: reason('edge-layer-float', `${key === 'firstLayer' ? 'first' : 'last'} layer kept in float (${key}=float)`) });
     else d.precision = 'int16';
   }
 }
@@ -114,7 +116,7 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
       }
     }
   }
-  for (const n of pass) if (!keep.has(n)) decisions.set(n, { node: n, status: 'float', reason: 'pass-through op with no quantized neighbour' });
+  for (const n of pass) if (!keep.has(n)) decisions.set(n, { node: n, status: 'float', reason: reason('isolated-pass-through', 'pass-through op with no quantized neighbour') });
 }
 
 function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<string, string> {
@@ -129,7 +131,7 @@ function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<st
     const pd = decisions.get(p)!;
     if (pd.status !== 'quantized' || pd.rule?.passThrough || pd.rule?.outputs[0]?.kind !== 'activation' || p.outputs.length !== 1) continue;
     absorbed.set(t, n.outputs[0]!);
-    decisions.set(n, { ...d, status: 'absorbed', reason: `${n.opType} folded into the output range of ${p.describe()}` });
+    decisions.set(n, { ...d, status: 'absorbed', reason: reason('absorbed', `${n.opType} folded into the output range of ${p.describe()}`) });
   }
   return absorbed;
 }
@@ -151,10 +153,10 @@ function fromQuantized(g: Graph, decisions: Map<Node, NodeDecision>, name: strin
 function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): void {
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
-    if (d.status !== 'quantized' || (n.opType !== 'Add' && n.opType !== 'Mul') || d.reason.includes('HardSwish')) continue;
+    if (d.status !== 'quantized' || !ruleFor(n)?.integerFlowOnly || d.reason.code === 'hardswish-unit') continue;
     const operands = n.inputs.filter((i) => !g.constantOf(i));
     if (operands.every((i) => fromQuantized(g, decisions, i))) continue;
-    decisions.set(n, { node: n, status: 'float', reason: `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work` });
+    decisions.set(n, { node: n, status: 'float', reason: reason('float-operand', `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work`) });
   }
 }
 
@@ -168,7 +170,7 @@ function floatFedActivations(g: Graph, decisions: Map<Node, NodeDecision>): void
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || !d.rule?.absorbable || fromQuantized(g, decisions, n.inputs[0] ?? '')) continue;
     const inputs = d.rule.inputs.map(() => ({ kind: 'none' as const }));
-    decisions.set(n, { ...d, reason: `${n.opType} runs in float on a float input; its output is quantized`, rule: { ...d.rule, inputs, absorbable: undefined } });
+    decisions.set(n, { ...d, reason: reason('float-fed-activation', `${n.opType} runs in float on a float input; its output is quantized`), rule: { ...d.rule, inputs, absorbable: undefined } });
   }
 }
 
@@ -183,19 +185,19 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string>
   // would be the largest single error in a classifier.
   for (const n of g.nodes) {
     const y = n.outputs[0];
-    if (y && g.isGraphOutput(y) && ['Gemm', 'MatMul'].includes(n.opType) && decisions.get(n)!.status === 'quantized') out.add(y);
+    if (y && g.isGraphOutput(y) && ruleFor(n)?.linear && decisions.get(n)!.status === 'quantized') out.add(y);
   }
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
-    if (d.status !== 'quantized' || n.opType !== 'Add' || n.inputs.length !== 2) continue;
+    if (d.status !== 'quantized' || !ruleFor(n)?.addsBias || n.inputs.length !== 2) continue;
     const ci = n.inputs.findIndex((i) => g.constantOf(i));
     const t = n.inputs[1 - ci];
     if (ci < 0 || !t || (g.constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
     const p = g.producerOf(t);
-    if (!p || !['MatMul', 'Gemm'].includes(p.opType) || decisions.get(p)!.status !== 'quantized') continue;
+    if (!p || !ruleFor(p)?.linear || decisions.get(p)!.status !== 'quantized') continue;
     if (g.consumersOf(t).length !== 1 || g.isGraphOutput(t)) continue;
     out.add(t);
-    decisions.set(n, { ...d, reason: `bias Add of ${p.describe()}: one linear layer, quantized at its output`, rule: { inputs: [{ kind: 'none' }, { kind: 'none' }], outputs: [{ kind: 'activation' }] } });
+    decisions.set(n, { ...d, reason: reason('bias-add', `bias Add of ${p.describe()}: one linear layer, quantized at its output`), rule: { inputs: [{ kind: 'none' }, { kind: 'none' }], outputs: [{ kind: 'activation' }] } });
   }
   return out;
 }
@@ -239,4 +241,19 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
   return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
+}
+
+/** The user's exclusions (excludeNodes, excludeOps), shared by every mode. */
+export function userExclusion(n: Node, config: Readonly<QuantConfig>): Reason | undefined {
+  if (config.excludeNodes.includes(n.name)) return reason('excluded-node', 'excluded by name (excludeNodes)');
+  if (config.excludeOps.includes(n.opType)) return reason('excluded-op', `op type ${n.opType} excluded (excludeOps)`);
+  return undefined;
+}
+
+export function notIncluded(n: Node): Reason {
+  return reason('not-included', `op type ${n.opType} not in includeOps`);
+}
+
+function isUserExcluded(r: Reason): boolean {
+  return r.code === 'excluded-node' || r.code === 'excluded-op';
 }

@@ -3,9 +3,10 @@
 import type { Graph } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { UserInputError } from '../errors.js';
-import { computeScaleZeroPoint, qRange, quantizeWeightPerChannel, type QType } from '../math/qparams.js';
-import { requiredWeightScaleForBias } from '../math/bias.js';
+import { computeScaleZeroPoint, qRange, type QType } from '../math/qparams.js';
 import { analyzeGraph, type Analysis, type NodeStatus } from './analyze.js';
+import { planWeights } from './plan-weights.js';
+import type { ReasonCode } from './reasons.js';
 
 export interface RangeInput {
   min: number;
@@ -32,6 +33,8 @@ export interface WeightParams {
   zeroPoints: number[];
   /** Channels whose scale was raised so the bias fits int32 (§1). */
   raisedForBias: number[];
+  /** int4 weight-only (MatMulNBits): blocks of this many values along K; `scales` are [N, blocks], no zero points. */
+  blockSize?: number;
 }
 
 export interface BiasParams {
@@ -46,7 +49,13 @@ export interface NodePlan {
   name: string;
   opType: string;
   status: NodeStatus;
+  /** Why, in English (may be reworded between versions). */
   reason: string;
+  /** Why, as a stable code (match on this, not on `reason`). */
+  code: ReasonCode;
+  /** Static mode: input indices holding quantized weights, and the quantized bias (the rule's roles). */
+  weightInputs?: number[];
+  biasInput?: number;
 }
 
 export interface QuantPlan {
@@ -67,6 +76,20 @@ export interface QuantPlan {
 export interface Overrides {
   activations?: Record<string, { range?: [number, number]; dtype?: QType }>;
   weights?: Record<string, { perChannel?: boolean; dtype?: QType }>;
+}
+
+/** The integers a plan's scales were computed for: the rewrite stores these, it does not quantize again. */
+export interface PlanIntegers {
+  /** Weight tensor → its integers, in the layout its form stores them. */
+  weights: Map<string, Int32Array>;
+  /** Consumer node name → its int32 bias. */
+  biases: Map<string, Int32Array>;
+}
+
+/** A plan with the integers behind it. */
+export interface Planned {
+  plan: QuantPlan;
+  integers: PlanIntegers;
 }
 
 export interface PlanOptions {
@@ -90,24 +113,34 @@ export function tensorsToCalibrate(g: Graph, config: Readonly<QuantConfig>, anal
 }
 
 export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): QuantPlan {
+  return planStatic(g, config, opts).plan;
+}
+
+/** Static mode: activation ranges from calibration, weights and biases from the graph. */
+export function planStatic(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): Planned {
   const a = opts.analysis ?? analyzeGraph(g, config);
   const activations = planActivations(a, config, opts, (t) => g.isGraphOutput(t));
-  const { weights, biases } = planWeights(g, a, config, opts, activations);
-  return {
-    version: 1,
-    mode: config.mode,
-    format: config.format,
-    target: config.target,
-    algo: config.algo,
+  const { weights, biases, integers } = planWeights(g, a, config, { ...opts, activations });
+  const plan: QuantPlan = {
+    ...emptyPlan(config, g.nodes.map((n) => {
+      const d = a.decisions.get(n)!;
+      const entry: NodePlan = { name: n.name, opType: n.opType, status: d.status, reason: d.reason.message, code: d.reason.code };
+      const roles = d.status === 'quantized' ? d.rule?.inputs ?? [] : [];
+      const weightInputs = roles.flatMap((r, i) => (r.kind === 'weight' && weights[n.inputs[i]!] ? [i] : []));
+      if (weightInputs.length) entry.weightInputs = weightInputs;
+      if (biases[n.name]) entry.biasInput = roles.findIndex((r) => r.kind === 'bias');
+      return entry;
+    })),
     activations,
     absorbed: Object.fromEntries(a.absorbed),
     weights,
     biases,
-    nodes: g.nodes.map((n) => {
-      const d = a.decisions.get(n)!;
-      return { name: n.name, opType: n.opType, status: d.status, reason: d.reason };
-    }),
   };
+  return { plan, integers };
+}
+
+export function emptyPlan(config: Readonly<QuantConfig>, nodes: NodePlan[]): QuantPlan {
+  return { version: 1, mode: config.mode, format: config.format, target: config.target, algo: config.algo, activations: {}, absorbed: {}, weights: {}, biases: {}, nodes };
 }
 
 function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanOptions, isOutput: (t: string) => boolean): Record<string, ActivationParams> {
@@ -146,56 +179,4 @@ function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanO
     for (const t of list) out[t] = { dtype, scale, zeroPoint, range: [lo, hi], source, algo, group };
   }
   return out;
-}
-
-function weightQType(config: Readonly<QuantConfig>, override?: QType): QType {
-  return override ?? config.weightType;
-}
-
-function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>, opts: PlanOptions, acts: Record<string, ActivationParams>) {
-  const weights: Record<string, WeightParams> = {};
-  const biases: Record<string, BiasParams> = {};
-  for (const n of g.nodes) {
-    const d = a.decisions.get(n)!;
-    if (d.status !== 'quantized' || !d.rule) continue;
-    d.rule.inputs.forEach((role, i) => {
-      if (role.kind !== 'weight') return;
-      const name = n.inputs[i]!;
-      const tensor = g.constantOf(name)!;
-      const bias = d.rule!.inputs.findIndex((r) => r.kind === 'bias');
-      const biasTensor = bias >= 0 && config.quantizeBias ? g.constantOf(n.inputs[bias]!) : undefined;
-      const xScale = acts[n.inputs[0]!]?.scale;
-      const o = opts.overrides?.weights?.[name];
-      const rank = tensor.dims.length;
-      const axis = role.axis < 0 ? role.axis + rank : role.axis;
-      const perChannel = (o?.perChannel ?? config.perChannel) && opts.perChannelAllowed !== false && rank >= 2 && !(n.opType === 'MatMul' && rank !== 2);
-      const dtype = weightQType(config, o?.dtype);
-      const range = qRange(dtype, { symmetric: dtype !== 'uint8', reduceRange: config.reduceRange && (dtype === 'int8' || dtype === 'uint8') });
-      const data = tensor.toFloat32();
-      const minScales = biasTensor && xScale ? requiredWeightScaleForBias(biasTensor.toFloat32(), xScale) : undefined;
-      const q = perChannel
-        ? quantizeWeightPerChannel(data, tensor.dims, axis, { ...range, minScales })
-        : perTensor(data, range, dtype, minScales);
-      const raised = minScales ? [...minScales].flatMap((m, c) => (m > 0 && m === q.scales[perChannel ? c : 0] ? [c] : [])) : [];
-      weights[name] = { dtype, axis: perChannel ? axis : null, scales: [...q.scales], zeroPoints: [...q.zeroPoints], raisedForBias: raised };
-      if (biasTensor && xScale !== undefined) {
-        biases[n.name] = { tensor: n.inputs[bias]!, weight: name, activation: n.inputs[0]!, scales: [...q.scales].map((s) => Math.fround(xScale * s)) };
-      }
-    });
-  }
-  return { weights, biases };
-}
-
-/** Per-tensor weight scale: symmetric over the whole tensor, raised if a bias needs it. */
-function perTensor(data: Float32Array, range: { qmin: number; qmax: number }, dtype: QType, minScales?: Float32Array) {
-  let lo = 0;
-  let hi = 0;
-  for (const v of data) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const p = computeScaleZeroPoint(lo, hi, { ...range, symmetric: dtype !== 'uint8' });
-  let scale = p.scale;
-  if (minScales) for (const m of minScales) if (m > scale) scale = m;
-  return { scales: new Float32Array([scale]), zeroPoints: new Int32Array([p.zeroPoint]) };
 }

@@ -2,7 +2,7 @@
 // mapping"). A model qtool wrote carries the rewrite's map in metadata_props (`qtool.tensor_map`);
 // for other QDQ models the structure is the fallback: DequantizeLinear(QuantizeLinear(T)) holds
 // T's dequantized value. Names are never parsed.
-import { DataType, type Graph, type Model, type Node } from '../ir/index.js';
+import { QTYPE_DTYPE, qtypeOfDType, type Graph, type Model, type Node } from '../ir/index.js';
 import type { QType } from '../math/index.js';
 import { TENSOR_MAP_KEY } from './types.js';
 
@@ -30,11 +30,7 @@ export interface TensorMapping {
   warnings: string[];
 }
 
-const QTYPES: Readonly<Record<number, QType>> = {
-  [DataType.UINT8]: 'uint8', [DataType.INT8]: 'int8', [DataType.INT16]: 'int16',
-  [DataType.UINT16]: 'uint16', [DataType.INT4]: 'int4', [DataType.UINT4]: 'uint4',
-};
-const QTYPE_NAMES = new Set<string>(Object.values(QTYPES));
+const QTYPE_NAMES = new Set<string>(Object.keys(QTYPE_DTYPE).filter((t) => t !== 'int32'));
 
 interface QParams {
   dtype: QType;
@@ -50,7 +46,7 @@ function nodeParams(g: Graph, n: Node): QParams | string {
   const zpName = n.inputs[2];
   const zp = zpName ? g.constantOf(zpName) : undefined;
   if (zpName && !zp) return 'its zero point is not a constant';
-  const dtype = zp ? QTYPES[zp.dtype] : 'uint8';
+  const dtype: QType | undefined = zp ? qtypeOfDType(zp.dtype) : 'uint8';
   if (!dtype) return 'its integer type is not one qtool analyses';
   return { dtype, scale: scale.toFloat64()[0]!, zeroPoint: zp ? zp.toFloat64()[0]! : 0 };
 }

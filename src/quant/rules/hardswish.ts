@@ -1,5 +1,5 @@
 // Multi-node patterns that exporters spell out with primitive ops and that quantize as one unit.
-import type { Graph, Node } from '../ir/index.js';
+import { isDefaultDomain, type Graph, type Node } from '../../ir/index.js';
 
 /** Scalar value of a constant input, if it is one. */
 export function scalarConstant(g: Graph, name: string | undefined): number | undefined {
@@ -30,7 +30,7 @@ export interface HardSwishUnit {
 export function findHardSwishUnits(g: Graph): HardSwishUnit[] {
   const units: HardSwishUnit[] = [];
   for (const add of g.nodes) {
-    if (add.opType !== 'Add' || add.domain) continue;
+    if (add.opType !== 'Add' || !isDefaultDomain(add.domain)) continue;
     const x = add.inputs.find((i) => scalarConstant(g, otherInput(add, i)) === 3 && !g.constantOf(i));
     if (!x) continue;
     const clip = onlyConsumer(g, add.outputs[0]!);

@@ -1,0 +1,68 @@
+// Dynamic and weight-only modes: no calibration, only weights are quantized ahead of time. The
+// plan says which nodes take their integer form (the rules' dynamic / weight-only forms) and holds
+// each weight's scales and integers, so `--save-plan` / `--overrides` work as in static mode.
+import type { Graph, Node } from '../ir/index.js';
+import type { QuantConfig } from '../config/index.js';
+import { UserInputError } from '../errors.js';
+import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, type QType } from '../math/qparams.js';
+import { notIncluded, userExclusion } from './analyze.js';
+import { emptyPlan, type NodePlan, type Overrides, type Planned, type WeightParams } from './plan.js';
+import { reason, type Reason } from './reasons.js';
+import { formOf, opsWithForm, type FormWeight, type WeightForm, type WeightMode } from './rules/index.js';
+
+/** The form a node takes in this mode, or why it stays float. */
+export function nodeForm(n: Node, g: Graph, config: Readonly<QuantConfig>): { form: WeightForm } | { float: Reason } {
+  const mode = config.mode as WeightMode;
+  const form = formOf(n, mode);
+  if (!form) return { float: reason('not-in-mode', `${config.mode} mode quantizes ${opsWithForm(mode).join('/')} weights only`) };
+  if (!('rewrite' in form)) return { float: form.float(config, n) };
+  const user = userExclusion(n, config);
+  if (user) return { float: { code: user.code, message: 'excluded' } };
+  if (config.includeOps.length && !config.includeOps.includes(n.opType)) return { float: notIncluded(n) };
+  return { form };
+}
+
+export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrides?: Overrides): Planned {
+  const nodes: NodePlan[] = [];
+  const weights: Record<string, WeightParams> = {};
+  const integers = { weights: new Map<string, Int32Array>(), biases: new Map<string, Int32Array>() };
+  for (const n of g.nodes) {
+    const float = (r: Reason) => nodes.push({ name: n.name, opType: n.opType, status: 'float', reason: r.message, code: r.code });
+    const f = nodeForm(n, g, config);
+    if ('float' in f) { float(f.float); continue; }
+    const unit = f.form.unit(n, g, config);
+    if ('float' in unit) { float(unit.float); continue; }
+    let dtype: QType = 'int8';
+    for (const w of unit.weights) {
+      const name = n.inputs[w.input]!;
+      const planned = planFormWeight(name, w, f.form, config, overrides);
+      weights[name] = planned.params;
+      integers.weights.set(name, planned.q);
+      dtype = planned.params.dtype;
+    }
+    const r = f.form.quantized(config, dtype);
+    nodes.push({ name: n.name, opType: n.opType, status: 'quantized', reason: r.message, code: r.code });
+  }
+  return { plan: { ...emptyPlan(config, nodes), weights }, integers };
+}
+
+function planFormWeight(name: string, w: FormWeight, form: WeightForm, config: Readonly<QuantConfig>, overrides?: Overrides) {
+  const o = overrides?.weights?.[name];
+  const dtype: QType = o?.dtype ?? (config.mode === 'weight-only' && config.weightType === 'int4' ? 'int4' : 'int8');
+  if (!form.dtypes.includes(dtype)) {
+    throw new UserInputError(`overrides: weight '${name}' cannot be ${dtype} in ${config.mode} mode (this op stores ${form.dtypes.join(' or ')} weights); change its dtype in the overrides file`);
+  }
+  if (dtype === 'int4') {
+    const [k, n] = w.dims as [number, number];
+    const b = quantizeInt4Blocks(w.data, k, n, config.blockSize);
+    return { params: { dtype, axis: 0, scales: [...b.scales], zeroPoints: [], raisedForBias: [], blockSize: config.blockSize }, q: b.q };
+  }
+  const perChannel = o?.perChannel ?? true;
+  if (!perChannel && w.perChannelOnly) {
+    throw new UserInputError(`overrides: weight '${name}' is quantized per output channel only in ${config.mode} mode; remove its perChannel: false`);
+  }
+  const range = qRange(dtype, { symmetric: true, reduceRange: config.reduceRange });
+  const q = perChannel ? quantizeWeightPerChannel(w.data, w.dims, w.axis, range) : quantizeWeightPerChannel(w.data, [1, w.data.length], 0, range);
+  const params: WeightParams = { dtype, axis: perChannel ? w.axis : null, scales: [...q.scales], zeroPoints: [...q.zeroPoints], raisedForBias: [] };
+  return { params, q: q.q };
+}

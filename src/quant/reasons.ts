@@ -1,0 +1,33 @@
+// Why a node is (not) quantized, and what a run wants the user to know: a stable `code` that tools
+// and tests match on, and an English `message` for people (typescript-eslint's messageId pattern).
+// Messages may be reworded at will; codes are part of the plan format.
+
+export type ReasonCode =
+  // quantized
+  | 'quantized' | 'pass-through' | 'hardswish-unit' | 'bias-add' | 'float-fed-activation' | 'absorbed'
+  | 'dynamic-int8' | 'dynamic-lstm' | 'weight-only-int8' | 'weight-only-int4'
+  // float, by the user's choice
+  | 'excluded-node' | 'excluded-op' | 'not-included' | 'edge-layer-float'
+  // float, by the rules
+  | 'no-rule' | 'non-float' | 'no-int8-kernel' | 'weight-not-constant' | 'unsupported-attributes'
+  | 'indices-output' | 'isolated-pass-through' | 'float-operand' | 'not-in-mode' | 'no-dynamic-kernel'
+  | 'unsupported-layout' | 'weight-shape';
+
+export interface Reason {
+  code: ReasonCode;
+  message: string;
+}
+
+export type NoteCode =
+  | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
+  | 'float-layer-feeds-maxpool' | 'not-verified';
+
+export interface Note {
+  code: NoteCode;
+  message: string;
+  /** Warnings are shown even with --quiet and are rendered as such in the report. */
+  warning?: boolean;
+}
+
+export const reason = (code: ReasonCode, message: string): Reason => ({ code, message });
+export const note = (code: NoteCode, message: string, warning = false): Note => (warning ? { code, message, warning } : { code, message });

@@ -1,0 +1,2 @@
+// Operator domains the rules write.
+export const MS = 'com.microsoft';

@@ -1,0 +1,27 @@
+// Warnings about a plan that the numbers alone do not show.
+import type { Graph } from '../ir/index.js';
+import type { QuantPlan } from './plan.js';
+import { note, type Note } from './reasons.js';
+import { ruleOf } from './rules/index.js';
+
+/**
+ * A layer kept in float whose output reaches a MaxPool (directly or through its Relu/Clip): ORT
+ * moves the following QuantizeLinear above the pool and then runs a uint8 NCHW MaxPool far slower
+ * than either float pooling or the int8 conv it replaced (measured: ResNet-18 2.6× → 1.6×).
+ */
+export function floatLayerPoolNotes(g: Graph, plan: QuantPlan): Note[] {
+  const notes: Note[] = [];
+  for (const entry of plan.nodes.filter((n) => n.status === 'float' && n.code === 'edge-layer-float')) {
+    const node = g.nodes.find((n) => n.name === entry.name);
+    let value = node?.outputs[0];
+    for (let hops = 0; value && hops < 2; hops++) {
+      const next = g.consumersOf(value);
+      if (next.some((c) => ruleOf(c)?.slowOnUint8)) {
+        notes.push(note('float-layer-feeds-maxpool', `warning: ${entry.name} is kept in float and feeds a MaxPool; onnxruntime then runs that pool on uint8 in a slow generic kernel, so the model may be slower than with the layer in int8`, true));
+        break;
+      }
+      value = next.length === 1 && ruleOf(next[0]!)?.activationMax ? next[0]!.outputs[0] : undefined;
+    }
+  }
+  return notes;
+}
