@@ -6,6 +6,7 @@ export type { Model, Graph, Node, Tensor, ValueInfo } from './ir/index.js';
 export { calibrate, mergeStatsFiles, loadStats, saveStats, mergeStats, rangesFromStats, serializeStats, type CalibrateOptions, type MergeOptions, type StatsFile, type TensorStats, type RangeEntry, type RangeConfig, type ModelIdentity } from './api/calibrate.js';
 export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quantize.js';
 export { foldBn } from './api/fold-bn.js';
+export { upgrade, type UpgradeReport, type UpgradeStep, type UpgradeRefusal } from './api/upgrade.js';
 export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
 export type { QuantPlan, Overrides } from './quant/plan.js';
 export { compare, compareModels, verifyAndReport, type CompareOptions, type ModelPair } from './api/compare.js';

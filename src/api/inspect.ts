@@ -1,6 +1,8 @@
 import { readModel } from './model-io.js';
 import { dtypeName, type Graph, type Model, type Tensor, type ValueInfo, constantNodeValue } from '../ir/index.js';
 import { quantizableOps } from './quantizable.js';
+import { MAX_TARGET_OPSET, MIN_SOURCE_OPSET, planUpgrade, type UpgradeRefusal, type UpgradeStep } from '../passes/upgrade/index.js';
+import { opsetVersion } from '../ir/index.js';
 
 export interface TensorSummary {
   name: string;
@@ -24,6 +26,10 @@ export interface InspectReport {
   functionCount: number;
   /** Nodes the default plan would quantize (`absorbed`: a Relu/Clip folded into its producer). */
   quantizable: { name: string; opType: string; status: 'quantized' | 'absorbed' }[];
+  /** Converting the ai.onnx opset up to 21 (per-channel Q/DQ needs 13): the ops that need an
+   * adapter (with the opset of their new definition) and the nodes that cannot be converted.
+   * Absent when the model is at opset 21 or above. */
+  opsetUpgrade?: { from: number; to: number; adapters: UpgradeStep[]; refused: UpgradeRefusal[] };
 }
 
 export function inspectModel(source: string | Uint8Array | Model): InspectReport {
@@ -75,7 +81,18 @@ export function inspectModel(source: string | Uint8Array | Model): InspectReport
     subgraphCount: subgraphs,
     functionCount: model.functions.length,
     quantizable: quantizableOps(model),
+    opsetUpgrade: upgradeSummary(model),
   };
+}
+
+function upgradeSummary(model: Model): InspectReport['opsetUpgrade'] {
+  const from = opsetVersion(model);
+  if (from === undefined || from >= MAX_TARGET_OPSET) return undefined;
+  if (from < MIN_SOURCE_OPSET) {
+    return { from, to: MAX_TARGET_OPSET, adapters: [], refused: [{ op: '*', node: '', opset: from, to: MIN_SOURCE_OPSET, reason: `opset ${from} is below ${MIN_SOURCE_OPSET}, where qtool's conversion starts` }] };
+  }
+  const plan = planUpgrade(model, MAX_TARGET_OPSET);
+  return { from, to: plan.to, adapters: plan.steps, refused: plan.refused };
 }
 
 function summarise(v: ValueInfo): TensorSummary {

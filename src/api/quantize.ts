@@ -90,9 +90,12 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
-  const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
+  const opsetBefore = opsetVersion(model);
   notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
+  // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
+  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   const overrides = loadOverrides(opts.overrides);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };

@@ -34,6 +34,12 @@ export function renderInspect(r: InspectReport): string {
     `quantizable ${r.quantizable.length} nodes`,
     ...r.quantizable.map((q) => `  ${q.opType.padEnd(14)} ${q.name}${q.status === 'absorbed' ? '  (folded into its producer\'s range)' : ''}`),
   ];
+  const u = r.opsetUpgrade;
+  if (u) {
+    lines.push(`upgrade    opset ${u.from} → ${u.to}: ${u.adapters.length ? `${u.adapters.reduce((a, s) => a + s.count, 0)} adapted node(s)` : 'no op needs an adapter'}${u.refused.length ? `, ${u.refused.length} node(s) cannot be converted` : ''}`,
+      ...u.adapters.map((s) => `  ${s.op.padEnd(20)} → ${s.since}  ×${s.count}  ${s.what}`),
+      ...u.refused.map((x) => `  cannot convert ${x.op}${x.node ? ` '${x.node}'` : ''} (opset ${x.opset} → ${x.to}): ${x.reason}`));
+  }
   return lines.join('\n');
 }
 

@@ -34,6 +34,7 @@ function tryFold(g: Graph, bn: Node): string | undefined {
   if (g.consumersOf(x).length !== 1 || g.isGraphOutput(x)) return `the ${p.opType} output has other consumers`;
   if (bn.outputs.slice(1).some((o) => o)) return 'training-mode BatchNormalization (more than one output)';
   if (bn.attrInt('training_mode', 0) !== 0) return 'training_mode=1';
+  if (bn.attrInt('spatial', 1) === 0) return 'spatial=0 (opset < 9: statistics per activation, not per channel)';
   const params = bn.inputs.slice(1, 5).map((n) => g.constantOf(n));
   if (params.length !== 4 || params.some((t) => !t || t.dtype !== DataType.FLOAT)) return 'BN parameters are not float constants';
   const w = g.constantOf(p.inputs[1] ?? '');
