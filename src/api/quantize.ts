@@ -12,7 +12,10 @@ import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport } from './compare.js';
 import type { GateResult, Gates, Progress, Report } from '../report/index.js';
-import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
+import {
+  applyRecipe, autoTargetNote, checkModelNames, checkOutputFolders, defaultOutputPath, modelNames, phaseTracker, resolveConfig,
+  type ConfigSources, type OnPhase,
+} from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyDynamic, applyWeightOnly } from './modes.js';
 
@@ -29,6 +32,8 @@ export interface QuantizeOptions extends ConfigSources {
   /** Write the QuantPlan here. */
   savePlan?: string;
   onProgress?: CalibrationProgress;
+  /** Called as each phase (read, prepare, calibrate, ranges, rewrite, write, verify) starts and ends. */
+  onPhase?: OnPhase;
   /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
   verify?: VerifyOptions;
 }
@@ -63,15 +68,22 @@ export interface QuantizeResult {
   reportFiles: string[];
 }
 
-export async function quantize(input: string, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
+export async function quantize(input: string, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   const t0 = performance.now();
+  const opts = applyRecipe(options);
+  const phase = phaseTracker(opts.onPhase);
   const config = resolveConfig(opts);
   const output = opts.output ?? defaultOutputPath(input);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
+  checkOutputFolders([['model', output], ['plan', opts.savePlan], ...(opts.verify?.reports ?? []).map((f) => ['report', f] as const)]);
+  phase('read');
   const model = readModelFile(input);
+  const original = modelNames(model);
+  phase('prepare');
   const notes = prepareModel(model);
+  checkModelNames(original, model, config, opts.configOrigin);
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(targetNote);
   const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
@@ -84,10 +96,12 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
+    phase('calibrate');
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
     plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model, plan));
+    phase('rewrite');
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
     tensorMap = res.tensorMap;
     notes.push(...res.notes);
@@ -98,17 +112,21 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
       integerTensors = new Map([...integerOf].filter(([dq, q]) => !model.graph.producerOf(dq) && q && (model.graph.producerOf(q) || model.graph.isGraphInput(q))) as [string, string][]);
     }
   } else {
+    phase('rewrite');
     plan = config.mode === 'dynamic' ? applyDynamic(model, config) : applyWeightOnly(model, config);
   }
   model.graph.toposort();
   model.graph.cleanup();
   model.graph.checkInvariants();
+  phase('write');
   recordMetadata(model, plan, tensorMap, integerTensors);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
   writeModelFile(model, output, { inputPath: input });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
+  if (opts.verify) phase('verify');
   const verified = await verifyWritten(input, output, config, opts, notes);
+  phase.end();
   return {
     input, output, config, plan, notes, tensorMap,
     sizes: { float: floatBytes, quantized: qBytes, ratio: qBytes / floatBytes },

@@ -13,6 +13,8 @@ export interface RangeSource {
   stats?: string;
   preprocess?: string;
   onProgress?: CalibrationProgress;
+  /** Called with 'ranges' once the statistics are in (the range search follows). */
+  onPhase?: (phase: 'ranges') => void;
   label: string;
 }
 
@@ -27,6 +29,7 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
     stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, onProgress: src.onProgress, label: src.label });
   }
+  src.onPhase?.('ranges');
   const all = rangesFromStats(stats, config);
   const ranges = new Map<string, RangeInput>();
   const observed = new Map<string, { min: number; max: number }>();

@@ -2,7 +2,7 @@
 
 import type { StreamingHistogram } from './histogram.js';
 
-export type RangeAlgorithm = 'minmax' | 'kl' | 'mse' | 'percentile';
+export type RangeAlgorithm = import('./range-registry.js').RangeAlgorithmName;
 
 export interface RangeOptions {
   /**
@@ -11,7 +11,7 @@ export interface RangeOptions {
    * kl is symmetric by definition and ignores it.
    */
   readonly symmetric?: boolean;
-  /** percentile only: default 99.999. */
+  /** percentile only, required there (its default is in the config schema). */
   readonly percentile?: number;
   /**
    * mse only: the integer range the tensor will be quantized to, since the error depends on it.
