@@ -52,7 +52,7 @@ export function applyRecipe(opts: QuantizeOptions): QuantizeOptions {
   out.savePlan ??= job.savePlan;
   out.overrides ??= job.overrides;
   out.preprocess ??= job.preprocess;
-  if (out.verify || job.verify === true) {
+  if (out.verify !== false && (out.verify || job.verify === true)) {
     const v = { ...(out.verify ?? {}) };
     v.evalData ??= job.evalData;
     v.labels ??= job.labels;

@@ -34,8 +34,8 @@ export interface QuantizeOptions extends ConfigSources {
   onProgress?: CalibrationProgress;
   /** Called as each phase (read, prepare, calibrate, ranges, rewrite, write, verify) starts and ends. */
   onPhase?: OnPhase;
-  /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
-  verify?: VerifyOptions;
+  /** Compare the written model with the float one (the CLI always does, unless --no-verify); false: never, whatever the config file says. */
+  verify?: VerifyOptions | false;
 }
 
 export interface VerifyOptions {
@@ -77,7 +77,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
-  checkOutputFolders([['model', output], ['plan', opts.savePlan], ...(opts.verify?.reports ?? []).map((f) => ['report', f] as const)]);
+  checkOutputFolders([['model', output], ['plan', opts.savePlan], ...(opts.verify ? opts.verify.reports ?? [] : []).map((f) => ['report', f] as const)]);
   phase('read');
   const model = readModelFile(input);
   const original = modelNames(model);

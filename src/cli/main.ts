@@ -7,7 +7,7 @@ import { registerQuantize } from './quantize.js';
 import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
-import { stdio } from './run.js';
+import { jsonError, stdio } from './run.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
@@ -28,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (argv.includes('--json')) stdio.out(jsonError('usage', 2, e.message.replace(/^error: /, '')));
       return 2;
     }
     stdio.err(`qtool: ${(e as Error).message}`);

@@ -31,7 +31,8 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${opts.label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      format: `${opts.label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+      barsize: 20,
       hideCursor: true,
       etaBuffer: 50,
     },
@@ -60,12 +61,17 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
 function lineReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): ProgressReporter {
   const unit = opts.unit ?? 'items';
   let nextTenth = 1;
+  let started = 0;
   return {
     update(done, total) {
+      if (!started) started = performance.now();
       const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
       if (tenth < nextTenth) return;
       nextTenth = tenth + 1;
-      stream.write(`${opts.label}: ${Math.round((100 * done) / total)}% (${done}/${total} ${unit})\n`);
+      const s = (performance.now() - started) / 1000;
+      const rate = s > 0 ? done / s : 0;
+      const eta = rate > 0 && done < total ? `, ETA ${Math.ceil((total - done) / rate)} s` : '';
+      stream.write(`${opts.label} ${String(Math.round((100 * done) / total)).padStart(3)}% ${done}/${total} ${unit}${rate > 0 ? `, ${rate.toFixed(1)} ${unit}/s` : ''}${eta}\n`);
     },
     stop() {},
   };
