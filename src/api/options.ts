@@ -100,15 +100,15 @@ export function checkOutputFolders(files: readonly (readonly [what: string, file
 
 /** Names and op types of a model's nodes (taken before the prepare passes rename or remove any). */
 export interface ModelNames {
-  nodes: Map<string, { opType: string; input?: string }>;
+  nodes: Map<string, { opType: string; input?: string; output?: string }>;
   opTypes: Set<string>;
 }
 
 export function modelNames(model: Model): ModelNames {
-  const nodes = new Map<string, { opType: string; input?: string }>();
+  const nodes = new Map<string, { opType: string; input?: string; output?: string }>();
   const opTypes = new Set<string>();
   for (const n of model.graph.nodes) {
-    if (n.name) nodes.set(n.name, { opType: n.opType, input: n.inputs[0] });
+    if (n.name) nodes.set(n.name, { opType: n.opType, input: n.inputs[0], output: n.outputs[0] });
     opTypes.add(n.opType);
   }
   return { nodes, opTypes };
@@ -128,7 +128,7 @@ export function checkModelNames(original: ModelNames, prepared: Model, config: R
     if (now.nodes.has(name)) continue;
     const was = original.nodes.get(name);
     if (was) {
-      const producer = was.input ? prepared.graph.producerOf(was.input)?.name : undefined;
+      const producer = [was.output, was.input].map((t) => (t ? prepared.graph.producerOf(t)?.name : undefined)).find(Boolean);
       problems.push(`${flag('exclude-nodes')}: node '${name}' (${was.opType}) is removed by the prepare passes (folded into its producer or dropped)${producer ? `; name '${producer}' instead` : ''}`);
       continue;
     }
