@@ -5,7 +5,7 @@ import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
-import { openDataFolder, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
+import { checkLabels, openDataFolder, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { Session, hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
@@ -71,11 +71,11 @@ function fixedBatch(inputs: readonly ValueInfo[]): number | undefined {
   return inputs.map((i) => i.shape?.[0]).find((b): b is number => typeof b === 'number');
 }
 
-function loadLabels(file: string | undefined, samples: number): number[] | undefined {
+function loadLabels(file: string | undefined, samples: number, limited: boolean, float: Model): number[] | undefined {
   if (!file) return undefined;
-  const labels = readLabels(file);
-  if (labels.length < samples) throw new UserInputError(`${file}: ${labels.length} labels for ${samples} samples; give one label per sample, in sample order`);
-  return labels;
+  const out = float.graph.outputs[0];
+  const last = out?.shape?.[out.shape.length - 1];
+  return checkLabels(file, readLabels(file), { samples, limited, classes: typeof last === 'number' && last > 1 ? last : undefined, output: out?.name });
 }
 
 /** The tensor map against the float graph; retried on the prepared graph when names are missing. */
@@ -214,7 +214,7 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
   const batchSize = opts.batchSize ?? fixedBatch(inputs) ?? DEFAULT_BATCH;
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
   const source = await openDataFolder(opts.data, { inputs, count: opts.count, batchSize, preprocess });
-  const labels = loadLabels(opts.labels, source.sampleCount);
+  const labels = loadLabels(opts.labels, source.sampleCount, opts.count !== undefined, float);
   const threads = opts.threads ?? LATENCY_DEFAULTS.threads;
   const ctx: Ctx = { floatPath: floatModel, quantPath: quantModel, float, quant, source, batchSize, opts, preprocess, threads, warnings: [] };
 

@@ -71,7 +71,7 @@ function lineReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progre
       const s = (performance.now() - started) / 1000;
       const rate = s > 0 ? done / s : 0;
       const eta = rate > 0 && done < total ? `, ETA ${Math.ceil((total - done) / rate)} s` : '';
-      stream.write(`${opts.label} ${String(Math.round((100 * done) / total)).padStart(3)}% ${done}/${total} ${unit}${rate > 0 ? `, ${rate.toFixed(1)} ${unit}/s` : ''}${eta}\n`);
+      stream.write(`${opts.label.trimEnd()}: ${Math.round((100 * done) / total)}% (${done}/${total} ${unit})${rate > 0 ? `, ${rate.toFixed(1)} ${unit}/s` : ''}${eta}\n`);
     },
     stop() {},
   };
