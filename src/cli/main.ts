@@ -8,6 +8,7 @@ import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
 import { jsonError, stdio } from './run.js';
+import { columns } from './terminal.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
@@ -20,7 +21,8 @@ export async function main(argv: string[]): Promise<number> {
     .version(QTOOL_VERSION)
     .showHelpAfterError('(run qtool --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .configureHelp({ helpWidth: columns() });
   for (const register of commands) register(program, (c) => (exitCode = c));
   for (const c of program.commands) c.exitOverride();
   try {

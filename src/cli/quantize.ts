@@ -19,7 +19,6 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .description('quantize a float ONNX model to INT8 (default: static, QDQ, per-channel int8 weights, uint8 activations)')
     .argument('<model>', 'float ONNX model');
   addSchemaOptions(cmd, ['output', 'data', 'stats', 'savePlan', 'overrides', 'preprocess']);
-  cmd.option('-o <file>', 'short for --output');
   addSchemaOptions(cmd, QUANT_FLAGS);
   addCalibrateMethod(cmd);
   addSchemaOptions(cmd, JOB_FLAGS.filter((k) => !['output', 'data', 'stats', 'savePlan', 'overrides', 'preprocess'].includes(k)));
@@ -43,11 +42,7 @@ interface Job {
 
 /** Flags over the config file, every problem reported at once; usage errors before any work. */
 function resolveJob(flags: Record<string, unknown>): Job {
-  const { config: configFile, json: _j, quiet: _q, debug: _d, o, ...rest } = flags;
-  if (o !== undefined) {
-    if (rest.output !== undefined && rest.output !== o) throw new UsageError('-o and --output contradict each other; give one');
-    rest.output = o;
-  }
+  const { config: configFile, json: _j, quiet: _q, debug: _d, ...rest } = flags;
   throwAll(checkLayer({ values: rest, origin: COMMAND_LINE }, RECIPE_SCHEMA).errors.map((message) => ({ origin: COMMAND_LINE, message })));
   const cliConfig: Record<string, unknown> = {};
   const cliJob: Record<string, unknown> = {};

@@ -4,9 +4,18 @@
 import { Option, type Command } from 'commander';
 import { CALIBRATE_METHODS, RECIPE_SCHEMA, flagName, helpText, type RecipeKey } from '../index.js';
 
+/** Choice lists longer than this go into the description, so the help keeps room to wrap. */
+const LONG = 24;
+
+function description(key: RecipeKey): string {
+  const e = RECIPE_SCHEMA[key];
+  return e.type === 'choice' && e.choices.join('|').length > LONG ? `${helpText(key)}; one of ${e.choices.join(', ')}` : helpText(key);
+}
+
 function placeholder(key: RecipeKey): string {
   const e = RECIPE_SCHEMA[key];
-  if (e.type === 'choice') return `<${e.choices.join('|')}>`;
+  if (e.arg) return `<${e.arg}>`;
+  if (e.type === 'choice') return e.choices.join('|').length <= LONG ? `<${e.choices.join('|')}>` : `<${flagName(key).split('-').pop()}>`;
   if (e.type === 'int') return '<N>';
   if (e.type === 'number') return '<x>';
   if (e.type === 'list') return '<a,b,...>';
@@ -27,7 +36,7 @@ export function addSchemaOptions(cmd: Command, keys: readonly RecipeKey[]): Comm
       if (e.negation) cmd.option(`--${e.negation}`, `the opposite of --${flag}`);
       continue;
     }
-    const opt = new Option(`--${flag} ${placeholder(key)}`, helpText(key));
+    const opt = new Option(`${e.short ? `-${e.short}, ` : ''}--${flag} ${placeholder(key)}`, description(key));
     if (e.type === 'string' && e.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter(Boolean)]);
     cmd.addOption(opt);
   }
@@ -38,8 +47,8 @@ export function addSchemaOptions(cmd: Command, keys: readonly RecipeKey[]): Comm
 export function addCalibrateMethod(cmd: Command): Command {
   const names = Object.keys(CALIBRATE_METHODS);
   return cmd.option(
-    `--calibrate-method <${names.join('|')}>`,
-    `alias of --algo for users of onnxruntime's quantize_static: ${Object.entries(CALIBRATE_METHODS).map(([k, v]) => `${k}=${v}`).join(', ')} ` +
+    '--calibrate-method <method>',
+    `alias of --algo for users of onnxruntime's quantize_static, one of ${names.join(', ')}: ${Object.entries(CALIBRATE_METHODS).map(([k, v]) => `${k}=${v}`).join(', ')} ` +
       "(qtool has no 'Distribution' method; it maps to mse, qtool's histogram search for the least squared error)",
   );
 }

@@ -9,6 +9,10 @@ interface Base {
   readonly flag?: string;
   /** Not a command-line flag (library and config file only). */
   readonly cliHidden?: boolean;
+  /** The value's name in the help (`--data <dir>`); default from the type. */
+  readonly arg?: string;
+  /** A one-letter short flag (`-o`). */
+  readonly short?: string;
 }
 interface ChoiceEntry extends Base { readonly type: 'choice'; readonly choices: readonly string[]; readonly default?: string }
 interface IntEntry extends Base { readonly type: 'int'; readonly default?: number; readonly min: number }
@@ -43,7 +47,7 @@ export const QUANT_SCHEMA = {
   },
   // mse gave the best logits SQNR on all three fixtures (docs/benchmarks.md; test/e2e/golden.test.ts).
   algo: { type: 'choice', choices: RANGE_ALGORITHM_NAMES, default: 'mse', help: 'activation range algorithm (static mode)' },
-  percentile: { type: 'number', default: 99.999, above: 50, max: 100, help: 'kept percentile for --algo percentile' },
+  percentile: { type: 'number', default: 99.999, arg: 'P', above: 50, max: 100, help: 'kept percentile for --algo percentile' },
   histogramBins: { type: 'int', default: 2048, min: 16, cliHidden: true, help: 'calibration histogram bins' },
   movingAverage: {
     type: 'boolean', default: false,
@@ -73,22 +77,22 @@ export const QUANT_SCHEMA = {
  * config file may hold any of these too; relative paths in it are taken from the file's folder.
  */
 export const JOB_SCHEMA = {
-  output: { type: 'string', path: true, help: 'output model (default <model>.int8.onnx)' },
-  data: { type: 'string', path: true, help: 'calibration data folder (.npy/.npz/.pb, or images with --preprocess)' },
+  output: { type: 'string', path: true, short: 'o', help: 'output model (default <model>.int8.onnx)' },
+  data: { type: 'string', path: true, arg: 'dir', help: 'calibration data folder (.npy/.npz/.pb, or images with --preprocess)' },
   stats: { type: 'string', path: true, help: 'reuse statistics from qtool calibrate instead of calibrating' },
   savePlan: { type: 'string', path: true, help: 'write the quantization plan (JSON)' },
   overrides: { type: 'string', path: true, help: 'pin ranges, dtypes or granularity per tensor (plan JSON)' },
-  preprocess: { type: 'string', help: 'image preprocessing, required for image folders, e.g. "resize=256,crop=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"' },
-  evalData: { type: 'string', path: true, help: 'held-out data for the verification (default: the calibration data, marked in-sample)' },
+  preprocess: { type: 'string', arg: 'spec', help: 'image preprocessing, required for image folders, e.g. "resize=256,crop=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"' },
+  evalData: { type: 'string', path: true, arg: 'dir', help: 'held-out data for the verification (default: the calibration data, marked in-sample)' },
   labels: { type: 'string', path: true, help: 'class indices of the evaluation samples (.json array or .npy), for accuracy' },
   evalCount: { type: 'int', min: 1, help: 'evaluate on the first N samples only' },
   report: { type: 'string', path: true, repeatable: true, help: 'write the report: .json, .md or .html (repeatable, or a comma list)' },
   perLayer: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the per-layer error analysis' },
   latency: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the latency measurement' },
   verify: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the verification against the float model' },
-  maxDrop: { type: 'number', min: 0, help: 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written' },
-  minSqnr: { type: 'number', help: 'fail (exit 3) when the output SQNR is below DB' },
-  minAgreement: { type: 'number', min: 0, max: 1, help: 'fail (exit 3) when top-1 agreement (0..1) is below F' },
+  maxDrop: { type: 'number', min: 0, arg: 'PP', help: 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written' },
+  minSqnr: { type: 'number', arg: 'DB', help: 'fail (exit 3) when the output SQNR is below DB' },
+  minAgreement: { type: 'number', min: 0, max: 1, arg: 'F', help: 'fail (exit 3) when top-1 agreement (0..1) is below F' },
   json: { type: 'boolean', default: false, help: 'print a JSON summary (or error) as the last line of stdout' },
   quiet: { type: 'boolean', default: false, help: 'no progress output' },
 } as const satisfies Record<string, SchemaEntry>;
