@@ -4,7 +4,7 @@ import {
   renderText, reportWarnings, resolveConfig, throwAll, type JobOptions, type QuantConfig, type QuantizeResult, type RecipeKey,
 } from '../index.js';
 import { reportFlag } from './compare.js';
-import { runCommand, stdio } from './run.js';
+import { errorCode, runCommand, stdio } from './run.js';
 import { formatBytes } from './inspect.js';
 import { addCalibrateMethod, addSchemaOptions, givenFlags } from './schema-options.js';
 import { columns, phaseView, seconds, wrap } from './terminal.js';
@@ -93,12 +93,18 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
     for (const w of reportWarnings(result.report)) if (!job.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(wrap(`qtool: WARNING: ${w}`, columns(process.stderr)));
   }
   const totalMs = performance.now() - t0;
-  if (job.json) stdio.out(JSON.stringify({ ...summary(result), files: files(result, job.savePlan), seconds: Number((totalMs / 1000).toFixed(3)), phases: Object.fromEntries(view.times.map(([p, ms]) => [p, Number((ms / 1000).toFixed(3))])) }));
+  const gateError = result.gateFailures.length ? new GateError(gateFailureMessage(result.gateFailures)) : undefined;
+  if (job.json) {
+    const error = gateError ? { error: { code: errorCode(gateError), exitCode: gateError.exitCode, message: gateError.message } } : {};
+    const phases = Object.fromEntries(view.times.map(([p, ms]) => [p, Number((ms / 1000).toFixed(3))]));
+    stdio.out(JSON.stringify({ ...summary(result), files: files(result, job.savePlan), seconds: Number((totalMs / 1000).toFixed(3)), phases, ...error }));
+  }
   else if (!job.quiet) {
     const parts = [...(result.report ? [renderText(result.report), ''] : []), renderSummary(result, config), renderFiles(result, job.savePlan), renderTimes(totalMs, view.times)];
     stdio.out(wrap(parts.join('\n'), width));
   }
-  if (result.gateFailures.length) throw new GateError(gateFailureMessage(result.gateFailures));
+  // With --json the summary line above already carries the error: it stays the last line.
+  if (gateError) throw Object.assign(gateError, { jsonReported: job.json });
 }
 
 export function summary(r: QuantizeResult) {

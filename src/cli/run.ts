@@ -40,7 +40,7 @@ export async function runCommand(body: () => Promise<number | void>, options: bo
     if (e instanceof QtoolError) {
       io.err(`qtool: ${e.message}`);
       if (debug && e.stack) io.err(e.stack);
-      if (json) io.out(jsonError(errorCode(e), e.exitCode, e.message));
+      if (json && !(e as { jsonReported?: boolean }).jsonReported) io.out(jsonError(errorCode(e), e.exitCode, e.message));
       return e.exitCode;
     }
     const err = e as Error;

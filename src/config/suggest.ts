@@ -15,23 +15,36 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+
+/** Every character of `short` appears in `long`, in order (calibcount in calibrationcount). */
+function isSubsequence(short: string, long: string): boolean {
+  let i = 0;
+  for (const c of long) if (c === short[i]) i++;
+  return i === short.length;
+}
+
 /**
- * Up to `max` candidates nearest to `word`: within a third of its length (at least 2 edits), or
- * containing it / contained in it. Ties keep the candidates' order.
+ * Up to `max` candidates nearest to `word` (case and punctuation folded): within a third of its
+ * length (at least 2 edits), containing it, contained in it, or an abbreviation of it. Only the
+ * nearest (and those one edit further) are returned; ties keep the candidates' order.
  */
 export function closest(word: string, candidates: Iterable<string>, max = 3): string[] {
-  const w = word.toLowerCase();
+  const w = norm(word);
   const scored: { c: string; d: number }[] = [];
   const seen = new Set<string>();
   for (const c of candidates) {
     if (seen.has(c)) continue;
     seen.add(c);
-    const lc = c.toLowerCase();
+    const lc = norm(c);
     const d = lc === w ? 0 : distance(w, lc);
     const limit = Math.max(2, Math.floor(w.length / 3));
-    if (d <= limit || (w.length >= 3 && (lc.includes(w) || w.includes(lc)))) scored.push({ c, d });
+    const related = w.length >= 3 && lc.length >= 3 && (lc.includes(w) || w.includes(lc) || (lc.length >= 4 && isSubsequence(lc, w)));
+    if (d <= limit || related) scored.push({ c, d });
   }
-  return scored.sort((x, y) => x.d - y.d).slice(0, max).map((s) => s.c);
+  if (scored.length === 0) return [];
+  const best = Math.min(...scored.map((s) => s.d));
+  return scored.filter((s) => s.d <= best + 1).sort((x, y) => x.d - y.d).slice(0, max).map((s) => s.c);
 }
 
 /** `; did you mean 'a' or 'b'?`, or '' when nothing is close. */
