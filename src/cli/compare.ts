@@ -124,6 +124,6 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--quiet', 'print nothing but errors and the slower-model warning')
     .option('--debug', 'show stack traces on errors')
     .action(async (floatModel: string, quantModel: string, opts: CompareFlags) => {
-      setExit(await runCommand(() => run(floatModel, quantModel, opts), !!opts.debug));
+      setExit(await runCommand(() => run(floatModel, quantModel, opts), { debug: !!opts.debug, json: !!opts.json }));
     });
 }

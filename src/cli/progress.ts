@@ -16,6 +16,8 @@ export interface ProgressOptions {
   unit?: string;
   quiet?: boolean;
   stream?: NodeJS.WriteStream;
+  /** When the counted work began (performance.now()); default: the first update. Rates count from here. */
+  since?: number;
 }
 
 const NOOP: ProgressReporter = { update: () => {}, stop: () => {} };
@@ -44,7 +46,7 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
     update(done, total) {
       if (!running) {
         bar.start(total, 0, { rate: '-' });
-        started = performance.now();
+        started = opts.since ?? performance.now();
         running = true;
       }
       const seconds = (performance.now() - started) / 1000;
@@ -64,7 +66,7 @@ function lineReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progre
   let started = 0;
   return {
     update(done, total) {
-      if (!started) started = performance.now();
+      if (!started) started = opts.since ?? performance.now();
       const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
       if (tenth < nextTenth) return;
       nextTenth = tenth + 1;

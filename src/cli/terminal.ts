@@ -67,7 +67,10 @@ export function phaseView(opts: { quiet?: boolean; stream?: NodeJS.WriteStream }
   const times: [string, number][] = [];
   let bar: ProgressReporter | undefined;
   let barLabel = '';
+  /** When the work the next bar counts began: the last phase start or the end of the previous bar. */
+  let mark = performance.now();
   const stopBar = () => {
+    if (bar) mark = performance.now();
     bar?.stop();
     bar = undefined;
     barLabel = '';
@@ -76,13 +79,16 @@ export function phaseView(opts: { quiet?: boolean; stream?: NodeJS.WriteStream }
     if (barLabel !== label) {
       stopBar();
       barLabel = label;
-      bar = createProgress({ label: label.padEnd(9), unit, quiet: opts.quiet, stream });
+      bar = createProgress({ label: label.padEnd(9), unit, quiet: opts.quiet, stream, since: mark });
     }
     return bar!;
   };
   return {
     onPhase(e) {
-      if (e.state !== 'end') return;
+      if (e.state !== 'end') {
+        mark = performance.now();
+        return;
+      }
       stopBar();
       times.push([e.phase, e.ms ?? 0]);
       if (!opts.quiet) stream.write(`${e.phase.padEnd(9)} done in ${seconds(e.ms ?? 0)}\n`);
