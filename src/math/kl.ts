@@ -161,7 +161,7 @@ export function klRange(h: StreamingHistogram, options: Pick<RangeOptions, 'excl
   const trivial = degenerateRange(h, 'kl');
   if (trivial !== undefined) return trivial;
   const levels = h.neverNegative ? KL_UNSIGNED_LEVELS : KL_SIGNED_LEVELS;
-  const abs = absHistogram(h);
+  const abs = absHistogram(h, h.bins);
   if (options.excludeZeros === true) abs.counts[abs.zeroBin] -= abs.zeros;
   if (abs.counts.length <= levels) {
     return finishRange(h, 'kl', h.min, h.max, { fallback: 'no-candidate' });

@@ -2,7 +2,6 @@
 // so a calibration run's ranges depend only on the data, never on batch order or sharding.
 
 import type { StreamingHistogram } from './histogram.js';
-import { DEFAULT_BINS } from './histogram.js';
 import { absHistogram, signedHistogram, type UniformHistogram } from './rebin.js';
 import {
   degenerateRange,
@@ -42,10 +41,10 @@ export function percentileRange(h: StreamingHistogram, options: RangeOptions = {
   const trivial = degenerateRange(h, 'percentile');
   if (trivial !== undefined) return trivial;
   if (h.neverNegative || options.symmetric === true) {
-    const t = quantile(absHistogram(h, DEFAULT_BINS), (p / 100) * h.count);
+    const t = quantile(absHistogram(h, h.bins), (p / 100) * h.count);
     return finishRange(h, 'percentile', -t, t, { threshold: t, thresholdLow: -t });
   }
-  const signed = signedHistogram(h, DEFAULT_BINS);
+  const signed = signedHistogram(h, h.bins);
   const tailMass = ((100 - p) / 200) * h.count;
   const lo = quantile(signed, tailMass);
   const hi = quantile(signed, h.count - tailMass);
