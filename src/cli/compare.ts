@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import {
   gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
-  type Gates, type Progress,
+  type Gates,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
+import { phaseView } from './terminal.js';
 
 interface CompareFlags {
   data: string;
@@ -58,36 +58,17 @@ export function gatesFrom(o: Pick<CompareFlags, 'maxDrop' | 'minSqnr' | 'minAgre
   return gates;
 }
 
-/** A progress bar on stderr for interactive terminals only. */
-export function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
-  if (!enabled) return { update: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
-  let phase = '';
-  return {
-    update: (p) => {
-      if (p.phase !== phase) {
-        if (phase) bar.stop();
-        phase = p.phase;
-        bar.start(p.total, 0, { phase: p.phase.padEnd(7) });
-      }
-      bar.setTotal(p.total);
-      bar.update(p.done, { phase: p.phase.padEnd(7) });
-    },
-    stop: () => phase && bar.stop(),
-  };
-}
-
 async function run(floatModel: string, quantModel: string, o: CompareFlags): Promise<void> {
   const gates = gatesFrom(o);
   const files = reportFlag(o.report);
-  const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
+  const progress = phaseView({ quiet: o.quiet || o.json });
   let result;
   try {
     result = await verifyAndReport(floatModel, quantModel, {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
       inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
-      reports: files, onProgress: progress.update,
+      reports: files, onProgress: progress.onVerify,
     });
   } finally {
     progress.stop();
@@ -98,7 +79,8 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
   for (const w of warnings) if (!o.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
   if (o.json) stdio.out(renderJson(report, { pretty: false }));
   else if (!o.quiet) stdio.out(renderText(report));
-  if (failures.length) throw new GateError(gateFailureMessage(failures));
+  // With --json the report line above carries the gates; it stays the last line of stdout.
+  if (failures.length) throw Object.assign(new GateError(gateFailureMessage(failures)), { jsonReported: !!o.json });
 }
 
 export function registerCompare(program: Command, setExit: (code: number) => void): void {
