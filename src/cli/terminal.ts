@@ -69,8 +69,10 @@ export function phaseView(opts: { quiet?: boolean; stream?: NodeJS.WriteStream }
   let barLabel = '';
   /** When the work the next bar counts began: the last phase start or the end of the previous bar. */
   let mark = performance.now();
+  /** Time of the last bar update: a bar is stopped lazily (at the next bar's first update), and the next loop began here. */
+  let last = mark;
   const stopBar = () => {
-    if (bar) mark = performance.now();
+    if (bar) mark = last;
     bar?.stop();
     bar = undefined;
     barLabel = '';
@@ -86,7 +88,7 @@ export function phaseView(opts: { quiet?: boolean; stream?: NodeJS.WriteStream }
   return {
     onPhase(e) {
       if (e.state !== 'end') {
-        mark = performance.now();
+        mark = last = performance.now();
         return;
       }
       stopBar();
@@ -95,9 +97,11 @@ export function phaseView(opts: { quiet?: boolean; stream?: NodeJS.WriteStream }
     },
     onCalibration(done, total) {
       useBar('calibrate', 'samples').update(done, total);
+      last = performance.now();
     },
     onVerify(p) {
       useBar(VERIFY_STEPS[p.phase] ?? `verify: ${p.phase}`, p.phase === 'latency' ? 'batch sizes' : 'samples').update(p.done, p.total);
+      last = performance.now();
     },
     times,
     stop: stopBar,
