@@ -4,10 +4,16 @@ export { inspectModel, type InspectReport, type TensorSummary } from './api/insp
 export { QtoolError, UserInputError, ModelError, UnsupportedError, UsageError, GateError } from './errors.js';
 export type { Model, Graph, Node, Tensor, ValueInfo } from './ir/index.js';
 export { calibrate, mergeStatsFiles, loadStats, saveStats, mergeStats, rangesFromStats, serializeStats, type CalibrateOptions, type MergeOptions, type StatsFile, type TensorStats, type RangeEntry, type RangeConfig, type ModelIdentity } from './api/calibrate.js';
-export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quantize.js';
+export { quantize, type QuantizeOptions, type QuantizeResult, type VerifyOptions } from './api/quantize.js';
 export { foldBn } from './api/fold-bn.js';
+export {
+  DEFAULTS, TARGET_PRESETS, QUANT_SCHEMA, JOB_SCHEMA, RECIPE_SCHEMA, CALIBRATE_METHODS, COMMAND_LINE, checkLayer, throwAll, flagName, helpText,
+  isQuantKey, type QuantConfig, type QuantConfigInput, type JobOptions, type RecipeKey, type QuantKey, type JobKey, type SchemaEntry,
+  type Algo, type Format, type Mode, type Target, type TargetChoice, type ActivationType, type WeightType, type EdgePolicy,
+} from './config/index.js';
 export { upgrade, type UpgradeReport, type UpgradeStep, type UpgradeRefusal } from './api/upgrade.js';
-export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
+export { RANGE_ALGORITHM_NAMES } from './math/range-registry.js';
+export { loadRecipe, resolveConfig, PHASES, type PhaseEvent, type PhaseName, type OnPhase } from './api/options.js';
 export type { QuantPlan, Overrides } from './quant/plan.js';
 export { compare, compareModels, verifyAndReport, type CompareOptions, type ModelPair } from './api/compare.js';
 export {

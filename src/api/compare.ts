@@ -5,7 +5,7 @@ import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
-import { batchLength, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
+import { batchLength, checkLabels, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
@@ -99,11 +99,11 @@ function fixedBatch(inputs: readonly ValueInfo[]): number | undefined {
   return inputs.map((i) => i.shape?.[0]).find((b): b is number => typeof b === 'number');
 }
 
-function loadLabels(file: string | undefined, samples: number): number[] | undefined {
+function loadLabels(file: string | undefined, samples: number, limited: boolean, float: Model): number[] | undefined {
   if (!file) return undefined;
-  const labels = readLabels(file);
-  if (labels.length < samples) throw new UserInputError(`${file}: ${labels.length} labels for ${samples} samples; give one label per sample, in sample order`);
-  return labels;
+  const out = float.graph.outputs[0];
+  const last = out?.shape?.[out.shape.length - 1];
+  return checkLabels(file, readLabels(file), { samples, limited, classes: typeof last === 'number' && last > 1 ? last : undefined, output: out?.name });
 }
 
 function rankLayers(results: LayerResult[], histograms: number, float: Model, plan: ReadonlyMap<string, PlanNodeEntry> | undefined): LayerMetrics[] {
@@ -205,7 +205,7 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
   const preprocess = typeof opts.preprocess === 'string' ? parsePreprocess(opts.preprocess) : opts.preprocess;
   const open = (b: number) => openDataFolder(opts.data, { inputs, count: opts.count, batchSize: b, preprocess, fixed: parseFixedInputs(opts.fixedInputs ?? []) });
   const source = await open(batchSize);
-  const labels = loadLabels(opts.labels, source.sampleCount);
+  const labels = loadLabels(opts.labels, source.sampleCount, opts.count !== undefined, float);
   const threads = opts.threads ?? LATENCY_DEFAULTS.threads;
   const ctx: Ctx = { pair, source, batchSize, opts, preprocess, threads, warnings: [] };
   const plan = pair.planNodes ? new Map(pair.planNodes.map((n) => [n.name, n])) : undefined;

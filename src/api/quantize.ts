@@ -16,7 +16,10 @@ import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
 import { planNodeEntries, recordMetadata, tensorMapEntries, type CollapseThresholds, type GateResult, type Gates, type Progress, type Report } from '../report/index.js';
-import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
+import {
+  applyRecipe, autoTargetNote, checkModelNames, checkOutputFolders, defaultOutputPath, modelNames, phaseTracker, resolveConfig,
+  type ConfigSources, type OnPhase,
+} from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 
 export interface QuantizeOptions extends ConfigSources {
@@ -36,8 +39,10 @@ export interface QuantizeOptions extends ConfigSources {
   /** Quantize a model that already holds quantized ops (refused otherwise). */
   requantize?: boolean;
   onProgress?: CalibrationProgress;
-  /** Compare the written model with the float one (the CLI always does, unless --no-verify). */
-  verify?: VerifyOptions;
+  /** Called as each phase (read, prepare, calibrate, ranges, rewrite, write, verify) starts and ends. */
+  onPhase?: OnPhase;
+  /** Compare the written model with the float one (the CLI always does, unless --no-verify); false: never, whatever the config file says. */
+  verify?: VerifyOptions | false;
 }
 
 export interface VerifyOptions {
@@ -77,16 +82,23 @@ export interface QuantizeResult {
   reportFiles: string[];
 }
 
-export async function quantize(input: string, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
+export async function quantize(input: string, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   const t0 = performance.now();
+  const opts = applyRecipe(options);
+  const phase = phaseTracker(opts.onPhase);
   const config = resolveConfig(opts);
   const output = opts.output ?? defaultOutputPath(input);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
+  checkOutputFolders([['model', output], ['plan', opts.savePlan], ...(opts.verify ? opts.verify.reports ?? [] : []).map((f) => ['report', f] as const)]);
+  phase('read');
   const model = readModelFile(input);
   refuseQuantized(model, input, opts.requantize);
+  const original = modelNames(model);
+  phase('prepare');
   const notes: Note[] = prepareModel(model).map((m) => note('prepare', m));
+  checkModelNames(original, model, config, opts.configOrigin);
   const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
@@ -101,7 +113,8 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input });
+    phase('calibrate');
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
     planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model.graph, planned.plan));
@@ -109,12 +122,14 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     planned = planWeightForms(model.graph, config, overrides);
   }
   const { plan } = planned;
+  phase('rewrite');
   const rewrite = runPipeline(model, pipeline, { ...planned, config });
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
   model.graph.toposort();
   model.graph.cleanup();
   model.graph.checkInvariants();
+  phase('write');
   const integerTensors = new Map(Object.entries(rewrite.integerOf));
   recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
@@ -122,7 +137,9 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };
+  if (opts.verify) phase('verify');
   const verified = prepared && await verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes);
+  phase.end();
   const messages = notes.map((n) => n.message);
   return {
     input, output, config, plan, notes: messages, diagnostics: notes, tensorMap,

@@ -14,6 +14,8 @@ export interface RangeSource {
   preprocess?: string;
   fixedInputs?: readonly string[];
   onProgress?: CalibrationProgress;
+  /** Called with 'ranges' once the statistics are in (the range search follows). */
+  onPhase?: (phase: 'ranges') => void;
   label: string;
 }
 
@@ -28,6 +30,7 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
     stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label });
   }
+  src.onPhase?.('ranges');
   const all = rangesFromStats(stats, config);
   const ranges = new Map<string, RangeInput>();
   const observed = new Map<string, { min: number; max: number }>();

@@ -2,11 +2,11 @@
 // and validation on load with one-line errors naming the file.
 import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
-import { StreamingHistogram } from '../math/index.js';
+import { RANGE_ALGORITHM_NAMES, StreamingHistogram } from '../math/index.js';
 import { atomicWrite } from '../onnx/io.js';
 import { STATS_FORMAT, STATS_VERSION, type StatsFile, type TensorStats } from './stats.js';
 
-const ALGOS = ['minmax', 'kl', 'mse', 'percentile'];
+const ALGOS: readonly string[] = RANGE_ALGORITHM_NAMES;
 
 /**
  * Text of a stats file. Objects are built with a fixed key order, so equal stats give equal

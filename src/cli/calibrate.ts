@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { calibrate, saveStats, type CalibrateOptions, type StatsFile } from '../index.js';
+import { COMMAND_LINE, RANGE_ALGORITHM_NAMES, calibrate, isQuantKey, resolveConfig, saveStats, type StatsFile } from '../index.js';
+import { addCalibrateMethod, addSchemaOptions, givenFlags } from './schema-options.js';
 import { createProgress } from './progress.js';
 import { runCommand, stdio } from './run.js';
 
-type Algo = NonNullable<NonNullable<CalibrateOptions['config']>['algo']>;
-export const ALGOS: readonly Algo[] = ['minmax', 'kl', 'mse', 'percentile'];
+export const ALGOS = RANGE_ALGORITHM_NAMES;
 
 interface Flags {
   data: string;
+  fixedInput?: string[];
   output?: string;
-  algo?: Algo;
   percentile?: number;
   calibCount?: number;
   batchSize?: number;
@@ -18,7 +18,6 @@ interface Flags {
   provider?: string;
   threads?: number;
   preprocess?: string;
-  fixedInput?: string[];
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -36,27 +35,25 @@ export function percentileArg(value: string): number {
   return n;
 }
 
+const CALIBRATE_FLAGS = ['algo', 'percentile', 'calibCount', 'batchSize', 'movingAverage', 'providers', 'threads'] as const;
+
 export function registerCalibrate(program: Command, setExit: (code: number) => void): void {
-  program
+  const cmd = program
     .command('calibrate')
     .description('observe activation statistics (min/max and histograms) over a data folder and save them for quantize --stats')
     .argument('<model>', 'ONNX model file')
-    .requiredOption('--data <dir>', 'calibration data folder (.npy/.npz/.pb/images)')
-    .option('-o, --output <stats.json>', 'stats file to write (default: <model>.stats.json beside the model)')
-    .addOption(new Option('--algo <algo>', 'also store the ranges this algorithm picks (any algo can still be chosen later from the same stats)').choices(ALGOS))
-    .option('--percentile <P>', 'percentile algorithm: kept percentile (default 99.999)', percentileArg)
-    .option('--calib-count <N>', 'use only the first N samples', positiveInt)
-    .option('--batch-size <B>', 'samples per inference batch (default 1)', positiveInt)
-    .option('--moving-average', 'minmax only: moving average of per-batch extrema; ORDER-DEPENDENT (depends on sample order and batch size, cannot be merged)')
-    .option('--provider <list>', 'execution providers in order of preference, e.g. cuda,cpu (default cpu)')
-    .option('--threads <N>', 'onnxruntime intra-op threads', positiveInt)
-    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"')
-    .option('--json', 'print one JSON summary object as the last line of stdout')
+    .requiredOption('--data <dir>', 'calibration data folder (.npy/.npz/.pb, or images with --preprocess)')
+    .option('-o, --output <stats.json>', 'stats file to write (default: <model>.stats.json beside the model)');
+  addSchemaOptions(cmd, CALIBRATE_FLAGS);
+  addCalibrateMethod(cmd);
+  addSchemaOptions(cmd, ['preprocess', 'fixedInput']);
+  cmd
+    .option('--json', 'print one JSON summary object (or the error) as the last line of stdout')
     .option('--quiet', 'no progress output')
     .option('--debug', 'show stack traces on errors')
-    .action(async (model: string, flags: Flags) => {
-      setExit(await runCommand(() => runCalibrate(model, flags), !!flags.debug));
+    .action(async (model: string) => {
+      const flags = cmd.opts() as Flags;
+      setExit(await runCommand(() => runCalibrate(model, flags, givenFlags(cmd)), { debug: !!flags.debug, json: !!flags.json }));
     });
 }
 
@@ -65,8 +62,12 @@ function defaultStatsPath(model: string): string {
   return path.join(path.dirname(model), `${base}.stats.json`);
 }
 
-async function runCalibrate(model: string, flags: Flags): Promise<void> {
+async function runCalibrate(model: string, flags: Flags, given: Record<string, unknown>): Promise<void> {
   const out = flags.output ?? defaultStatsPath(model);
+  const values = Object.fromEntries(Object.entries(given).filter(([k]) => isQuantKey(k)));
+  if (values.movingAverage && values.algo === undefined && values.calibrateMethod === undefined) values.algo = 'minmax';
+  const config = resolveConfig({ config: values, configOrigin: COMMAND_LINE });
+  const algoGiven = values.algo !== undefined || values.calibrateMethod !== undefined;
   const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet });
   const t0 = performance.now();
   let stats: StatsFile;
@@ -74,17 +75,17 @@ async function runCalibrate(model: string, flags: Flags): Promise<void> {
     stats = await calibrate(model, {
       data: flags.data,
       config: {
-        algo: flags.algo,
-        percentile: flags.percentile,
-        calibCount: flags.calibCount,
-        batchSize: flags.batchSize,
-        movingAverage: flags.movingAverage,
-        providers: flags.provider?.split(',').map((p) => p.trim()).filter(Boolean),
-        threads: flags.threads,
+        algo: algoGiven || config.movingAverage ? config.algo : undefined,
+        percentile: values.percentile !== undefined ? config.percentile : undefined,
+        calibCount: config.calibCount,
+        batchSize: config.batchSize,
+        movingAverage: config.movingAverage,
+        providers: config.providers,
+        threads: config.threads,
       },
       preprocess: flags.preprocess,
       fixedInputs: flags.fixedInput,
-      includeRanges: flags.algo !== undefined || !!flags.movingAverage,
+      includeRanges: algoGiven || config.movingAverage,
       onProgress: (done, total) => progress.update(done, total),
     });
   } finally {

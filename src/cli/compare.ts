@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import {
-  collapses, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
-  LOUD_CODES, type Gates, type Progress, type Report,
+  collapses, LOUD_CODES, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
+  type Gates,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
+import { phaseView } from './terminal.js';
 
 interface CompareFlags {
   data: string;
@@ -16,17 +16,17 @@ interface CompareFlags {
   latency: boolean;
   inSample?: boolean;
   preprocess?: string;
-  fixedInput?: string[];
   threads?: string;
   maxDrop?: string;
   minSqnr?: string;
   minAgreement?: string;
-  warnSqnr?: string;
-  warnAgreement?: string;
-  strict?: boolean;
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  warnSqnr?: string;
+  warnAgreement?: string;
+  strict?: boolean;
+  fixedInput?: string[];
 }
 
 export function number(flag: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}): number | undefined {
@@ -62,65 +62,38 @@ export function gatesFrom(o: Pick<CompareFlags, 'maxDrop' | 'minSqnr' | 'minAgre
   return gates;
 }
 
-/** --warn-sqnr / --warn-agreement: the collapse thresholds (defaults 20 dB, 0.98). */
-export function collapseFrom(o: { warnSqnr?: string; warnAgreement?: string }) {
-  const minAgreement = number('--warn-agreement', o.warnAgreement, { min: 0 });
-  if (minAgreement !== undefined && minAgreement > 1) throw new UsageError(`--warn-agreement is a fraction in [0, 1], got ${minAgreement}`);
-  return { minSqnrDb: number('--warn-sqnr', o.warnSqnr), minAgreement };
-}
-
-/** Prints the report's warnings on stderr; the loud ones (slower model, collapsed output) even with --quiet. */
-export function printWarnings(report: Report, quiet: boolean | undefined): void {
-  for (const w of reportWarnings(report)) if (!quiet || LOUD_CODES.has(w.code)) stdio.err(`qtool: WARNING: ${w.message}`);
-}
-
-/** --strict: a collapsed output fails like a gate (exit 3). */
-export function strictFailure(report: Report | undefined, strict: boolean | undefined): GateError | undefined {
-  const c = strict && report ? collapses(report) : [];
-  return c.length ? new GateError(`--strict: ${c.map((w) => w.message.split(';')[0]).join('; ')}`) : undefined;
-}
-
-/** A progress bar on stderr for interactive terminals only. */
-export function progressBar(enabled: boolean): { update: (p: Progress) => void; stop: () => void } {
-  if (!enabled) return { update: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr, clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
-  let phase = '';
-  return {
-    update: (p) => {
-      if (p.phase !== phase) {
-        if (phase) bar.stop();
-        phase = p.phase;
-        bar.start(p.total, 0, { phase: p.phase.padEnd(7) });
-      }
-      bar.setTotal(p.total);
-      bar.update(p.done, { phase: p.phase.padEnd(7) });
-    },
-    stop: () => phase && bar.stop(),
-  };
-}
-
 async function run(floatModel: string, quantModel: string, o: CompareFlags): Promise<void> {
   const gates = gatesFrom(o);
   const files = reportFlag(o.report);
-  const progress = progressBar(!o.quiet && !o.json && !!process.stderr.isTTY);
+  const progress = phaseView({ quiet: o.quiet || o.json });
   let result;
   try {
     result = await verifyAndReport([floatModel, quantModel], {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
       inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
-      fixedInputs: o.fixedInput, reports: files, onProgress: progress.update, collapse: collapseFrom(o),
+      fixedInputs: o.fixedInput, reports: files, onProgress: progress.onVerify, collapse: collapseFrom(o),
     });
   } finally {
     progress.stop();
   }
   const { report, failures } = result;
-  printWarnings(report, o.quiet);
+  const warnings = reportWarnings(report);
+  // The slower-model warning is loud on purpose: printed even with --quiet.
+  for (const w of warnings) if (!o.quiet || LOUD_CODES.has(w.code)) stdio.err(`qtool: WARNING: ${w.message}`);
   if (o.json) stdio.out(renderJson(report, { pretty: false }));
   else if (!o.quiet) stdio.out(renderText(report));
-  if (failures.length) throw new GateError(gateFailureMessage(failures));
-  const strict = strictFailure(report, o.strict);
-  if (strict) throw strict;
+  // With --json the report line above carries the gates; it stays the last line of stdout.
+  if (failures.length) throw Object.assign(new GateError(gateFailureMessage(failures)), { jsonReported: !!o.json });
+  const collapsed = o.strict ? collapses(report) : [];
+  if (collapsed.length) throw Object.assign(new GateError(`--strict: ${collapsed.map((w) => w.message.split(';')[0]).join('; ')}`), { jsonReported: !!o.json });
+}
+
+/** --warn-sqnr / --warn-agreement: the collapse thresholds (defaults 20 dB, 0.98). */
+export function collapseFrom(o: { warnSqnr?: string; warnAgreement?: string }) {
+  const minAgreement = number('--warn-agreement', o.warnAgreement, { min: 0 });
+  if (minAgreement !== undefined && minAgreement > 1) throw new UsageError(`--warn-agreement is a fraction in [0, 1], got ${minAgreement}`);
+  return { minSqnrDb: number('--warn-sqnr', o.warnSqnr), minAgreement };
 }
 
 export function registerCompare(program: Command, setExit: (code: number) => void): void {
@@ -138,7 +111,6 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--no-latency', 'skip the latency measurement')
     .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
     .option('--preprocess <spec>', 'image folders: preprocessing, as for quantize')
-    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--threads <n>', 'onnxruntime intra-op threads (default 2)')
     .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP percentage points (needs --labels)')
     .option('--min-sqnr <db>', 'fail (exit 3) when the primary output SQNR is below DB')
@@ -146,10 +118,11 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--warn-sqnr <db>', 'warn when an output SQNR is below DB (default 20)')
     .option('--warn-agreement <f>', 'warn when top-1 agreement (0..1) is below F (default 0.98)')
     .option('--strict', 'a collapsed output (one of those warnings) fails with exit 3')
+    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print the report as one JSON object on the last line')
     .option('--quiet', 'print nothing but errors and the slower-model warning')
     .option('--debug', 'show stack traces on errors')
     .action(async (floatModel: string, quantModel: string, opts: CompareFlags) => {
-      setExit(await runCommand(() => run(floatModel, quantModel, opts), !!opts.debug));
+      setExit(await runCommand(() => run(floatModel, quantModel, opts), { debug: !!opts.debug, json: !!opts.json }));
     });
 }

@@ -14,6 +14,6 @@ export function registerFoldBn(program: Command, setExit: (code: number) => void
       setExit(await runCommand(async () => {
         const r = foldBn(model, flags.output);
         stdio.out(flags.json ? JSON.stringify(r) : [`wrote ${r.output}: ${r.nodesBefore} → ${r.nodesAfter} nodes`, ...r.notes.map((n) => `  ${n}`)].join('\n'));
-      }, !!flags.debug));
+      }, { debug: !!flags.debug, json: !!flags.json }));
     });
 }

@@ -13,7 +13,7 @@ export function registerInspect(program: Command, setExit: (code: number) => voi
       setExit(await runCommand(async () => {
         const report = inspectModel(model);
         stdio.out(opts.json ? JSON.stringify(report) : renderInspect(report));
-      }, !!opts.debug));
+      }, { debug: !!opts.debug, json: !!opts.json }));
     });
 }
 

@@ -8,7 +8,8 @@ import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
 import { registerUpgrade } from './upgrade.js';
-import { stdio } from './run.js';
+import { jsonError, stdio } from './run.js';
+import { columns } from './terminal.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
@@ -21,7 +22,8 @@ export async function main(argv: string[]): Promise<number> {
     .version(QTOOL_VERSION)
     .showHelpAfterError('(run qtool --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .configureHelp({ helpWidth: columns() });
   for (const register of commands) register(program, (c) => (exitCode = c));
   for (const c of program.commands) c.exitOverride();
   try {
@@ -29,6 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (argv.includes('--json')) stdio.out(jsonError('usage', 2, e.message.replace(/^error: /, '')));
       return 2;
     }
     stdio.err(`qtool: ${(e as Error).message}`);

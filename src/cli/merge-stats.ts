@@ -32,6 +32,6 @@ export function registerMergeStats(program: Command, setExit: (code: number) => 
         }
         stdio.out(`merged ${files.length} stats files (${merged.samples} samples, ${tensors} tensors of ${merged.model.file}) → ${flags.output}`);
         if (merged.ranges) stdio.out(renderRanges(merged));
-      }, !!flags.debug));
+      }, { debug: !!flags.debug, json: !!flags.json }));
     });
 }

@@ -16,6 +16,8 @@ export interface ProgressOptions {
   unit?: string;
   quiet?: boolean;
   stream?: NodeJS.WriteStream;
+  /** When the counted work began (performance.now()); default: the first update. Rates count from here. */
+  since?: number;
 }
 
 const NOOP: ProgressReporter = { update: () => {}, stop: () => {} };
@@ -31,7 +33,8 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `${opts.label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      format: `${opts.label} [{bar}] {percentage}% {value}/{total} ${unit} | {rate}/s | ETA {eta_formatted}`,
+      barsize: 20,
       hideCursor: true,
       etaBuffer: 50,
     },
@@ -43,7 +46,7 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
     update(done, total) {
       if (!running) {
         bar.start(total, 0, { rate: '-' });
-        started = performance.now();
+        started = opts.since ?? performance.now();
         running = true;
       }
       const seconds = (performance.now() - started) / 1000;
@@ -60,12 +63,17 @@ function barReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
 function lineReporter(opts: ProgressOptions, stream: NodeJS.WriteStream): ProgressReporter {
   const unit = opts.unit ?? 'items';
   let nextTenth = 1;
+  let started = 0;
   return {
     update(done, total) {
+      if (!started) started = opts.since ?? performance.now();
       const tenth = total > 0 ? Math.floor((10 * done) / total) : 10;
       if (tenth < nextTenth) return;
       nextTenth = tenth + 1;
-      stream.write(`${opts.label}: ${Math.round((100 * done) / total)}% (${done}/${total} ${unit})\n`);
+      const s = (performance.now() - started) / 1000;
+      const rate = s > 0 ? done / s : 0;
+      const eta = rate > 0 && done < total ? `, ETA ${Math.ceil((total - done) / rate)} s` : '';
+      stream.write(`${opts.label.trimEnd()}: ${Math.round((100 * done) / total)}% (${done}/${total} ${unit})${rate > 0 ? `, ${rate.toFixed(1)} ${unit}/s` : ''}${eta}\n`);
     },
     stop() {},
   };

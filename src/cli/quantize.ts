@@ -1,148 +1,161 @@
-import { Option, type Command } from 'commander';
-import { GateError, gateFailureMessage, quantize, renderText, type QuantizeResult } from '../index.js';
-import { collapseFrom, gatesFrom, number, printWarnings, progressBar, reportFlag, strictFailure } from './compare.js';
-import { runCommand, stdio } from './run.js';
-import { createProgress } from './progress.js';
+import type { Command } from 'commander';
+import {
+  COMMAND_LINE, GateError, QUANT_SCHEMA, JOB_SCHEMA, RECIPE_SCHEMA, UsageError, checkLayer, gateFailureMessage, isQuantKey, loadRecipe, quantize,
+  renderText, reportWarnings, resolveConfig, collapses, LOUD_CODES, throwAll, type JobOptions, type QuantConfig, type QuantizeResult, type RecipeKey,
+} from '../index.js';
+import { reportFlag } from './compare.js';
+import { errorCode, runCommand, stdio } from './run.js';
 import { formatBytes } from './inspect.js';
+import { addCalibrateMethod, addSchemaOptions, givenFlags } from './schema-options.js';
+import { columns, phaseView, seconds, wrap } from './terminal.js';
 
-interface QuantizeFlags {
-  output?: string; data?: string; algo?: string; format?: string; mode?: string; target?: string;
-  perChannel?: boolean; perTensor?: boolean; activationType?: string; weightType?: string;
-  symmetricActivations?: boolean; reduceRange?: boolean; excludeNodes?: string; excludeOps?: string;
-  includeOps?: string; calibCount?: string; batchSize?: string; percentile?: string; firstLayer?: string;
-  lastLayer?: string; blockSize?: string; stats?: string; savePlan?: string; overrides?: string;
-  config?: string; preprocess?: string; fixedInput?: string[]; provider?: string; threads?: string; json?: boolean; quiet?: boolean;
-  debug?: boolean; evalData?: string; labels?: string; report?: string[]; perLayer: boolean; latency: boolean;
-  verify: boolean; requantize?: boolean; strict?: boolean; warnSqnr?: string; warnAgreement?: string; maxDrop?: string; minSqnr?: string; minAgreement?: string; evalCount?: string;
-}
-
-/** Flags that are QuantConfig keys; undefined ones are dropped so the config file can supply them. */
-export function configFromFlags(f: QuantizeFlags): Record<string, unknown> {
-  const perChannel = f.perTensor ? false : f.perChannel ? true : undefined;
-  const raw: Record<string, unknown> = {
-    algo: f.algo, format: f.format, mode: f.mode, target: f.target, perChannel,
-    activationType: f.activationType, weightType: f.weightType, symmetricActivations: f.symmetricActivations,
-    reduceRange: f.reduceRange, excludeNodes: f.excludeNodes, excludeOps: f.excludeOps, includeOps: f.includeOps,
-    calibCount: f.calibCount, batchSize: f.batchSize, percentile: f.percentile, firstLayer: f.firstLayer,
-    lastLayer: f.lastLayer, blockSize: f.blockSize, providers: f.provider, threads: f.threads,
-  };
-  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
-}
-
-export function addQuantOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--algo <algo>', 'range algorithm (default mse)').choices(['minmax', 'kl', 'mse', 'percentile']))
-    .addOption(new Option('--format <format>', 'output format (default qdq)').choices(['qdq', 'qoperator']))
-    .addOption(new Option('--mode <mode>', 'quantization mode (default static)').choices(['static', 'dynamic', 'weight-only']))
-    .addOption(new Option('--target <target>', 'target preset (default auto: ort-cpu, or ort-cpu-novnni on an x86 CPU without VNNI)').choices(['auto', 'ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))
-    .option('--per-channel', 'per-channel weight scales (default)')
-    .option('--per-tensor', 'one scale per weight tensor')
-    .addOption(new Option('--activation-type <type>', 'activation type (default uint8)').choices(['uint8', 'int8', 'int16']))
-    .addOption(new Option('--weight-type <type>', 'weight type (default int8)').choices(['int8', 'uint8', 'int4']))
-    .option('--symmetric-activations', 'zero point 0 / midpoint for activations')
-    .option('--reduce-range', '7-bit weights (pre-VNNI x86)')
-    .option('--exclude-nodes <names>', 'comma-separated node names to keep in float')
-    .option('--exclude-ops <ops>', 'comma-separated op types to keep in float')
-    .option('--include-ops <ops>', 'quantize only these op types')
-    .option('--calib-count <n>', 'use the first N calibration samples')
-    .option('--batch-size <n>', 'calibration batch size (default 1)')
-    .option('--percentile <p>', 'percentile for --algo percentile (default 99.999)')
-    .addOption(new Option('--first-layer <precision>', 'precision of the first weighted layer (default int8)').choices(['int8', 'int16', 'float']))
-    .addOption(new Option('--last-layer <precision>', 'precision of the last weighted layer (default int8)').choices(['int8', 'int16', 'float']))
-    .option('--block-size <n>', 'weight-only int4 block size (default 32)')
-    .option('--preprocess <spec>', 'image preprocessing, e.g. "resize=256,crop=224,mean=0.485;0.456;0.406,std=0.229;0.224;0.225"')
-    .option('--provider <list>', 'onnxruntime execution providers, e.g. cpu (default; the only one tested) or cuda,cpu')
-    .option('--threads <n>', 'onnxruntime intra-op threads')
-    .option('--config <file>', 'qtool.config.json with the same options (flags override it)');
-}
+/** The QuantConfig flags of quantize (calibrate takes a subset). */
+export const QUANT_FLAGS = (Object.keys(QUANT_SCHEMA) as RecipeKey[]).filter((k) => !RECIPE_SCHEMA[k].cliHidden && k !== 'movingAverage');
+const JOB_FLAGS = (Object.keys(JOB_SCHEMA) as RecipeKey[]).filter((k) => k !== 'json' && k !== 'quiet');
 
 export function registerQuantize(program: Command, setExit: (code: number) => void): void {
   const cmd = program
     .command('quantize')
     .description('quantize a float ONNX model to INT8 (default: static, QDQ, per-channel int8 weights, uint8 activations)')
-    .argument('<model>', 'float ONNX model')
-    .option('-o, --output <file>', 'output model (default <model>.int8.onnx)')
-    .option('--data <dir>', 'calibration data folder (.npy/.npz/.pb/images)')
-    .option('--stats <file>', 'reuse statistics from qtool calibrate instead of calibrating')
-    .option('--save-plan <file>', 'write the quantization plan (JSON)')
-    .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)')
-    .option('--fixed-input <name=value>', 'an input fed one value for every batch: a number, zeros, or a .npy file (repeatable; also <data>/fixed/<name>.npy)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--requantize', 'quantize the float ops of a model that is already (partly) quantized');
-  addQuantOptions(cmd)
-    .option('--eval-data <dir>', 'held-out data for the verification (default: the calibration data, marked in-sample)')
-    .option('--labels <file>', 'class indices of the evaluation samples (.json array or .npy), for accuracy')
-    .option('--eval-count <n>', 'evaluate on the first N samples only')
-    .option('--report <file>', 'write the report: .json, .md or .html (repeatable, or a comma list)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--no-per-layer', 'skip the per-layer error analysis')
-    .option('--no-latency', 'skip the latency measurement')
-    .option('--no-verify', 'skip the verification against the float model')
-    .option('--max-drop <pp>', 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written')
-    .option('--min-sqnr <db>', 'fail (exit 3) when the output SQNR is below DB')
-    .option('--min-agreement <f>', 'fail (exit 3) when top-1 agreement (0..1) is below F')
-    .option('--warn-sqnr <db>', 'warn when an output SQNR is below DB (default 20)')
-    .option('--warn-agreement <f>', 'warn when top-1 agreement (0..1) is below F (default 0.98)')
-    .option('--strict', 'a collapsed output (one of those warnings) fails with exit 3; the model is still written')
-    .option('--json', 'print a JSON summary as the last line')
+    .argument('<model>', 'float ONNX model');
+  addSchemaOptions(cmd, ['output', 'data', 'stats', 'savePlan', 'overrides', 'preprocess']);
+  addSchemaOptions(cmd, QUANT_FLAGS);
+  addCalibrateMethod(cmd);
+  addSchemaOptions(cmd, JOB_FLAGS.filter((k) => !['output', 'data', 'stats', 'savePlan', 'overrides', 'preprocess'].includes(k)));
+  cmd
+    .option('--config <file>', 'a recipe: any of these options in JSON or YAML, kebab-case (flags override it; relative paths are from its folder)')
+    .option('--json', 'print a JSON summary (or the error) as one object on the last line of stdout')
     .option('--quiet', 'no progress output')
     .option('--debug', 'show stack traces on errors')
-    .action(async (model: string, flags: QuantizeFlags) => {
-      setExit(await runCommand(async () => {
-        const gates = gatesFrom(flags);
-        const reports = reportFlag(flags.report);
-        const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet || flags.json });
-        const verifyBar = progressBar(!flags.quiet && !flags.json && !!process.stderr.isTTY);
-        let result: QuantizeResult;
-        try {
-          result = await quantize(model, {
-            output: flags.output, data: flags.data, stats: flags.stats, savePlan: flags.savePlan,
-            overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config, requantize: flags.requantize, fixedInputs: flags.fixedInput,
-            config: configFromFlags(flags), onProgress: (d, t) => progress.update(d, t),
-            verify: flags.verify ? {
-              evalData: flags.evalData, labels: flags.labels, reports, gates, perLayer: flags.perLayer, latency: flags.latency,
-              count: number('--eval-count', flags.evalCount, { int: true, min: 1 }), onProgress: verifyBar.update,
-              collapse: collapseFrom(flags), command: ['qtool', ...process.argv.slice(2)],
-            } : undefined,
-          });
-        } finally {
-          progress.stop();
-          verifyBar.stop();
-        }
-        if (result.report) printWarnings(result.report, flags.quiet);
-        if (flags.json) stdio.out(JSON.stringify(summary(result)));
-        else if (!flags.quiet) stdio.out([renderSummary(result), ...(result.report ? ['', renderText(result.report)] : [])].join('\n'));
-        if (result.gateFailures.length) throw new GateError(gateFailureMessage(result.gateFailures));
-        const strict = strictFailure(result.report, flags.strict);
-        if (strict) throw strict;
-      }, !!flags.debug));
+    .action(async (model: string) => {
+      const flags = givenFlags(cmd);
+      setExit(await runCommand(() => run(model, flags), { debug: !!flags.debug, json: !!flags.json }));
     });
+}
+
+interface Job {
+  config: Readonly<QuantConfig>;
+  job: JobOptions;
+  cliConfig: Record<string, unknown>;
+  configFile?: string;
+}
+
+/** Flags over the config file, every problem reported at once; usage errors before any work. */
+function resolveJob(flags: Record<string, unknown>): Job {
+  const { config: configFile, json: _j, quiet: _q, debug: _d, ...rest } = flags;
+  throwAll(checkLayer({ values: rest, origin: COMMAND_LINE }, RECIPE_SCHEMA).errors.map((message) => ({ origin: COMMAND_LINE, message })));
+  const cliConfig: Record<string, unknown> = {};
+  const cliJob: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) (isQuantKey(k) ? cliConfig : cliJob)[k] = v;
+  const checkedJob = checkLayer({ values: cliJob, origin: COMMAND_LINE }, JOB_SCHEMA).values;
+  const file = typeof configFile === 'string' ? loadRecipe(configFile) : { job: {} as JobOptions };
+  const job: JobOptions = { ...file.job, ...checkedJob, json: flags.json === true || file.job.json, quiet: flags.quiet === true || file.job.quiet };
+  const config = resolveConfig({ configFile: configFile as string | undefined, config: cliConfig, configOrigin: COMMAND_LINE });
+  checkJob(config, job);
+  return { config, job, cliConfig, configFile: configFile as string | undefined };
+}
+
+function checkJob(config: Readonly<QuantConfig>, job: JobOptions): void {
+  const problems: string[] = [];
+  if (config.mode === 'static' && !job.data && !job.stats) {
+    problems.push('static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic|weight-only)');
+  }
+  if (job.verify === false) {
+    const given = (['evalData', 'labels', 'evalCount', 'report', 'maxDrop', 'minSqnr', 'minAgreement'] as const).filter((k) => job[k] !== undefined);
+    if (given.length) problems.push(`--no-verify contradicts ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (they need the verification)`);
+    if (job.perLayer === false || job.latency === false) problems.push('--no-verify makes --no-per-layer/--no-latency meaningless; give one');
+  }
+  if (job.maxDrop !== undefined && !job.labels) problems.push('--max-drop needs --labels to measure accuracy');
+  if (job.evalCount !== undefined && !job.evalData && !job.data) problems.push('--eval-count needs --eval-data or --data');
+  throwAll(problems.map((message) => ({ origin: COMMAND_LINE, message })));
+  reportFlag(job.report);
+}
+
+async function run(model: string, flags: Record<string, unknown>): Promise<void> {
+  const t0 = performance.now();
+  const { config, job, cliConfig, configFile } = resolveJob(flags);
+  const view = phaseView({ quiet: job.quiet || job.json });
+  let result: QuantizeResult;
+  try {
+    result = await quantize(model, {
+      output: job.output, data: job.data, stats: job.stats, savePlan: job.savePlan, overrides: job.overrides, preprocess: job.preprocess,
+      fixedInputs: job.fixedInput, requantize: job.requantize,
+      configFile, config: cliConfig, configOrigin: COMMAND_LINE, onProgress: view.onCalibration, onPhase: view.onPhase,
+      verify: job.verify === false ? false : {
+        evalData: job.evalData, labels: job.labels, reports: reportFlag(job.report), perLayer: job.perLayer, latency: job.latency, count: job.evalCount,
+        gates: { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement }, onProgress: view.onVerify,
+        collapse: { minSqnrDb: job.warnSqnr, minAgreement: job.warnAgreement }, command: ['qtool', ...process.argv.slice(2)],
+      },
+    });
+  } finally {
+    view.stop();
+  }
+  const width = columns();
+  if (result.report) {
+    for (const w of reportWarnings(result.report)) if (!job.quiet || LOUD_CODES.has(w.code)) stdio.err(wrap(`qtool: WARNING: ${w.message}`, columns(process.stderr)));
+  }
+  const totalMs = performance.now() - t0;
+  const collapsed = job.strict && result.report ? collapses(result.report) : [];
+  const gateError = result.gateFailures.length ? new GateError(gateFailureMessage(result.gateFailures))
+    : collapsed.length ? new GateError(`--strict: ${collapsed.map((w) => w.message.split(';')[0]).join('; ')}`) : undefined;
+  if (job.json) {
+    const error = gateError ? { error: { code: errorCode(gateError), exitCode: gateError.exitCode, message: gateError.message } } : {};
+    const phases = Object.fromEntries(view.times.map(([p, ms]) => [p, Number((ms / 1000).toFixed(3))]));
+    stdio.out(JSON.stringify({ ...summary(result), files: files(result, job.savePlan), seconds: Number((totalMs / 1000).toFixed(3)), phases, ...error }));
+  }
+  else if (!job.quiet) {
+    const parts = [...(result.report ? [renderText(result.report), ''] : []), renderSummary(result, config), renderFiles(result, job.savePlan), renderTimes(totalMs, view.times)];
+    stdio.out(wrap(parts.join('\n'), width));
+  }
+  // With --json the summary line above already carries the error: it stays the last line.
+  if (gateError) throw Object.assign(gateError, { jsonReported: job.json });
 }
 
 export function summary(r: QuantizeResult) {
   const count = (s: string) => r.plan.nodes.filter((n) => n.status === s).length;
   return {
-    input: r.input, output: r.output, mode: r.config.mode, format: r.config.format, algo: r.config.algo, target: r.config.target,
+    input: r.input, output: r.output, mode: r.config.mode, format: r.config.format,
+    // The range algorithm does nothing in dynamic and weight-only modes (no calibration).
+    algo: r.config.mode === 'static' ? r.config.algo : null, target: r.config.target,
     nodes: { quantized: count('quantized'), absorbed: count('absorbed'), float: count('float') },
     sizes: r.sizes, calibrationSamples: r.timings.calibrationSamples, notes: r.notes,
     verification: r.report ? {
       inSample: r.report.data.inSample, samples: r.report.data.samples, outputs: r.report.outputs,
-      worstLayers: r.report.layers?.tensors.slice(0, 5).map((t) => ({ tensor: t.tensor, nodes: t.nodes, ownSqnrDb: t.ownSqnrDb, hint: t.hint })) ?? null,
-      latency: r.report.latency, gates: r.report.gates, warnings: r.report.warnings, suggestion: r.report.suggestion,
+      worstLayers: r.report.layers?.tensors.slice(0, 5).map((t) => ({ tensor: t.tensor, ownSqnrDb: t.ownSqnrDb, hint: t.hint })) ?? null,
+      latency: r.report.latency, gates: r.report.gates, warnings: r.report.warnings,
     } : null,
     reports: r.reportFiles,
   };
 }
 
-function renderSummary(r: QuantizeResult): string {
+function files(r: QuantizeResult, plan: string | undefined): { model: string; plan: string | null; reports: string[] } {
+  return { model: r.output, plan: plan ?? null, reports: r.reportFiles };
+}
+
+function renderSummary(r: QuantizeResult, config: Readonly<QuantConfig>): string {
   const s = summary(r);
   const floatNodes = r.plan.nodes.filter((n) => n.status === 'float');
   const reasons = new Map<string, number>();
   for (const n of floatNodes) reasons.set(`${n.opType}: ${n.reason}`, (reasons.get(`${n.opType}: ${n.reason}`) ?? 0) + 1);
+  const how = config.mode === 'static'
+    ? `${s.mode}, ${s.format}, algo ${s.algo}, target ${s.target}; ${s.calibrationSamples} calibration samples`
+    : `${s.mode}, ${s.format}, target ${s.target}`;
   return [
-    `wrote ${r.output}`,
-    `  ${s.mode}, ${s.format}, algo ${s.algo}, target ${s.target}; ${s.calibrationSamples} calibration samples`,
+    `quantized ${r.input}`,
+    `  ${how}`,
     `  nodes: ${s.nodes.quantized} quantized, ${s.nodes.absorbed} folded into a producer's range, ${s.nodes.float} left in float`,
     ...[...reasons].map(([k, n]) => `    float ×${n}  ${k}`),
     `  size: ${formatBytes(r.sizes.float)} → ${formatBytes(r.sizes.quantized)} (${(r.sizes.ratio * 100).toFixed(1)}%)`,
     ...r.notes.map((n) => `  note: ${n}`),
   ].join('\n');
+}
+
+function renderFiles(r: QuantizeResult, plan: string | undefined): string {
+  const f = files(r, plan);
+  const rows: [string, string][] = [['model', f.model], ...(f.plan ? [['plan', f.plan] as [string, string]] : []), ...f.reports.map((x) => ['report', x] as [string, string])];
+  return ['wrote', ...rows.map(([k, v]) => `  ${k.padEnd(7)}${v}`)].join('\n');
+}
+
+function renderTimes(totalMs: number, times: [string, number][]): string {
+  return `done in ${seconds(totalMs)} (${times.map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')})`;
 }

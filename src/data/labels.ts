@@ -62,3 +62,21 @@ export function readLabels(file: string): number[] {
   if (ext === '.json') return fromJson(file, new TextDecoder().decode(bytes));
   throw new UserInputError(`${file}: unknown labels format; use a .json array of class indices or an integer .npy`);
 }
+
+/**
+ * Labels must match the data: one per sample (more only when a count limits the samples used), and
+ * each a class the model's primary output has. Returns the labels of the samples used.
+ */
+export function checkLabels(file: string, labels: readonly number[], want: { samples: number; limited: boolean; classes?: number; output?: string }): number[] {
+  const { samples, classes } = want;
+  if (labels.length < samples) throw new UserInputError(`${file}: ${labels.length} labels for ${samples} samples; give one label per sample, in sample order`);
+  if (labels.length > samples && !want.limited) {
+    throw new UserInputError(`${file}: ${labels.length} labels for ${samples} samples; give one label per sample, in sample order (or use the first N with a count option)`);
+  }
+  const used = labels.slice(0, samples);
+  if (classes !== undefined) {
+    const i = used.findIndex((v) => v >= classes);
+    if (i >= 0) throw new UserInputError(`${file}: label #${i} is ${used[i]}, but the model's output${want.output ? ` '${want.output}'` : ''} has ${classes} classes (0..${classes - 1})`);
+  }
+  return used;
+}

@@ -134,34 +134,53 @@ function perChannel(key: string, values: readonly number[] | undefined, fill: nu
   return [...values];
 }
 
+/** The ImageNet-style spec (torchvision's Resize(256)/CenterCrop(224)/Normalize), scaled to `crop`. */
+export function imagenetSpec(crop = 224): string {
+  return `resize=${Math.round((crop * 256) / 224)},crop=${crop},mean=0.485;0.456;0.406,std=0.229;0.224;0.225`;
+}
+
 /**
- * Resolves the spec for one 4-D image input. Without a spec, an input whose height and width are
- * fixed gets the defaults: resize exactly to that height and width, scale=255 (values in 0..1), no
- * mean/std, RGB, and the layout inferred from where the channel dim (1 or 3) sits.
+ * Images need an explicit spec: any default (stretch, divide by 255, no mean/std) would be right
+ * for some models and silently wrong for the rest, and verification would share the mistake.
  */
-export function resolveImagePlan(spec: PreprocessSpec | undefined, input: ValueInfo): ImagePlan {
+function specRequired(where: string, input: ValueInfo): UserInputError {
+  const shape = input.shape ?? [];
+  const hw = shape.length === 4 ? (isChannelDim(shape[1]) ? shape[2] : shape[1]) : undefined;
+  const crop = typeof hw === 'number' ? hw : 224;
+  return new UserInputError(
+    `${where}: image data needs --preprocess (how pixels become input '${input.name}' ${formatDims(input.shape)}); ` +
+      `for ImageNet-style models: --preprocess "${imagenetSpec(crop)}"`,
+  );
+}
+
+/** --preprocess applies to images only: with tensor files it would be silently ignored. */
+export function checkPreprocessUse(where: string, kind: string, spec: PreprocessSpec | undefined): void {
+  if (spec && kind !== 'image') {
+    throw new UserInputError(`${where}: --preprocess applies to image folders, but this data is ${kind} tensors, fed as they are; drop --preprocess`);
+  }
+}
+
+/** Resolves the spec for one 4-D image input; `where` (the data folder) names the error without a spec. */
+export function resolveImagePlan(spec: PreprocessSpec | undefined, input: ValueInfo, where = 'image data'): ImagePlan {
+  if (!spec) throw specRequired(where, input);
   const shape = input.shape;
   if (!shape || shape.length !== 4) {
     throw new UserInputError(`input '${input.name}' has shape ${formatDims(shape)}; images need a 4-D input [N,C,H,W] or [N,H,W,C]`);
   }
-  const layout = spec?.layout ?? inferLayout(input, shape);
+  const layout = spec.layout ?? inferLayout(input, shape);
   const [c, h, w] = layout === 'NCHW' ? [shape[1], shape[2], shape[3]] : [shape[3], shape[1], shape[2]];
   if (typeof c === 'number' && !isChannelDim(c)) {
     throw new UserInputError(`input '${input.name}' ${formatDims(shape)} has ${c} channels in ${layout} layout; images give 1 (gray) or 3 (color)`);
   }
   const channels = c === 1 ? 1 : 3;
-  let resize = spec?.resize;
-  if (!spec) {
-    if (typeof h !== 'number' || typeof w !== 'number') {
-      throw new UserInputError(`input '${input.name}' ${formatDims(shape)} has no fixed height and width; pass --preprocess with resize= and crop=`);
-    }
-    resize = [h, w];
+  if (!spec.resize && !spec.crop && (typeof h !== 'number' || typeof w !== 'number')) {
+    throw new UserInputError(`input '${input.name}' ${formatDims(shape)} has no fixed height and width; add resize= and crop= to --preprocess`);
   }
   return {
-    resize, crop: spec?.crop, channels, layout,
-    mean: perChannel('mean', spec?.mean, 0, channels, input.name),
-    std: perChannel('std', spec?.std, 1, channels, input.name),
-    scale: spec?.scale ?? 255,
-    order: spec?.order ?? 'RGB',
+    resize: spec.resize, crop: spec.crop, channels, layout,
+    mean: perChannel('mean', spec.mean, 0, channels, input.name),
+    std: perChannel('std', spec.std, 1, channels, input.name),
+    scale: spec.scale ?? 255,
+    order: spec.order ?? 'RGB',
   };
 }

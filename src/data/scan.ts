@@ -10,7 +10,7 @@ import { FIXED_FOLDER } from './fixed.js';
 import { UserInputError } from '../errors.js';
 import type { ValueInfo } from '../ir/index.js';
 import { IMAGE_EXTENSIONS } from './image.js';
-import { resolveImagePlan, type PreprocessSpec } from './preprocess.js';
+import { checkPreprocessUse, resolveImagePlan, type PreprocessSpec } from './preprocess.js';
 import { imageRecord, npyRecord, npzRecord, pbRecord, testSetRecord, zipRecord, type DataRecord } from './records.js';
 
 type Kind = 'npy' | 'npz' | 'pb' | 'image';
@@ -80,18 +80,20 @@ function inputNames(inputs: readonly ValueInfo[]): string {
 }
 
 function singleInputRecords(kind: Kind, files: string[], input: ValueInfo, spec: PreprocessSpec | undefined): DataRecord[] {
+  checkPreprocessUse(path.dirname(files[0] ?? '.'), KIND_TEXT[kind], spec);
   switch (kind) {
     case 'npy': return files.map((f) => npyRecord(f, input));
     case 'pb': return files.map((f) => pbRecord(f, input));
     case 'npz': return files.map((f) => npzRecord(f, [input]));
     case 'image': {
-      const plan = resolveImagePlan(spec, input);
+      const plan = resolveImagePlan(spec, input, path.dirname(files[0] ?? '.'));
       return files.map((f) => imageRecord(f, input, plan));
     }
   }
 }
 
 function fileRecords(dir: string, kind: Kind, files: string[], inputs: readonly ValueInfo[], spec: PreprocessSpec | undefined): DataRecord[] {
+  checkPreprocessUse(dir, KIND_TEXT[kind], spec);
   if (kind === 'npz') return files.map((f) => npzRecord(f, inputs));
   if (inputs.length > 1) {
     throw new UserInputError(
@@ -128,6 +130,7 @@ async function folderRecords(dir: string, inputs: readonly ValueInfo[], spec: Pr
   if (dirs.every((d) => TEST_SET.test(d))) {
     const stray = files.filter((f) => path.extname(f).toLowerCase() !== '.onnx');
     if (stray.length > 0) throw new UserInputError(`${dir}: unexpected file${stray.length > 1 ? 's' : ''} ${quoted(stray)} beside the test_data_set_N folders`);
+    checkPreprocessUse(dir, KIND_TEXT.pb, spec);
     const n = (d: string) => Number(TEST_SET.exec(d)![1]);
     return [...dirs].sort((a, b) => n(a) - n(b) || byteOrder(a, b)).map((d) => testSetRecord(path.join(dir, d), inputs));
   }

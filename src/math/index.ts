@@ -38,12 +38,12 @@ export { KL_EPS, KL_MSE_GUARD, KL_START_BIN, klRange, klSearch } from './kl.js';
 export type { KlCellGrid, KlSearchOptions, KlSearchResult } from './kl.js';
 export { HistogramMoments, MSE_ASYMMETRIC_STEP, MSE_START_BIN, mseRange } from './mse.js';
 export {
-  DEFAULT_PERCENTILE,
   MOVING_AVERAGE_CONSTANT,
   MovingAverageMinMax,
-  chooseRange,
   minmaxRange,
   percentileRange,
 } from './range.js';
+
+export { RANGE_ALGORITHMS, RANGE_ALGORITHM_NAMES, chooseRange, type RangeAlgorithmName } from './range-registry.js';
 
 export { clippedFraction, cosineSimilarity, maxAbsDiff, meanAbsDiff, sqnrDb, top1Agreement } from './metrics.js';

@@ -253,7 +253,7 @@ export function klRange(h: StreamingHistogram, options: RangeOptions = {}): Rang
   const symmetric = options.symmetric ?? false;
   const defaults = symmetric ? qRange('int8', { symmetric: true }) : qRange('uint8');
   const q: ScaleOptions = { qmin: options.qmin ?? defaults.qmin, qmax: options.qmax ?? defaults.qmax, symmetric };
-  const abs = absHistogram(h, DEFAULT_BINS);
+  const abs = absHistogram(h, h.bins);
   if (options.excludeZeros === true) abs.counts[abs.zeroBin] = Math.max(0, abs.counts[abs.zeroBin] - abs.zeros);
   const n = abs.counts.length;
   const w = abs.width;

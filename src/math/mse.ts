@@ -10,7 +10,7 @@
 // so one candidate costs O(number of levels touching the data), not O(bins).
 
 import { computeScaleZeroPoint, qRange, type ScaleOptions } from './qparams.js';
-import { DEFAULT_BINS, type StreamingHistogram } from './histogram.js';
+import type { StreamingHistogram } from './histogram.js';
 import { absHistogram, signedHistogram, type UniformHistogram } from './rebin.js';
 import { degenerateRange, finishRange, type RangeOptions, type RangeResult } from './range-types.js';
 
@@ -256,16 +256,18 @@ export function mseRange(h: StreamingHistogram, options: RangeOptions = {}): Ran
   const symmetric = options.symmetric ?? false;
   const defaults = symmetric ? qRange('int8', { symmetric: true }) : qRange('uint8');
   const q: ScaleOptions = { qmin: options.qmin ?? defaults.qmin, qmax: options.qmax ?? defaults.qmax, symmetric };
+  // The search grid has the histogram's own resolution (the config's histogramBins, 2048 by default).
+  const bins = h.bins;
   let best: Best;
   if (h.neverNegative) {
-    const abs = absHistogram(h, DEFAULT_BINS);
-    best = searchThreshold(abs, abs.max, DEFAULT_BINS, true, q);
+    const abs = absHistogram(h, bins);
+    best = searchThreshold(abs, abs.max, bins, true, q);
   } else if (symmetric) {
     const a = h.maxAbs;
-    const hist = signedHistogram(h, 2 * DEFAULT_BINS, { lo: -a, hi: a });
-    best = searchThreshold(hist, a, DEFAULT_BINS, false, q);
+    const hist = signedHistogram(h, 2 * bins, { lo: -a, hi: a });
+    best = searchThreshold(hist, a, bins, false, q);
   } else {
-    best = searchAsymmetric(signedHistogram(h, DEFAULT_BINS), q);
+    best = searchAsymmetric(signedHistogram(h, bins), q);
   }
   return finishRange(h, 'mse', best.lo, best.hi, {
     threshold: best.hi,

@@ -2,7 +2,7 @@
 
 import type { StreamingHistogram } from './histogram.js';
 
-export type RangeAlgorithm = 'minmax' | 'kl' | 'mse' | 'percentile';
+export type RangeAlgorithm = import('./range-registry.js').RangeAlgorithmName;
 
 export interface RangeOptions {
   /**
@@ -11,7 +11,7 @@ export interface RangeOptions {
    * symmetric quantizer's levels. Default false.
    */
   readonly symmetric?: boolean;
-  /** percentile only: default 99.999. */
+  /** percentile only, required there (its default is in the config schema). */
   readonly percentile?: number;
   /**
    * mse and kl: the integer range the tensor will be quantized to, since the error (and kl's level

@@ -2,19 +2,14 @@
 // so a calibration run's ranges depend only on the data, never on batch order or sharding.
 
 import type { StreamingHistogram } from './histogram.js';
-import { DEFAULT_BINS } from './histogram.js';
-import { klRange } from './kl.js';
-import { mseRange } from './mse.js';
 import { absHistogram, signedHistogram, type UniformHistogram } from './rebin.js';
 import {
   degenerateRange,
   finishRange,
-  type RangeAlgorithm,
   type RangeOptions,
   type RangeResult,
 } from './range-types.js';
 
-export const DEFAULT_PERCENTILE = 99.999;
 /** Weight c of the moving-average min/max (§2, "minmax"). */
 export const MOVING_AVERAGE_CONSTANT = 0.01;
 
@@ -40,35 +35,20 @@ function quantile(hist: UniformHistogram, mass: number): number {
  * never-negative tensors cut x at p and get [0, T]. Clamped to the observed [min, max].
  */
 export function percentileRange(h: StreamingHistogram, options: RangeOptions = {}): RangeResult {
-  const p = options.percentile ?? DEFAULT_PERCENTILE;
+  const p = options.percentile;
+  if (p === undefined) throw new RangeError('percentile: options.percentile is required (the default lives in the config schema)');
   if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
   const trivial = degenerateRange(h, 'percentile');
   if (trivial !== undefined) return trivial;
   if (h.neverNegative || options.symmetric === true) {
-    const t = quantile(absHistogram(h, DEFAULT_BINS), (p / 100) * h.count);
+    const t = quantile(absHistogram(h, h.bins), (p / 100) * h.count);
     return finishRange(h, 'percentile', -t, t, { threshold: t, thresholdLow: -t });
   }
-  const signed = signedHistogram(h, DEFAULT_BINS);
+  const signed = signedHistogram(h, h.bins);
   const tailMass = ((100 - p) / 200) * h.count;
   const lo = quantile(signed, tailMass);
   const hi = quantile(signed, h.count - tailMass);
   return finishRange(h, 'percentile', lo, hi, { threshold: hi, thresholdLow: lo });
-}
-
-/** Dispatches to the §2 algorithm `algo`. */
-export function chooseRange(algo: RangeAlgorithm, h: StreamingHistogram, options: RangeOptions = {}): RangeResult {
-  switch (algo) {
-    case 'minmax':
-      return minmaxRange(h);
-    case 'kl':
-      return klRange(h, options);
-    case 'mse':
-      return mseRange(h, options);
-    case 'percentile':
-      return percentileRange(h, options);
-    default:
-      throw new RangeError(`unknown range algorithm '${String(algo)}'`);
-  }
 }
 
 /**

@@ -97,10 +97,10 @@ describe('PNG images', () => {
     expect(Array.from(data.subarray(0, 4))).toEqual([PX(2, 1)[0], PX(3, 1)[0], PX(2, 2)[0], PX(3, 2)[0]]);
   });
 
-  it('converts to gray (ITU-R 601) for a 1-channel input and uses defaults without a spec', async () => {
+  it('converts to gray (ITU-R 601) for a 1-channel input', async () => {
     const dir = tmpDir();
     writePng(path.join(dir, 'a.png'), 4, 4, PX);
-    const { dims, data } = await sample(dir, input(['N', 1, 2, 2]));
+    const { dims, data } = await sample(dir, input(['N', 1, 2, 2]), parsePreprocess('resize=2x2'));
     expect(dims).toEqual([1, 1, 2, 2]);
     const luma = (x: number, y: number) => {
       const [r, g, b] = PX(x, y);
@@ -110,14 +110,14 @@ describe('PNG images', () => {
     expect(data[3]).toBeCloseTo(block / 255, 6);
   });
 
-  it('feeds a real-looking 8-bit gray digit at 56x56 to a 28x28 model by default', async () => {
+  it('feeds a real-looking 8-bit gray digit at 56x56 to a 28x28 model with resize=28x28', async () => {
     const dir = tmpDir();
     const ink = (x: number, y: number): [number, number, number] => {
       const v = Math.abs(x - 28) < 6 ? 255 : (x * 3 + y) % 64;
       return [v, v, v];
     };
     writePng(path.join(dir, '7.png'), 56, 56, ink);
-    const { dims, data } = await sample(dir, input(['N', 1, 28, 28]));
+    const { dims, data } = await sample(dir, input(['N', 1, 28, 28]), parsePreprocess('resize=28x28'));
     expect(dims).toEqual([1, 1, 28, 28]);
     const expect2x2 = (x: number, y: number) => [0, 1].flatMap((dy) => [0, 1].map((dx) => ink(2 * x + dx, 2 * y + dy)[0])).reduce((a, b) => a + b) / 4 / 255;
     for (const [x, y] of [[14, 3], [0, 0], [27, 27], [5, 20]] as const) expect(data[y * 28 + x]).toBeCloseTo(expect2x2(x, y), 6);
@@ -129,13 +129,13 @@ describe('PNG images', () => {
     expect(await errorOf(() => sample(dir, input(['N', 3, 28, 28]), parsePreprocess('resize=30')))).toBe(
       `${path.join(dir, 'a.png')}: input 'img' expects float32 [N,3,28,28], found float32 [3,30,30]`,
     );
-    expect(await errorOf(() => sample(dir, input(['N', 3, 'h', 'w'])))).toBe(
-      "input 'img' [N,3,h,w] has no fixed height and width; pass --preprocess with resize= and crop=",
+    expect(await errorOf(() => sample(dir, input(['N', 3, 'h', 'w']), parsePreprocess('scale=255')))).toBe(
+      "input 'img' [N,3,h,w] has no fixed height and width; add resize= and crop= to --preprocess",
     );
     expect(await errorOf(() => sample(dir, input(['N', 1, 28, 28]), parsePreprocess('mean=0.1;0.2;0.3')))).toBe(
       "--preprocess: mean: 3 values, but input 'img' takes 1 channel",
     );
-    expect(await errorOf(() => sample(dir, input(['N', 5, 28, 28])))).toMatch(/cannot tell where the channel dim is; add layout=NCHW/);
+    expect(await errorOf(() => sample(dir, input(['N', 5, 28, 28]), parsePreprocess('scale=255')))).toMatch(/cannot tell where the channel dim is; add layout=NCHW/);
     expect(await errorOf(() => sample(dir, input(['N', 3, 28, 28]), parsePreprocess('crop=40')))).toMatch(/a\.png: crop 40x40 is larger than the 32x32 image/);
   });
 });
@@ -162,7 +162,7 @@ describe('JPEG images', () => {
     const dir = tmpDir();
     writePng(path.join(dir, 'a.png'), 4, 4, PX);
     fs.writeFileSync(path.join(dir, 'b.JPG'), jpeg.encode({ width: 4, height: 4, data: rgba(4, 4, PX) }, 90).data);
-    const src = await openDataFolder(dir, { inputs: [input(['N', 3, 4, 4])], batchSize: 2 });
+    const src = await openDataFolder(dir, { inputs: [input(['N', 3, 4, 4])], batchSize: 2, preprocess: parsePreprocess('scale=255') });
     expect(src.sampleCount).toBe(2);
     const [batch] = await collect(src);
     expect(batch!.img!.dims).toEqual([2, 3, 4, 4]);

@@ -35,9 +35,9 @@ describe('Gaussian with far outliers', () => {
   it('percentile (99.999) clips them and lands near the Gaussian quantile', () => {
     // Symmetric: P(|x| > T) = 1e-5 → T = 4.417σ for N(0, 1); 10 samples lie beyond it, so the 5
     // outliers are inside the cut mass. The Poisson noise of 10 tail samples moves T by ~0.1σ.
-    const sym = chooseRange('percentile', h, { symmetric: true });
+    const sym = chooseRange('percentile', h, { symmetric: true, percentile: 99.999 });
     expect(Math.abs(sym.max - 4.417)).toBeLessThan(0.3);
-    const asym = chooseRange('percentile', h);
+    const asym = chooseRange('percentile', h, { percentile: 99.999 });
     expect(asym.max).toBeLessThan(6);
     expect(asym.min).toBeGreaterThan(-6);
   });
@@ -70,8 +70,8 @@ describe('Uniform on [-1, 1]: all four ranges agree to within one bin', () => {
   it.each([
     ['minmax', {}],
     ['kl', {}],
-    ['percentile', {}],
-    ['percentile', { symmetric: true }],
+    ['percentile', { percentile: 99.999 }],
+    ['percentile', { symmetric: true, percentile: 99.999 }],
     ['mse', {}],
   ] as const)('%s %o is within one bin of the data range', (algo, opts) => {
     const r = chooseRange(algo, h, opts);
@@ -97,7 +97,7 @@ describe('never-negative tensors get one-sided ranges [0, T]', () => {
     const h = new StreamingHistogram().observe(relu);
     expect(h.neverNegative).toBe(true);
     for (const symmetric of [false, true]) {
-      const r = chooseRange(algo, h, { symmetric });
+      const r = chooseRange(algo, h, { symmetric, percentile: 99.999 });
       expect(r.min).toBe(0);
       expect(r.oneSided).toBe(true);
       expect(r.max).toBeGreaterThan(0.5);
@@ -107,7 +107,7 @@ describe('never-negative tensors get one-sided ranges [0, T]', () => {
   it.each(ALGOS)('%s on sigmoid data starts at 0, not at the observed min', (algo) => {
     const h = new StreamingHistogram().observe(sigmoid);
     expect(h.min).toBeGreaterThan(0.01);
-    const r = chooseRange(algo, h);
+    const r = chooseRange(algo, h, { percentile: 99.999 });
     expect(r.min).toBe(0);
     expect(r.max).toBeGreaterThan(0.5);
     expect(r.max).toBeLessThanOrEqual(h.max);
@@ -124,7 +124,7 @@ describe('range algorithms are pure functions of the data', () => {
     const merged = shards[2].merge(shards[0]).merge(shards[1]);
     for (const algo of ALGOS) {
       for (const symmetric of [false, true]) {
-        expect(chooseRange(algo, merged, { symmetric })).toStrictEqual(chooseRange(algo, a, { symmetric }));
+        expect(chooseRange(algo, merged, { symmetric, percentile: 99.999 })).toStrictEqual(chooseRange(algo, a, { symmetric, percentile: 99.999 }));
       }
     }
   });
@@ -142,10 +142,10 @@ describe('range algorithms are pure functions of the data', () => {
 describe('edge cases', () => {
   it('empty and constant histograms fall back to min/max', () => {
     for (const algo of ALGOS) {
-      expect(chooseRange(algo, new StreamingHistogram())).toMatchObject({ min: 0, max: 0, fallback: 'empty' });
+      expect(chooseRange(algo, new StreamingHistogram(), { percentile: 99.999 })).toMatchObject({ min: 0, max: 0, fallback: 'empty' });
       const c = new StreamingHistogram().observe([-2, -2, -2]);
-      expect(chooseRange(algo, c)).toMatchObject({ min: -2, max: -2 });
-      expect(chooseRange(algo, new StreamingHistogram().observe([0, 0]))).toMatchObject({ min: 0, max: 0 });
+      expect(chooseRange(algo, c, { percentile: 99.999 })).toMatchObject({ min: -2, max: -2 });
+      expect(chooseRange(algo, new StreamingHistogram().observe([0, 0]), { percentile: 99.999 })).toMatchObject({ min: 0, max: 0 });
     }
   });
 
