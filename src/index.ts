@@ -14,3 +14,5 @@ export {
   renderMarkdown, renderHtml, parseReport, reportWarnings, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,
   type Report, type Gates, type GateResult, type LayerMetrics, type OutputMetrics, type LatencySection, type Progress, type ReportFormat,
 } from './report/index.js';
+export { sensitivity, type SensitivityOptions, type SensitivityResult, type UnitSensitivity } from './api/sensitivity.js';
+export { autotune, parseBudget, type AutotuneOptions, type AccuracyTarget, type SearchRecord, type SearchStep } from './api/autotune.js';

@@ -15,13 +15,15 @@ import type { GateResult, Gates, Progress, Report } from '../report/index.js';
 import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyDynamic, applyWeightOnly } from './modes.js';
+import { applyKeepFloat, checkKeepFloat, withKeepFloat } from './tuning.js';
+import type { StatsFile } from '../calibration/index.js';
 
 export interface QuantizeOptions extends ConfigSources {
   output?: string;
   /** Calibration data folder (static mode). */
   data?: string;
-  /** Reuse statistics from `qtool calibrate` instead of calibrating. */
-  stats?: string;
+  /** Reuse statistics from `qtool calibrate` (a file, or its contents) instead of calibrating. */
+  stats?: string | StatsFile;
   /** `--preprocess` spec for image folders. */
   preprocess?: string;
   /** Pinned ranges/dtypes/granularity: a plan file or its `activations`/`weights` subset. */
@@ -65,7 +67,8 @@ export interface QuantizeResult {
 
 export async function quantize(input: string, opts: QuantizeOptions = {}): Promise<QuantizeResult> {
   const t0 = performance.now();
-  const config = resolveConfig(opts);
+  const overrides = loadOverrides(opts.overrides);
+  const config = withKeepFloat(resolveConfig(opts), overrides?.keepFloat);
   const output = opts.output ?? defaultOutputPath(input);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
@@ -76,7 +79,6 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   if (targetNote) notes.push(targetNote);
   const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   if (analysis) notes.push(...opsetNotes(model, analysis, config));
-  const overrides = loadOverrides(opts.overrides);
   let plan: QuantPlan;
   let tensorMap: Record<string, string> = {};
   /** QOperator: dequantized tensors the lowering removed → the integer tensor that replaced them. */
@@ -86,7 +88,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     const needed = tensorsToCalibrate(model.graph, config, analysis);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
-    plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+    plan = applyKeepFloat(planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
     notes.push(...floatLayerPoolNotes(model, plan));
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
     tensorMap = res.tensorMap;
@@ -175,8 +177,9 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
     throw new UserInputError(`${o}: cannot read overrides (${(e as Error).message.split('\n')[0]}); pass a plan JSON saved with --save-plan`);
   }
   if (!json || typeof json !== 'object') throw new UserInputError(`${o}: overrides must be a JSON object with "activations" and/or "weights"`);
-  const { activations, weights } = json as Overrides;
-  return { activations, weights };
+  const { activations, weights, keepFloat } = json as Overrides;
+  checkKeepFloat(o, keepFloat);
+  return { activations, weights, keepFloat };
 }
 
 /**

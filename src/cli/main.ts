@@ -7,11 +7,12 @@ import { registerQuantize } from './quantize.js';
 import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
+import { registerSensitivity } from './sensitivity.js';
 import { stdio } from './run.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
-const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare];
+const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare, registerSensitivity];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

@@ -4,8 +4,10 @@ import { gatesFrom, number, progressBar, reportFlag } from './compare.js';
 import { runCommand, stdio } from './run.js';
 import { createProgress } from './progress.js';
 import { formatBytes } from './inspect.js';
+import { addTuneOptions, quantizeOrSearch, type TuneFlags } from './sensitivity.js';
+import type { SearchRecord } from '../api/autotune.js';
 
-interface QuantizeFlags {
+interface QuantizeFlags extends TuneFlags {
   output?: string; data?: string; algo?: string; format?: string; mode?: string; target?: string;
   perChannel?: boolean; perTensor?: boolean; activationType?: string; weightType?: string;
   symmetricActivations?: boolean; reduceRange?: boolean; excludeNodes?: string; excludeOps?: string;
@@ -66,7 +68,7 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
     .option('--stats <file>', 'reuse statistics from qtool calibrate instead of calibrating')
     .option('--save-plan <file>', 'write the quantization plan (JSON)')
     .option('--overrides <file>', 'pin ranges, dtypes or granularity per tensor (plan JSON)');
-  addQuantOptions(cmd)
+  addTuneOptions(addQuantOptions(cmd))
     .option('--eval-data <dir>', 'held-out data for the verification (default: the calibration data, marked in-sample)')
     .option('--labels <file>', 'class indices of the evaluation samples (.json array or .npy), for accuracy')
     .option('--eval-count <n>', 'evaluate on the first N samples only')
@@ -87,8 +89,9 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
         const progress = createProgress({ label: 'calibrating', unit: 'samples', quiet: flags.quiet || flags.json });
         const verifyBar = progressBar(!flags.quiet && !flags.json && !!process.stderr.isTTY);
         let result: QuantizeResult;
+        let search: SearchRecord | undefined;
         try {
-          result = await quantize(model, {
+          ({ result, search } = await quantizeOrSearch(model, flags, {
             output: flags.output, data: flags.data, stats: flags.stats, savePlan: flags.savePlan,
             overrides: flags.overrides, preprocess: flags.preprocess, configFile: flags.config,
             config: configFromFlags(flags), onProgress: (d, t) => progress.update(d, t),
@@ -96,7 +99,7 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
               evalData: flags.evalData, labels: flags.labels, reports, gates, perLayer: flags.perLayer, latency: flags.latency,
               count: number('--eval-count', flags.evalCount, { int: true, min: 1 }), onProgress: verifyBar.update,
             } : undefined,
-          });
+          }, quantize));
         } finally {
           progress.stop();
           verifyBar.stop();
@@ -104,9 +107,10 @@ export function registerQuantize(program: Command, setExit: (code: number) => vo
         if (result.report) {
           for (const w of reportWarnings(result.report)) if (!flags.quiet || w.startsWith('THE QUANTIZED MODEL IS SLOWER')) stdio.err(`qtool: WARNING: ${w}`);
         }
-        if (flags.json) stdio.out(JSON.stringify(summary(result)));
+        if (flags.json) stdio.out(JSON.stringify({ ...summary(result), ...(search ? { search } : {}) }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
         else if (!flags.quiet) stdio.out([renderSummary(result), ...(result.report ? ['', renderText(result.report)] : [])].join('\n'));
         if (result.gateFailures.length) throw new GateError(gateFailureMessage(result.gateFailures));
+        if (search && !search.met) throw new GateError(`target ${search.target.label} missed by ${search.shortfall} (${search.reason}); the best model found was written to ${result.output}`);
       }, !!flags.debug));
     });
 }
