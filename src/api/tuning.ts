@@ -200,7 +200,12 @@ export function variantOverrides(ctx: TuningContext, v: Variant): { overrides: O
   const activations: NonNullable<Overrides['activations']> = {};
   for (const name of v.int16 ?? []) {
     const u = unitByName(ctx, name);
-    for (const t of [...u.inputs, ...u.outputs]) activations[t] = { dtype: 'int16' };
+    // The int8 range (mse, kl, percentile) clips to balance 8-bit rounding; at int16 rounding is
+    // negligible and clipping would dominate, so an int16 tensor takes its observed range.
+    for (const t of [...u.inputs, ...u.outputs]) {
+      const o = ctx.observed.get(t);
+      activations[t] = o ? { dtype: 'int16', range: [o.min, Math.max(o.max, 0)] } : { dtype: 'int16' };
+    }
   }
   return { overrides: { activations, keepFloat }, keepFloat };
 }
