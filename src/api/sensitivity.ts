@@ -1,7 +1,7 @@
 // sensitivity(): for every quantized unit, the output error when it alone is quantized, and the
 // recovery when it alone falls back to float or int16 (everything else int8). One calibration,
 // one cached float pass, every variant built and scored in memory (api/tuning.ts).
-import { openTuning, tryVariant, type Metrics, type TuningContext, type TuningSource } from './tuning.js';
+import { openTuning, tryVariant, variantOverrides, type KeepFloat, type Metrics, type TuningContext, type TuningSource } from './tuning.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export interface SensitivityOptions extends TuningSource {
@@ -30,6 +30,8 @@ export interface UnitSensitivity {
   int16RecoveryDb: number | null;
   floatAgreement: number | null;
   floatAccuracy: number | null;
+  /** The --overrides entry that keeps this unit in float: {"keepFloat": …}. */
+  keepFloat: KeepFloat;
 }
 
 export interface SensitivityResult {
@@ -77,6 +79,7 @@ export async function sensitivityOf(ctx: TuningContext, opts: SensitivityOptions
       int16RecoveryDb: i16 ? recovery(i16.sqnrDb, baseline.sqnrDb) : null,
       floatAgreement: fl?.agreement ?? null,
       floatAccuracy: fl?.accuracy ?? null,
+      keepFloat: variantOverrides(ctx, { float: [u.node] }).keepFloat,
     });
     opts.onUnit?.(++done, ctx.units.length);
   }

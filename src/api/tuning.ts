@@ -6,8 +6,9 @@
 // activation groups of its outputs (after a Relu/Clip folded into its range) and its weights.
 //   float fallback: the node is excluded (excludeNodes) and its output groups get no Q/DQ, so the
 //                   next layer reads its output in float (its own weights stay int8).
-//   int16 fallback: the activation groups of its inputs and outputs are int16 (weights stay int8);
-//                   onnxruntime runs int16 Q/DQ (opset 21 or com.microsoft).
+//   int16 fallback: the activation groups of its inputs and outputs are int16, with their observed
+//                   range, and so are its weights; onnxruntime runs int16 Q/DQ (opset 21 or
+//                   com.microsoft) and the node itself in float on the dequantized values.
 import { UsageError, UserInputError } from '../errors.js';
 import { opsetVersion, type Feeds, type Model } from '../ir/index.js';
 import { readModelFile, encodeModel, decodeModel } from '../onnx/index.js';
@@ -207,7 +208,9 @@ export function variantOverrides(ctx: TuningContext, v: Variant): { overrides: O
       activations[t] = o ? { dtype: 'int16', range: [o.min, Math.max(o.max, 0)] } : { dtype: 'int16' };
     }
   }
-  return { overrides: { activations, keepFloat }, keepFloat };
+  const weights: NonNullable<Overrides['weights']> = {};
+  for (const name of v.int16 ?? []) for (const w of unitByName(ctx, name).weights) weights[w] = { dtype: 'int16' };
+  return { overrides: { activations, weights, keepFloat }, keepFloat };
 }
 
 /**
