@@ -3,6 +3,7 @@
 import { UserInputError } from '../errors.js';
 import type { QuantConfig } from '../config/index.js';
 import { chooseRange, qRange, type RangeOptions } from '../math/index.js';
+import { autoRange } from '../math/auto-range.js';
 import { histogramOf, withRanges, type RangeConfig, type RangeEntry, type StatsFile } from './stats.js';
 
 type RangeSettings = Pick<QuantConfig, 'algo' | 'percentile' | 'symmetricActivations' | 'activationType' | 'movingAverage'>;
@@ -32,6 +33,11 @@ export function rangesFromStats(stats: StatsFile, config: Readonly<RangeSettings
       if (!t.movingAverage) throw new UserInputError('these stats hold no moving-average ranges; calibrate with --moving-average');
       const oneSided = t.histogram.negatives === 0;
       out.set(name, { min: oneSided ? 0 : t.movingAverage.min, max: t.movingAverage.max, algo: 'minmax' });
+      continue;
+    }
+    if (rc.algo === 'auto') {
+      const r = autoRange(histogramOf(stats, name), options);
+      out.set(name, { min: r.min, max: r.max, algo: `auto: ${r.algo}` as const });
       continue;
     }
     const r = chooseRange(rc.algo, histogramOf(stats, name), options);

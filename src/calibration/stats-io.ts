@@ -6,7 +6,7 @@ import { StreamingHistogram } from '../math/index.js';
 import { atomicWrite } from '../onnx/io.js';
 import { STATS_FORMAT, STATS_VERSION, type StatsFile, type TensorStats } from './stats.js';
 
-const ALGOS = ['minmax', 'kl', 'mse', 'percentile'];
+const ALGOS = ['minmax', 'kl', 'mse', 'percentile', 'auto'];
 
 /**
  * Text of a stats file. Objects are built with a fixed key order, so equal stats give equal
@@ -95,7 +95,7 @@ function checkRanges(ranges: unknown, tensors: Record<string, unknown>, bad: (wh
   if (!isObject(ranges)) bad('"ranges" must be an object');
   for (const [name, r] of Object.entries(ranges as Record<string, unknown>)) {
     if (!(name in tensors)) bad(`range for '${name}' but no statistics for it`);
-    if (!isObject(r) || typeof r.min !== 'number' || typeof r.max !== 'number' || !ALGOS.includes(r.algo as string)) {
+    if (!isObject(r) || typeof r.min !== 'number' || typeof r.max !== 'number' || !ALGOS.includes(String(r.algo).replace(/^auto: /, ''))) {
       bad(`range for '${name}' must be { min, max, algo }`);
     }
   }

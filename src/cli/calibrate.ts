@@ -5,7 +5,7 @@ import { createProgress } from './progress.js';
 import { runCommand, stdio } from './run.js';
 
 type Algo = NonNullable<NonNullable<CalibrateOptions['config']>['algo']>;
-export const ALGOS: readonly Algo[] = ['minmax', 'kl', 'mse', 'percentile'];
+export const ALGOS: readonly Algo[] = ['minmax', 'kl', 'mse', 'percentile', 'auto'];
 
 interface Flags {
   data: string;

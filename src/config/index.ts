@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { UsageError, UserInputError } from '../errors.js';
 
-export type Algo = 'minmax' | 'kl' | 'mse' | 'percentile';
+export type Algo = 'minmax' | 'kl' | 'mse' | 'percentile' | 'auto';
 export type Format = 'qdq' | 'qoperator';
 export type Mode = 'static' | 'dynamic' | 'weight-only';
 export type Target = 'ort-cpu' | 'ort-cpu-novnni' | 'tensorrt' | 'generic';
@@ -90,7 +90,7 @@ const CHOICES: Partial<Record<keyof QuantConfig, readonly string[]>> = {
   mode: ['static', 'dynamic', 'weight-only'],
   format: ['qdq', 'qoperator'],
   target: ['auto', 'ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic'],
-  algo: ['minmax', 'kl', 'mse', 'percentile'],
+  algo: ['minmax', 'kl', 'mse', 'percentile', 'auto'],
   activationType: ['uint8', 'int8', 'int16'],
   weightType: ['int8', 'uint8', 'int4'],
   firstLayer: ['int8', 'int16', 'float'],
