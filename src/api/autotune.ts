@@ -10,6 +10,7 @@
 import { UsageError } from '../errors.js';
 import { atomicWrite } from '../onnx/io.js';
 import { quantize, type QuantizeOptions, type QuantizeResult } from './quantize.js';
+import { autoRangesFor } from './auto-algo.js';
 import { openTuning, tryVariant, variantOverrides, type Fallback, type Metrics, type TuningContext, type Variant } from './tuning.js';
 
 export type TargetKind = 'sqnr' | 'drop' | 'agreement';
@@ -88,6 +89,7 @@ export async function autotune(input: string, opts: AutotuneOptions): Promise<{ 
     data: opts.data, stats: opts.stats as string | undefined, preprocess: opts.preprocess, evalData: opts.verify?.evalData, labels: opts.verify?.labels,
     evalCount: opts.verify?.count, configFile: opts.configFile, config: opts.config, onProgress: opts.onProgress,
   });
+  if (ctx.config.algo === 'auto') ctx.ranges = await autoRangesFor(input, ctx.stats, [...ctx.ranges.keys()], ctx.config, opts, []);
   if (target.kind === 'agreement' && ctx.classes === null) throw new UsageError(`--target-agreement needs a [N, classes] primary output; '${ctx.primary}' is not one`);
   const left = () => budget - (performance.now() - t0);
   const met = (m: Metrics) => meets(target, m, ctx);

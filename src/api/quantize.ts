@@ -16,6 +16,7 @@ import { autoTargetNote, defaultOutputPath, resolveConfig, type ConfigSources } 
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyDynamic, applyWeightOnly } from './modes.js';
 import { applyKeepFloat, checkKeepFloat, withKeepFloat } from './tuning.js';
+import { autoRangesFor } from './auto-algo.js';
 import type { StatsFile } from '../calibration/index.js';
 
 export interface QuantizeOptions extends ConfigSources {
@@ -88,6 +89,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     const needed = tensorsToCalibrate(model.graph, config, analysis);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
+    if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
     plan = applyKeepFloat(planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
     notes.push(...floatLayerPoolNotes(model, plan));
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });

@@ -28,8 +28,8 @@ export type Fallback = 'float' | 'int16';
 export interface TuningSource extends ConfigSources {
   /** Calibration data folder. */
   data?: string;
-  /** Reuse statistics from `qtool calibrate`. */
-  stats?: string;
+  /** Reuse statistics from `qtool calibrate` (a file or its contents). */
+  stats?: string | StatsFile;
   preprocess?: string;
   /** Held-out evaluation data (default: the calibration data, in-sample). */
   evalData?: string;
@@ -66,6 +66,8 @@ export interface Variant {
   int16?: readonly string[];
   /** Only these units are quantized; every other unit is kept in float (sensitivity's "alone"). */
   only?: readonly string[];
+  /** Ranges to plan with instead of the calibrated ones (--algo auto). */
+  ranges?: ReadonlyMap<string, RangeInput>;
 }
 
 /** Kept-in-float nodes and the tensors left without Q/DQ, as the plan and --overrides carry them. */
@@ -239,7 +241,7 @@ export function buildVariant(ctx: TuningContext, v: Variant): { bytes: Uint8Arra
   const model = decodeModel(ctx.base, { label: ctx.input });
   const config = withKeepFloat(ctx.config, keepFloat);
   const analysis = analyzeGraph(model.graph, config);
-  let plan = planQuantization(model.graph, config, { ranges: ctx.ranges, observed: ctx.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+  let plan = planQuantization(model.graph, config, { ranges: v.ranges ?? ctx.ranges, observed: ctx.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
   plan = applyKeepFloat(plan, keepFloat);
   insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
   if (Object.values(plan.activations).some((a) => a.dtype === 'int16') && (opsetVersion(model) ?? 0) < 21) ensureMsDomain(model);

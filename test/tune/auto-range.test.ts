@@ -48,7 +48,8 @@ describe('--algo auto on the fixtures', () => {
     let plan: Awaited<ReturnType<typeof quantize>>['plan'] | undefined;
     for (const algo of ['minmax', 'kl', 'mse', 'percentile', 'auto'] as const) {
       const out = path.join(dir, `${m}.${algo}.onnx`);
-      const r = await quantize(fixture(m), { output: out, stats: path.join(dir, `${m}.stats.json`), config: { algo } });
+      const r = await quantize(fixture(m), { output: out, data: CALIB, stats: path.join(dir, `${m}.stats.json`), config: { algo } });
+      if (algo === 'auto') console.log(r.notes.filter((n) => n.includes('auto')).join('\n'));
       if (algo === 'auto') plan = r.plan;
       db[algo] = sqnr(f, await logits(out));
     }
