@@ -43,6 +43,6 @@ for (const [name, file] of models) {
   rows.push(`| ${name} | ${(p / 1000).toFixed(2)} s | ${(median(sens) / 1000).toFixed(2)} s (${(median(sens) / p).toFixed(1)}×) | ${(median(tuned) / 1000).toFixed(2)} s (${(median(tuned) / p).toFixed(1)}×) | ${info} |`);
 }
 console.log(`medians of ${rounds} rounds, 2 cores, ${os.cpus()[0]?.model}`);
-console.log('| model | plain quantize | sensitivity (alone + float + int16) | --target-sqnr 30 | search |');
+console.log('| model | plain quantize | sensitivity (alone + float + int16) | --target-sqnr 30 (incl. its final quantize) | search |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);

@@ -26,6 +26,10 @@ export interface AutotuneOptions extends QuantizeOptions {
   /** Wall-time budget of the search in ms (default 10 minutes). */
   budgetMs?: number;
   fallback?: Fallback;
+  /** Evaluation data of the search (default: verify.evalData, else the calibration data). */
+  evalData?: string;
+  labels?: string;
+  evalCount?: number;
   /** Progress lines (one per trial). */
   onStep?: (line: string) => void;
 }
@@ -84,10 +88,12 @@ export async function autotune(input: string, opts: AutotuneOptions): Promise<{ 
     throw new UsageError(`--target-${target.kind}: ${target.value} is out of range`);
   }
   if (opts.overrides !== undefined) throw new UsageError('--overrides cannot be combined with --target-*: the search writes its own overrides into the plan (pass that plan to --overrides alone to reproduce a searched model)');
-  if (target.kind === 'drop' && !opts.verify?.labels) throw new UsageError('--target-drop needs --labels (class indices of the evaluation samples)');
+  const evalData = opts.evalData ?? opts.verify?.evalData;
+  const labels = opts.labels ?? opts.verify?.labels;
+  if (target.kind === 'drop' && !labels) throw new UsageError('--target-drop needs --labels (class indices of the evaluation samples)');
   const ctx = await openTuning(input, {
-    data: opts.data, stats: opts.stats as string | undefined, preprocess: opts.preprocess, evalData: opts.verify?.evalData, labels: opts.verify?.labels,
-    evalCount: opts.verify?.count, configFile: opts.configFile, config: opts.config, onProgress: opts.onProgress,
+    data: opts.data, stats: opts.stats as string | undefined, preprocess: opts.preprocess, evalData, labels,
+    evalCount: opts.evalCount ?? opts.verify?.count, configFile: opts.configFile, config: opts.config, onProgress: opts.onProgress,
   });
   if (ctx.config.algo === 'auto') ctx.ranges = await autoRangesFor(input, ctx.stats, [...ctx.ranges.keys()], ctx.config, opts, []);
   if (target.kind === 'agreement' && ctx.classes === null) throw new UsageError(`--target-agreement needs a [N, classes] primary output; '${ctx.primary}' is not one`);

@@ -33,7 +33,7 @@ export function configFromFlags(f: QuantizeFlags): Record<string, unknown> {
 
 export function addQuantOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--algo <algo>', 'range algorithm (default mse; auto: per tensor, the one with the least histogram error)').choices(['minmax', 'kl', 'mse', 'percentile', 'auto']))
+    .addOption(new Option('--algo <algo>', 'range algorithm (default mse; auto: chosen per tensor on the model output over the calibration data)').choices(['minmax', 'kl', 'mse', 'percentile', 'auto']))
     .addOption(new Option('--format <format>', 'output format (default qdq)').choices(['qdq', 'qoperator']))
     .addOption(new Option('--mode <mode>', 'quantization mode (default static)').choices(['static', 'dynamic', 'weight-only']))
     .addOption(new Option('--target <target>', 'target preset (default auto: ort-cpu, or ort-cpu-novnni on an x86 CPU without VNNI)').choices(['auto', 'ort-cpu', 'ort-cpu-novnni', 'tensorrt', 'generic']))

@@ -82,12 +82,13 @@ export function targetFrom(f: TuneFlags): AccuracyTarget | undefined {
 }
 
 /** Runs quantize, or the search when a target is given; prints the search's table. */
-export async function quantizeOrSearch(model: string, f: TuneFlags & { json?: boolean; quiet?: boolean }, opts: QuantizeOptions, run: (m: string, o: QuantizeOptions) => Promise<QuantizeResult>): Promise<{ result: QuantizeResult; search?: SearchRecord }> {
+export async function quantizeOrSearch(model: string, f: TuneFlags & { json?: boolean; quiet?: boolean; evalData?: string; labels?: string; evalCount?: string }, opts: QuantizeOptions, run: (m: string, o: QuantizeOptions) => Promise<QuantizeResult>): Promise<{ result: QuantizeResult; search?: SearchRecord }> {
   const target = targetFrom(f);
   if (!target) return { result: await run(model, opts) };
   const quiet = f.quiet || f.json;
   const { result, search } = await autotune(model, {
     ...opts, target, budgetMs: f.budget ? parseBudget(f.budget) : undefined, fallback: f.fallback as 'int16' | 'float' | undefined,
+    evalData: f.evalData, labels: f.labels, evalCount: number('--eval-count', f.evalCount, { int: true, min: 1 }),
     onStep: quiet ? undefined : (l) => stdio.err(`qtool: ${l}`),
   });
   if (!f.json && !f.quiet) stdio.out(renderSearchText(search));
