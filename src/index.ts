@@ -21,3 +21,6 @@ export {
   renderMarkdown, renderHtml, parseReport, reportWarnings, collapses, LOUD_CODES, COLLAPSE_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, TENSOR_MAP_KEY, VERSION_KEY, NODES_KEY,
   type Report, type ReportWarning, type Suggestion, type CollapseThresholds, type Gates, type GateResult, type LayerMetrics, type OutputMetrics, type LatencySection, type Progress, type ReportFormat,
 } from './report/index.js';
+export { sensitivity, type SensitivityOptions, type SensitivityResult, type UnitSensitivity } from './api/sensitivity.js';
+export { autotune, parseBudget, type AutotuneOptions, type AccuracyTarget, type SearchRecord, type SearchStep } from './api/autotune.js';
+export { renderSearchHtml, renderSearchText, renderSensitivityHtml, renderSensitivityText, toJson as tuningJson, writeTuningFiles } from './api/render-tuning.js';

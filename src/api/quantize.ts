@@ -21,13 +21,16 @@ import {
   type ConfigSources, type OnPhase,
 } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
+import { applyKeepFloat, checkKeepFloat, withKeepFloat } from './tuning.js';
+import { autoRangesFor } from './auto-algo.js';
+import type { StatsFile } from '../calibration/index.js';
 
 export interface QuantizeOptions extends ConfigSources {
   output?: string;
   /** Calibration data folder (static mode). */
   data?: string;
-  /** Reuse statistics from `qtool calibrate` instead of calibrating. */
-  stats?: string;
+  /** Reuse statistics from `qtool calibrate` (a file, or its contents) instead of calibrating. */
+  stats?: string | StatsFile;
   /** `--preprocess` spec for image folders. */
   preprocess?: string;
   /** Inputs given one value for every batch: `name=<number|zeros|file.npy>` (--fixed-input). */
@@ -86,7 +89,8 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const t0 = performance.now();
   const opts = applyRecipe(options);
   const phase = phaseTracker(opts.onPhase);
-  const config = resolveConfig(opts);
+  const overrides = loadOverrides(opts.overrides);
+  const config = withKeepFloat(resolveConfig(opts), overrides?.keepFloat);
   const output = opts.output ?? defaultOutputPath(input);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
@@ -108,7 +112,6 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
-  const overrides = loadOverrides(opts.overrides);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
@@ -116,7 +119,8 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     phase('calibrate');
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
-    planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+    if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
+    planned = applyKeepFloat(planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
     notes.push(...floatLayerPoolNotes(model.graph, planned.plan));
   } else {
     planned = planWeightForms(model.graph, config, overrides);
@@ -157,7 +161,7 @@ async function verifyWritten(pair: ModelPair, config: Readonly<QuantConfig>, opt
     notes.push(note('not-verified', 'not verified: no --eval-data and no calibration data folder (--stats was used)'));
     return undefined;
   }
-  const command = v.command ?? ['qtool', 'quantize', pair.float.path, '-o', pair.quantized.path, ...(opts.data ? ['--data', opts.data] : ['--stats', opts.stats ?? ''])];
+  const command = v.command ?? ['qtool', 'quantize', pair.float.path, '-o', pair.quantized.path, ...(opts.data ? ['--data', opts.data] : ['--stats', typeof opts.stats === 'string' ? opts.stats : '<statistics in memory>'])];
   return verifyAndReport(pair, {
     data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
     threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
@@ -183,8 +187,9 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
     throw new UserInputError(`${o}: cannot read overrides (${(e as Error).message.split('\n')[0]}); pass a plan JSON saved with --save-plan`);
   }
   if (!json || typeof json !== 'object') throw new UserInputError(`${o}: overrides must be a JSON object with "activations" and/or "weights"`);
-  const { activations, weights } = json as Overrides;
-  return { activations, weights };
+  const { activations, weights, keepFloat } = json as Overrides;
+  checkKeepFloat(o, keepFloat);
+  return { activations, weights, keepFloat };
 }
 
 export type { RangeInput };

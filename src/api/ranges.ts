@@ -10,7 +10,7 @@ export type CalibrationProgress = (done: number, total: number) => void;
 
 export interface RangeSource {
   data?: string;
-  stats?: string;
+  stats?: string | StatsFile;
   preprocess?: string;
   fixedInputs?: readonly string[];
   onProgress?: CalibrationProgress;
@@ -23,9 +23,9 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
   const t0 = performance.now();
   let stats: StatsFile;
   if (src.stats) {
-    stats = loadStats(src.stats);
+    stats = typeof src.stats === 'string' ? loadStats(src.stats) : src.stats;
     const missing = needed.find((t) => !(t in stats.tensors));
-    if (missing) throw new UserInputError(`${src.stats}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
+    if (missing) throw new UserInputError(`${typeof src.stats === 'string' ? src.stats : 'statistics'}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
   } else {
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
     stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label });

@@ -35,7 +35,8 @@ export function rangesFromStats(stats: StatsFile, config: Readonly<RangeSettings
       continue;
     }
     const r = chooseRange(rc.algo, histogramOf(stats, name), options);
-    out.set(name, { min: r.min, max: r.max, algo: rc.algo });
+    // auto records the algorithm it chose for the tensor.
+    out.set(name, { min: r.min, max: r.max, algo: rc.algo === 'auto' && r.algo !== 'auto' ? `auto: ${r.algo}` : rc.algo });
   }
   return out;
 }

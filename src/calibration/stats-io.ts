@@ -95,7 +95,7 @@ function checkRanges(ranges: unknown, tensors: Record<string, unknown>, bad: (wh
   if (!isObject(ranges)) bad('"ranges" must be an object');
   for (const [name, r] of Object.entries(ranges as Record<string, unknown>)) {
     if (!(name in tensors)) bad(`range for '${name}' but no statistics for it`);
-    if (!isObject(r) || typeof r.min !== 'number' || typeof r.max !== 'number' || !ALGOS.includes(r.algo as string)) {
+    if (!isObject(r) || typeof r.min !== 'number' || typeof r.max !== 'number' || !ALGOS.includes(String(r.algo).replace(/^auto: /, ''))) {
       bad(`range for '${name}' must be { min, max, algo }`);
     }
   }

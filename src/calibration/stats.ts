@@ -54,7 +54,8 @@ export interface RangeConfig {
 export interface RangeEntry {
   readonly min: number;
   readonly max: number;
-  readonly algo: Algo;
+  /** --algo auto records the algorithm it chose for this tensor: "auto: mse". */
+  readonly algo: Algo | `auto: ${Algo}`;
 }
 
 export interface StatsFile {

@@ -8,12 +8,13 @@ import { registerFoldBn } from './fold-bn.js';
 import { registerCalibrate } from './calibrate.js';
 import { registerMergeStats } from './merge-stats.js';
 import { registerUpgrade } from './upgrade.js';
+import { registerSensitivity } from './sensitivity.js';
 import { jsonError, stdio } from './run.js';
 import { columns } from './terminal.js';
 import { QTOOL_VERSION } from '../version.js';
 
 export type Register = (program: Command, setExit: (code: number) => void) => void;
-const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare, registerUpgrade];
+const commands: Register[] = [registerQuantize, registerFoldBn, registerInspect, registerCalibrate, registerMergeStats, registerCompare, registerUpgrade, registerSensitivity];
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;

@@ -8,6 +8,7 @@ import { errorCode, runCommand, stdio } from './run.js';
 import { formatBytes } from './inspect.js';
 import { addCalibrateMethod, addSchemaOptions, givenFlags } from './schema-options.js';
 import { columns, phaseView, seconds, wrap } from './terminal.js';
+import { searchFrom, searchProblems, renderSearchText, type SearchRecord } from './sensitivity.js';
 
 /** The QuantConfig flags of quantize (calibrate takes a subset). */
 export const QUANT_FLAGS = (Object.keys(QUANT_SCHEMA) as RecipeKey[]).filter((k) => !RECIPE_SCHEMA[k].cliHidden && k !== 'movingAverage');
@@ -61,12 +62,16 @@ function checkJob(config: Readonly<QuantConfig>, job: JobOptions): void {
     problems.push('static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic|weight-only)');
   }
   if (job.verify === false) {
-    const given = (['evalData', 'labels', 'evalCount', 'report', 'maxDrop', 'minSqnr', 'minAgreement'] as const).filter((k) => job[k] !== undefined);
+    // The --target-* search evaluates on --eval-data/--labels/--eval-count even without the verification.
+    const searched = job.targetSqnr !== undefined || job.targetDrop !== undefined || job.targetAgreement !== undefined;
+    const given = (['evalData', 'labels', 'evalCount', 'report', 'maxDrop', 'minSqnr', 'minAgreement'] as const)
+      .filter((k) => job[k] !== undefined && !(searched && (k === 'evalData' || k === 'labels' || k === 'evalCount')));
     if (given.length) problems.push(`--no-verify contradicts ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (they need the verification)`);
     if (job.perLayer === false || job.latency === false) problems.push('--no-verify makes --no-per-layer/--no-latency meaningless; give one');
   }
   if (job.maxDrop !== undefined && !job.labels) problems.push('--max-drop needs --labels to measure accuracy');
   if (job.evalCount !== undefined && !job.evalData && !job.data) problems.push('--eval-count needs --eval-data or --data');
+  problems.push(...searchProblems(job));
   throwAll(problems.map((message) => ({ origin: COMMAND_LINE, message })));
   reportFlag(job.report);
 }
@@ -75,9 +80,11 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
   const t0 = performance.now();
   const { config, job, cliConfig, configFile } = resolveJob(flags);
   const view = phaseView({ quiet: job.quiet || job.json });
+  const search = searchFrom(job);
   let result: QuantizeResult;
+  let record: SearchRecord | undefined;
   try {
-    result = await quantize(model, {
+    ({ result, search: record } = await search.run(model, {
       output: job.output, data: job.data, stats: job.stats, savePlan: job.savePlan, overrides: job.overrides, preprocess: job.preprocess,
       fixedInputs: job.fixedInput, requantize: job.requantize,
       configFile, config: cliConfig, configOrigin: COMMAND_LINE, onProgress: view.onCalibration, onPhase: view.onPhase,
@@ -86,7 +93,7 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
         gates: { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement }, onProgress: view.onVerify,
         collapse: { minSqnrDb: job.warnSqnr, minAgreement: job.warnAgreement }, command: ['qtool', ...process.argv.slice(2)],
       },
-    });
+    }, job.quiet || job.json ? undefined : (line) => stdio.err(`qtool: ${line}`)));
   } finally {
     view.stop();
   }
@@ -97,14 +104,16 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
   const totalMs = performance.now() - t0;
   const collapsed = job.strict && result.report ? collapses(result.report) : [];
   const gateError = result.gateFailures.length ? new GateError(gateFailureMessage(result.gateFailures))
-    : collapsed.length ? new GateError(`--strict: ${collapsed.map((w) => w.message.split(';')[0]).join('; ')}`) : undefined;
+    : collapsed.length ? new GateError(`--strict: ${collapsed.map((w) => w.message.split(';')[0]).join('; ')}`)
+    : record && !record.met ? new GateError(`target ${record.target.label} missed by ${record.shortfall} (${record.reason}); the best model found was written to ${result.output}`)
+    : undefined;
   if (job.json) {
     const error = gateError ? { error: { code: errorCode(gateError), exitCode: gateError.exitCode, message: gateError.message } } : {};
     const phases = Object.fromEntries(view.times.map(([p, ms]) => [p, Number((ms / 1000).toFixed(3))]));
-    stdio.out(JSON.stringify({ ...summary(result), files: files(result, job.savePlan), seconds: Number((totalMs / 1000).toFixed(3)), phases, ...error }));
+    stdio.out(JSON.stringify({ ...summary(result), files: files(result, job.savePlan), seconds: Number((totalMs / 1000).toFixed(3)), phases, ...(record ? { search: record } : {}), ...error }, record ? (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v) : undefined));
   }
   else if (!job.quiet) {
-    const parts = [...(result.report ? [renderText(result.report), ''] : []), renderSummary(result, config), renderFiles(result, job.savePlan), renderTimes(totalMs, view.times)];
+    const parts = [...(record ? [renderSearchText(record), ''] : []), ...(result.report ? [renderText(result.report), ''] : []), renderSummary(result, config), renderFiles(result, job.savePlan), renderTimes(totalMs, view.times)];
     stdio.out(wrap(parts.join('\n'), width));
   }
   // With --json the summary line above already carries the error: it stays the last line.

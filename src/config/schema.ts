@@ -97,6 +97,12 @@ export const JOB_SCHEMA = {
   minAgreement: { type: 'number', min: 0, max: 1, arg: 'F', help: 'fail (exit 3) when top-1 agreement (0..1) is below F' },
   warnSqnr: { type: 'number', arg: 'DB', help: 'warn when an output SQNR is below DB (default 20)' },
   warnAgreement: { type: 'number', min: 0, max: 1, arg: 'F', help: 'warn when top-1 agreement (0..1) is below F (default 0.98)' },
+  // The accuracy search (api/autotune.ts): one target; the budget and fallback shape the search.
+  targetSqnr: { type: 'number', arg: 'DB', help: 'search: fall back the fewest units (int16 or float) until the output SQNR reaches DB' },
+  targetDrop: { type: 'number', min: 0, arg: 'PP', help: 'search: ... until accuracy drops by at most PP points (needs --labels)' },
+  targetAgreement: { type: 'number', min: 0, max: 100, arg: 'PCT', help: 'search: ... until top-1 agreement with float reaches PCT percent' },
+  budget: { type: 'string', arg: 'time', help: 'time budget of the --target-* search, e.g. 90s, 10m (default 10m); the best model found is written when it ends' },
+  fallback: { type: 'choice', choices: ['int16', 'float'], help: 'higher precision for the units the --target-* search moves (default int16)' },
   strict: { type: 'boolean', default: false, help: 'a collapsed output (one of those warnings) fails with exit 3; the model is still written' },
   json: { type: 'boolean', default: false, help: 'print a JSON summary (or error) as the last line of stdout' },
   quiet: { type: 'boolean', default: false, help: 'no progress output' },

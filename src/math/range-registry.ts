@@ -5,6 +5,7 @@ import type { StreamingHistogram } from './histogram.js';
 import { klRange } from './kl.js';
 import { mseRange } from './mse.js';
 import { minmaxRange, percentileRange } from './range.js';
+import { autoRange } from './auto-range.js';
 import type { RangeOptions, RangeResult } from './range-types.js';
 
 type RangeFn = (h: StreamingHistogram, options: RangeOptions) => RangeResult;
@@ -14,6 +15,9 @@ export const RANGE_ALGORITHMS = {
   kl: klRange,
   mse: mseRange,
   percentile: percentileRange,
+  // Per tensor, the candidate above with the least expected squared error on its histogram (the
+  // result names the one chosen); --algo auto in quantize() then settles it on the model output.
+  auto: autoRange,
 } as const satisfies Record<string, RangeFn>;
 
 export type RangeAlgorithmName = keyof typeof RANGE_ALGORITHMS;

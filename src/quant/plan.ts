@@ -71,11 +71,17 @@ export interface QuantPlan {
   /** Keyed by consumer node name. */
   biases: Record<string, BiasParams>;
   nodes: NodePlan[];
+  /** Nodes kept in float by the accuracy search (or --overrides), and the tensors left without Q/DQ. */
+  keepFloat?: { nodes: string[]; tensors: string[] };
+  /** How the accuracy search (--target-*) got here: its steps and the units that fell back. */
+  tuning?: unknown;
 }
 
 export interface Overrides {
   activations?: Record<string, { range?: [number, number]; dtype?: QType }>;
   weights?: Record<string, { perChannel?: boolean; dtype?: QType }>;
+  /** Nodes kept in float, and the tensors (their outputs) left without Q/DQ. */
+  keepFloat?: { nodes: string[]; tensors: string[] };
 }
 
 /** The integers a plan's scales were computed for: the rewrite stores these, it does not quantize again. */

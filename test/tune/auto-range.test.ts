@@ -1,0 +1,66 @@
+// --algo auto: per tensor, the candidate range with the least histogram error; never worse than
+// the best single algorithm on the fixtures (logits SQNR on the 2,000 held-out test digits).
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { calibrate, quantize, saveStats } from '../../src/index.js';
+import { StreamingHistogram, chooseRange, qRange } from '../../src/math/index.js';
+import { AUTO_CANDIDATES, autoRange, rangeError } from '../../src/math/auto-range.js';
+import { CALIB, FIXTURES, fixture, logits, sqnr, tmpDir } from '../e2e/helpers.js';
+
+describe('autoRange on histograms', () => {
+  function hist(values: number[]): StreamingHistogram {
+    return new StreamingHistogram().observe(Float32Array.from(values));
+  }
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-12)) * Math.cos(2 * Math.PI * rnd());
+  const cases: Record<string, number[]> = {
+    gaussian: Array.from({ length: 20000 }, gauss),
+    'relu + outliers': Array.from({ length: 20000 }, (_, i) => (i % 997 === 0 ? 40 : Math.max(0, gauss()))),
+    uniform: Array.from({ length: 20000 }, () => rnd() * 6 - 1),
+    'heavy tail': Array.from({ length: 20000 }, () => gauss() ** 3),
+  };
+  for (const [name, values] of Object.entries(cases)) {
+    it(`${name}: picks the candidate with the least expected squared error`, () => {
+      const h = hist(values);
+      const q = { ...qRange('uint8'), symmetric: false };
+      const r = autoRange(h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true });
+      const mine = rangeError(h, r.min, r.max, q);
+      for (const algo of AUTO_CANDIDATES) {
+        const c = chooseRange(algo, h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true });
+        expect(mine, algo).toBeLessThanOrEqual(rangeError(h, c.min, c.max, q));
+      }
+      expect(r.scores.map((s) => s.algo)).toEqual([...AUTO_CANDIDATES]);
+    });
+  }
+});
+
+describe('--algo auto on the fixtures', () => {
+  const dir = tmpDir('auto');
+  const rows: string[] = [];
+  beforeAll(async () => {
+    for (const m of FIXTURES) saveStats(await calibrate(fixture(m), { data: CALIB }), path.join(dir, `${m}.stats.json`));
+  }, 300_000);
+
+  it.each(FIXTURES)('%s: auto is never worse than the best single algorithm, and the plan names each tensor\'s choice', async (m) => {
+    const f = await logits(fixture(m));
+    const db: Record<string, number> = {};
+    let plan: Awaited<ReturnType<typeof quantize>>['plan'] | undefined;
+    for (const algo of ['minmax', 'kl', 'mse', 'percentile', 'auto'] as const) {
+      const out = path.join(dir, `${m}.${algo}.onnx`);
+      const r = await quantize(fixture(m), { output: out, data: CALIB, stats: path.join(dir, `${m}.stats.json`), config: { algo } });
+      if (algo === 'auto') console.log(r.notes.filter((n) => n.includes('auto')).join('\n'));
+      if (algo === 'auto') plan = r.plan;
+      db[algo] = sqnr(f, await logits(out));
+    }
+    const chosen: Record<string, number> = {};
+    for (const a of Object.values(plan!.activations)) if (a.source !== 'fixed' && a.algo) chosen[a.algo] = (chosen[a.algo] ?? 0) + 1;
+    rows.push(`${m}: ${Object.entries(db).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} dB; auto chose ${JSON.stringify(chosen)}`);
+    console.log(rows[rows.length - 1]);
+    const calibrated = Object.values(plan!.activations).filter((a) => a.source === 'calibrated');
+    expect(calibrated.length).toBeGreaterThan(0);
+    for (const a of calibrated) expect(a.algo).toMatch(/^auto: (mse|percentile|minmax|kl)$/);
+    const best = Math.max(db.minmax!, db.kl!, db.mse!, db.percentile!);
+    expect(db.auto).toBeGreaterThanOrEqual(best);
+  }, 300_000);
+});
