@@ -2,7 +2,7 @@
 // the best single algorithm on the fixtures (logits SQNR on the 2,000 held-out test digits).
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { calibrate, quantize, saveStats } from '../../src/index.js';
+import { DEFAULTS, calibrate, quantize, saveStats } from '../../src/index.js';
 import { StreamingHistogram, chooseRange, qRange } from '../../src/math/index.js';
 import { AUTO_CANDIDATES, autoRange, rangeError } from '../../src/math/auto-range.js';
 import { CALIB, FIXTURES, fixture, logits, sqnr, tmpDir } from '../e2e/helpers.js';
@@ -24,10 +24,10 @@ describe('autoRange on histograms', () => {
     it(`${name}: picks the candidate with the least expected squared error`, () => {
       const h = hist(values);
       const q = { ...qRange('uint8'), symmetric: false };
-      const r = autoRange(h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true });
+      const r = autoRange(h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true, percentile: DEFAULTS.percentile });
       const mine = rangeError(h, r.min, r.max, q);
       for (const algo of AUTO_CANDIDATES) {
-        const c = chooseRange(algo, h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true });
+        const c = chooseRange(algo, h, { qmin: q.qmin, qmax: q.qmax, excludeZeros: true, percentile: DEFAULTS.percentile });
         expect(mine, algo).toBeLessThanOrEqual(rangeError(h, c.min, c.max, q));
       }
       expect(r.scores.map((s) => s.algo)).toEqual([...AUTO_CANDIDATES]);
