@@ -62,7 +62,7 @@ describe('config file: a full recipe in YAML or JSON', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`${cfg}: unknown option 'calibration-count'; did you mean 'calib-count'?`);
-    expect(lines[0]).toContain(`${cfg}: 'algo' must be one of minmax, kl, mse, percentile, got "entropy"`);
+    expect(lines[0]).toContain(`${cfg}: 'algo' must be one of minmax, kl, mse, percentile, auto, got "entropy"`);
     expect(lines[0]).toContain("did you mean 'exclude-nodes'?");
   });
 

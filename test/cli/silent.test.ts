@@ -141,7 +141,7 @@ describe('usage errors before any work', () => {
     expect(r.code).toBe(2);
     const line = errorLine(r.stderr);
     expect(line).toMatch(/--calib-count must be a whole number ≥ 1, got "abc"/);
-    expect(line).toMatch(/--algo must be one of minmax, kl, mse, percentile, got "entropy"/);
+    expect(line).toMatch(/--algo must be one of minmax, kl, mse, percentile, auto, got "entropy"/);
     expect(line).not.toMatch(/calibCount/);
   });
 });

@@ -31,7 +31,7 @@ describe('one schema', () => {
     const e = errorOf(() => normalizeConfig([{ values: { algo: 'entropy', calibCount: 'abc', perChannel: 'yes', frobnicate: 1 }, origin: 'command line' }]));
     expect(e).toBeInstanceOf(UsageError);
     expect(e.message).toMatch(/^4 problems: /);
-    expect(e.message).toContain('--algo must be one of minmax, kl, mse, percentile, got "entropy"');
+    expect(e.message).toContain('--algo must be one of minmax, kl, mse, percentile, auto, got "entropy"');
     expect(e.message).toContain('--calib-count must be a whole number ≥ 1, got "abc"');
     expect(e.message).toContain('--per-channel must be true or false');
     expect(e.message).toContain("unknown option 'frobnicate'");
