@@ -120,6 +120,8 @@ export interface FormRewrite {
   unit: FormUnit;
   /** One per `unit.weights`, same order. */
   weights: FormWeightValues[];
+  /** A value shared by the rewrites of one pass (e.g. one DynamicQuantizeLinear per input tensor). */
+  memo<T>(key: string, make: () => T): T;
 }
 
 export interface WeightForm {
