@@ -41,6 +41,7 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
       integers.weights.set(name, planned.q);
       dtype = planned.params.dtype;
     }
+    if (f.form.caveat && !notes.some((x) => x.message === `warning: ${f.form.caveat}`)) notes.push(note('form-caveat', `warning: ${f.form.caveat}`, true));
     const r = f.form.quantized(config, dtype);
     nodes.push({ name: n.name, opType: n.opType, status: 'quantized', reason: r.message, code: r.code });
   }

@@ -45,6 +45,7 @@ describe('dynamic and weight-only modes quantize Conv', () => {
     const [f, q] = [await logits(fixture('resnet_mini')), await logits(r.output)];
     expect(Math.abs(top1(f) - top1(q))).toBeLessThanOrEqual(0.2);
     expect(sqnr(f, q)).toBeGreaterThan(25);
+    expect(r.diagnostics.filter((d) => d.code === 'form-caveat')).toHaveLength(1);
   });
 
   it('weight-only: resnet_mini Conv weights are int8 behind DequantizeLinear', async () => {

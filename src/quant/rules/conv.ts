@@ -92,6 +92,8 @@ conv.dynamic = {
   unit: convUnit,
   quantized: (config) => reason('dynamic-int8', `${config.mode}: ConvInteger, int8 weights per output channel`),
   dtypes: ['int8'],
+  // bench/dynamic-conv.mjs: resnet_mini 0.23-0.28x the float speed (onnxruntime-node 1.30, AVX2).
+  caveat: "onnxruntime's CPU ConvInteger (plus the float rescaling around it) usually runs slower than its float Conv: dynamic mode makes conv nets smaller, not faster; static mode (QLinearConv) makes them faster",
   rewrite: dynamicConv,
 };
 
