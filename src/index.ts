@@ -7,7 +7,8 @@ export { calibrate, mergeStatsFiles, loadStats, saveStats, mergeStats, rangesFro
 export { quantize, type QuantizeOptions, type QuantizeResult } from './api/quantize.js';
 export { foldBn } from './api/fold-bn.js';
 export { DEFAULTS, TARGET_PRESETS, type QuantConfig } from './config/index.js';
-export type { QuantPlan, Overrides } from './quant/plan.js';
+export type { QuantPlan, Overrides, NodePlan } from './quant/plan.js';
+export type { Note, NoteCode, Reason, ReasonCode } from './quant/reasons.js';
 export { compare, verifyAndReport, type CompareOptions } from './api/compare.js';
 export {
   applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, reportFormat, renderReport, renderText, renderJson,
