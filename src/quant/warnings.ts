@@ -25,3 +25,19 @@ export function floatLayerPoolNotes(g: Graph, plan: QuantPlan): Note[] {
   }
   return notes;
 }
+
+/**
+ * Ops that static mode keeps float but dynamic mode quantizes (LSTM → DynamicQuantizeLSTM): a
+ * static run on a recurrent model shrinks little or grows, and should say which mode to use.
+ */
+export function dynamicOnlyNotes(g: Graph, plan: QuantPlan): Note[] {
+  const byOp = new Map<string, number>();
+  for (const entry of plan.nodes) {
+    if (entry.status !== 'float' || entry.code !== 'no-rule') continue;
+    const node = g.nodes.find((n) => n.name === entry.name);
+    const rule = node ? ruleOf(node) : undefined;
+    if (rule?.dynamic && 'rewrite' in rule.dynamic) byOp.set(entry.opType, (byOp.get(entry.opType) ?? 0) + 1);
+  }
+  return [...byOp].map(([op, count]) => note('recurrent-needs-dynamic',
+    `warning: ${count} ${op} node${count > 1 ? 's' : ''} stay${count > 1 ? '' : 's'} float in static mode (onnxruntime has no static integer ${op}); --mode dynamic quantizes ${count > 1 ? 'them' : 'it'}`, true));
+}
