@@ -124,7 +124,7 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
 /**
  * Post-processing inside the graph stays float. The float tensors that reach only comparisons and
  * selections (rule `decision`: Equal, Greater, ArgMax, TopK, NonMaxSuppression…) or what those
- * feed (Mul(map, mask) after a suppression step) keep their order exactly: quantizing them creates
+ * feed up to a weighted layer or a control-flow node (Mul(map, mask) after a suppression step) keep their order exactly: quantizing them creates
  * ties (Equal(map, MaxPool(map)) then keeps every tied neighbour). The chain that feeds only them
  * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
  * which keeps its integer weights and gets a float output. Returns those float outputs.
@@ -139,7 +139,9 @@ function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n
     const n = stack.pop()!;
     if (tail.has(n)) continue;
     tail.add(n);
-    for (const o of n.outputs) if (o) stack.push(...g.consumersOf(o));
+    // What a decision feeds is post-processing, up to a weighted layer (real compute again) or a
+    // control-flow node (a condition selects a branch; the branches are not post-processing).
+    for (const o of n.outputs) if (o) stack.push(...g.consumersOf(o).filter((c) => !c.subgraphs().length && !decisions.get(c)!.rule?.weighted));
   }
   const chain = new Set<Node>();
   const feedsOnlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || chain.has(c))));
