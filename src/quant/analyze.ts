@@ -1,7 +1,7 @@
 // Graph analysis for planning: which nodes are quantized (and why not), which tensors carry
 // Q/DQ, which ranges are shared, which Relu/Clip outputs absorb their producer. Pure: reads the
 // graph, never edits it.
-import { DataType, inferElemTypes, type Graph, type Node } from '../ir/index.js';
+import { DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { findHardSwishUnits, isDecision, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
 import { reason, type Reason } from './reasons.js';
@@ -33,15 +33,22 @@ export interface Analysis {
   unquantized: Set<string>;
 }
 
-export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis {
-  const types = inferElemTypes(g);
+/** What a subgraph sees of its enclosing graphs: value types and constants. */
+export interface OuterScope {
+  types: ReadonlyMap<string, number>;
+  constantOf(name: string): Tensor | undefined;
+}
+
+export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: OuterScope): Analysis {
+  const types = inferElemTypes(g, outer?.types);
   const isFloat = (n: string) => types.get(n) === DataType.FLOAT;
+  const constantOf = (n: string) => g.constantOf(n) ?? outer?.constantOf(n);
   const ctx: RuleContext = {
     graph: g,
     config,
     isFloat,
-    isConstant: (n) => g.constantOf(n) !== undefined,
-    constantRank: (n) => g.constantOf(n)?.dims.length,
+    isConstant: (n) => constantOf(n) !== undefined,
+    constantRank: (n) => constantOf(n)?.dims.length,
   };
   const decisions = new Map<Node, NodeDecision>();
   for (const n of g.nodes) decisions.set(n, decide(n, ctx));
@@ -289,6 +296,23 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
   return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
+}
+
+/**
+ * Every subgraph (If branches, Loop/Scan bodies, nested ones included) with the analysis of its
+ * nodes under the same rules, each seeing the types and constants of its enclosing graphs.
+ */
+export function analyzeSubgraphs(g: Graph, config: Readonly<QuantConfig>, outer?: OuterScope): { graph: Graph; owner: Node; analysis: Analysis }[] {
+  const out: { graph: Graph; owner: Node; analysis: Analysis }[] = [];
+  const types = inferElemTypes(g, outer?.types);
+  const scope: OuterScope = { types, constantOf: (n) => g.constantOf(n) ?? outer?.constantOf(n) };
+  for (const n of g.nodes) {
+    for (const sub of n.subgraphs()) {
+      out.push({ graph: sub, owner: n, analysis: analyzeGraph(sub, config, scope) });
+      out.push(...analyzeSubgraphs(sub, config, scope));
+    }
+  }
+  return out;
 }
 
 /** The user's exclusions (excludeNodes, excludeOps), shared by every mode. */

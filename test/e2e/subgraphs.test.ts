@@ -2,7 +2,7 @@
 // references inside the bodies (nested ones included) instead of aborting, and the result runs.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { calibrate, quantize, readModel, saveStats, writeModel } from '../../src/index.js';
+import { calibrate, inspectModel, quantize, readModel, saveStats, writeModel } from '../../src/index.js';
 import { AttrType, DataType, Graph, GraphBuilder, Node } from '../../src/ir/index.js';
 import { Session } from '../../src/runtime/index.js';
 import { CALIB, mnistTest, sqnr, tmpDir } from './helpers.js';
@@ -43,6 +43,10 @@ describe('subgraphs', () => {
     b.output(y, ['N', 2, 28, 28]);
     const model = path.join(dir, 'nested-if.onnx');
     writeModel(b.model([{ domain: '', version: 13 }]), model);
+
+    // inspect counts the quantizable nodes inside the (nested) branches.
+    const names = inspectModel(model).quantizable.map((n) => n.name);
+    expect(names).toEqual(expect.arrayContaining(['conv1', 'conv2', 'inner_then_Sigmoid', 'inner_else_Tanh']));
 
     const stats = path.join(dir, 'nested-if.stats.json');
     saveStats(await calibrate(model, { data: CALIB, config: { calibCount: 32 } }), stats);
