@@ -20,7 +20,7 @@ export interface Reason {
 
 export type NoteCode =
   | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
-  | 'float-layer-feeds-maxpool' | 'not-verified';
+  | 'float-layer-feeds-maxpool' | 'not-verified' | 'subgraphs-float';
 
 export interface Note {
   code: NoteCode;
