@@ -11,7 +11,7 @@ import { analyzeGraph } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
 import { note, type Note } from '../quant/reasons.js';
-import { dynamicOnlyNotes, floatLayerPoolNotes } from '../quant/warnings.js';
+import { dynamicOnlyNotes, floatLayerPoolNotes, subgraphNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
@@ -117,7 +117,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
     planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
-    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan));
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...subgraphNotes(model.graph, config));
   } else {
     planned = planWeightForms(model.graph, config, overrides);
   }

@@ -164,6 +164,11 @@ export interface OpRule {
   addsBias?: boolean;
   /** MatMul/Gemm: a following constant-bias Add is part of the layer; a model output it computes stays float. */
   linear?: boolean;
+  /**
+   * Compares or selects by value (Equal, Greater, ArgMax, TopK, NonMaxSuppression…): the tensors
+   * that reach only such ops stay float, with the chain that feeds only them.
+   */
+  decision?: boolean;
   /** MaxPool: onnxruntime runs it on uint8 in a slow generic kernel when a float layer feeds it. */
   slowOnUint8?: boolean;
 }
