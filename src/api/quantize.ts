@@ -3,7 +3,10 @@
 import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { readModelFile, writeModelFile } from '../onnx/index.js';
+import { readModelFile } from '../onnx/index.js';
+import { takeDataWarnings } from '../data/index.js';
+import { guardRanges, guardWeights } from '../quant/guard.js';
+import { removeOnFailure, writeChecked } from './write-checked.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
 import { analyzeGraph, type Analysis } from '../quant/analyze.js';
@@ -76,6 +79,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   if (targetNote) notes.push(targetNote);
   const analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   if (analysis) notes.push(...opsetNotes(model, analysis, config));
+  if (analysis) guardWeights(model.graph, analysis, input);
   const overrides = loadOverrides(opts.overrides);
   let plan: QuantPlan;
   let tensorMap: Record<string, string> = {};
@@ -86,6 +90,8 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
     const needed = tensorsToCalibrate(model.graph, config, analysis);
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, onProgress: opts.onProgress, label: input });
     calib = { ms: r.ms, samples: r.samples };
+    notes.push(...takeDataWarnings());
+    guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? opts.stats ?? '');
     plan = planQuantization(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model, plan));
     const res = insertQdq(model, plan, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
@@ -105,10 +111,10 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
   model.graph.checkInvariants();
   recordMetadata(model, plan, tensorMap, integerTensors);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
-  writeModelFile(model, output, { inputPath: input });
+  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
-  const verified = await verifyWritten(input, output, config, opts, notes);
+  const verified = await removeOnFailure(output, () => verifyWritten(input, output, config, opts, notes));
   return {
     input, output, config, plan, notes, tensorMap,
     sizes: { float: floatBytes, quantized: qBytes, ratio: qBytes / floatBytes },

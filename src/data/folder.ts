@@ -9,6 +9,7 @@ import { UserInputError } from '../errors.js';
 import { dtypeName, type Feeds, type ValueInfo } from '../ir/index.js';
 import { elementBytes, formatDims, product, type ArrayMeta, type ArraySource } from './arrays.js';
 import { BatchBuilder } from './batch.js';
+import { DataHealth, addDataWarnings } from './health.js';
 import type { PreprocessSpec } from './preprocess.js';
 import { closeAll, type DataRecord } from './records.js';
 import { scanDataFolder } from './scan.js';
@@ -87,8 +88,9 @@ function layouts(r: DataRecord, sources: Map<string, ArraySource>, inputs: reado
   });
 }
 
-async function* stream(records: readonly DataRecord[], inputs: readonly ValueInfo[], batchSize: number, total: number): AsyncGenerator<Feeds> {
+async function* stream(records: readonly DataRecord[], inputs: readonly ValueInfo[], batchSize: number, total: number, dir: string): AsyncGenerator<Feeds> {
   const batch = new BatchBuilder(inputs, batchSize);
+  const health = new DataHealth();
   let remaining = total;
   for (const r of records) {
     if (remaining === 0) break;
@@ -106,13 +108,19 @@ async function* stream(records: readonly DataRecord[], inputs: readonly ValueInf
         batch.commit(take);
         start += take;
         remaining -= take;
-        if (batch.space === 0) yield batch.take();
+        if (batch.space === 0) yield observed(health, batch.take());
       }
     } finally {
       closeAll(sources.values());
     }
   }
-  if (batch.size > 0) yield batch.take();
+  if (batch.size > 0) yield observed(health, batch.take());
+  addDataWarnings(health.check(dir, total));
+}
+
+function observed(health: DataHealth, feeds: Feeds): Feeds {
+  health.observe(feeds);
+  return feeds;
 }
 
 async function prepare(dir: string, opts: DataOptions, batchSize: number) {
@@ -145,7 +153,7 @@ export async function openDataFolder(dir: string, opts: DataOptions): Promise<Da
     sampleCount: total,
     files: used.flatMap((r) => r.files),
     batchSize,
-    batches: () => stream(used, inputs, batchSize, total),
+    batches: () => stream(used, inputs, batchSize, total, dir),
   };
 }
 

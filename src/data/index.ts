@@ -3,3 +3,4 @@ export { openDataFolder, countSamples, type DataOptions, type DataSource } from 
 export { parsePreprocess, resolveImagePlan, type PreprocessSpec, type ImagePlan, type ImageLayout, type ChannelOrder } from './preprocess.js';
 export { readLabels } from './labels.js';
 export { batchLength, firstSample } from './feeds.js';
+export { takeDataWarnings } from './health.js';
