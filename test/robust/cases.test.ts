@@ -184,7 +184,7 @@ describe('4. onnxruntime is guarded', () => {
     const { dir, model } = editedResnet(setWeight('layer3.conv2.weight', 0, 3.4e38));
     const out = path.join(dir, 'out.onnx');
     const line = oneLine(qtool(['quantize', model, '--data', CALIB, '-o', out, ...QUICK]));
-    expect(line).toMatch(/model\.onnx: .*3\.40e\+38.*(--exclude-nodes|check the data and the weights)/);
+    expect(line).toMatch(/model\.onnx: .*(3\.40e\+38|Infinity).*(--exclude-nodes|check the data and the weights)/);
     expect(leftovers(dir, ['model.onnx'])).toEqual([]);
   });
 
@@ -203,7 +203,7 @@ describe('4. onnxruntime is guarded', () => {
 describe('5. nothing is left at -o when the written model fails in onnxruntime', () => {
   it('a model onnxruntime cannot load (unknown op) is not renamed to -o; an older file there is kept', () => {
     const { dir, model } = editedResnet((m) => {
-      m.graph.node.push({ op_type: 'NoSuchOp', input: ['output'], output: ['extra'], name: 'bogus' });
+      m.graph.node.push({ op_type: 'NoSuchOp', input: ['logits'], output: ['extra'], name: 'bogus' });
       m.graph.output.push({ name: 'extra', type: { tensor_type: { elem_type: 1 } } });
     });
     const out = path.join(dir, 'out.onnx');
