@@ -5,7 +5,7 @@ import { UserInputError } from '../errors.js';
 import { opsetVersion, type Model } from '../ir/index.js';
 import { readModelFile } from '../onnx/index.js';
 import { takeDataWarnings } from '../data/index.js';
-import { guardRanges, guardWeights } from '../quant/guard.js';
+import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureMsDomain, ensureOpset, insertQdq, lowerToQOperator, prepareModel } from '../passes/index.js';
@@ -104,6 +104,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
       integerTensors = new Map([...integerOf].filter(([dq, q]) => !model.graph.producerOf(dq) && q && (model.graph.producerOf(q) || model.graph.isGraphInput(q))) as [string, string][]);
     }
   } else {
+    guardModeWeights(model.graph, input);
     plan = config.mode === 'dynamic' ? applyDynamic(model, config) : applyWeightOnly(model, config);
   }
   model.graph.toposort();

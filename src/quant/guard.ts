@@ -55,3 +55,24 @@ export function guardRanges(g: Graph, ranges: ReadonlyMap<string, { min: number;
     );
   }
 }
+
+/** The weights --mode dynamic/weight-only quantize (MatMul/Gemm B, LSTM W and R), checked the same way. */
+export function guardModeWeights(g: Graph, label: string): void {
+  for (const n of g.nodes) {
+    if (n.domain && n.domain !== 'ai.onnx') continue;
+    const slots = n.opType === 'MatMul' || n.opType === 'Gemm' ? [1] : n.opType === 'LSTM' ? [1, 2] : [];
+    for (const i of slots) {
+      const t = g.constantOf(n.inputs[i] ?? '');
+      if (!t || t.dtype !== 1) continue;
+      const data = t.toFloat32();
+      for (let k = 0; k < data.length; k++) {
+        const v = data[k]!;
+        if (!bad(v)) continue;
+        throw new UserInputError(
+          `${label}: weight '${t.name}' of node '${n.name}' holds ${describe(v)} at index ${k}, which cannot be quantized ` +
+            `(${Number.isFinite(v) ? `beyond ±${MAX_QUANTIZED_MAGNITUDE}` : 'not finite'}); fix the weights, or keep the node in float with --exclude-nodes ${n.name}`,
+        );
+      }
+    }
+  }
+}

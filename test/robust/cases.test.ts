@@ -255,6 +255,15 @@ describe('7. no "internal error" for bad input', () => {
     expect(leftovers(dir, ['model.onnx'])).toEqual([]);
   });
 
+  it('an Inf weight in --mode dynamic', () => {
+    const dir = tmpDir();
+    const m = readProto(path.resolve('fixtures/mnist/lenet_bn.onnx'));
+    setWeight('fc1.weight', 0, Infinity)(m);
+    const model = writeProto(m, path.join(dir, 'model.onnx'));
+    expect(oneLine(qtool(['quantize', model, '--mode', 'dynamic', '-o', path.join(dir, 'o.onnx'), '--quiet']))).toMatch(/model\.onnx: weight 'fc1\.weight' of node '\/fc1\/Gemm' holds Infinity at index 0.*--exclude-nodes \/fc1\/Gemm/);
+    expect(leftovers(dir, ['model.onnx'])).toEqual([]);
+  });
+
   it('a read-only output folder', () => {
     const dir = tmpDir();
     const ro = path.join(dir, 'ro');
