@@ -3,7 +3,8 @@
 // a child process (30 s and 2 GB RSS at most) and classifies the outcome:
 //   clean  exit 1 or 2 with one `qtool: ...` line on stderr, no stack trace, no `internal error`
 //   valid  exit 0, and the written model loads in onnxruntime-node
-//   fail   anything else: a stack trace, `internal error`, a signal, a hang, RSS over the limit,
+//   fail   anything else: a stack trace, `internal error`, a signal, a hang (past 30 s, no CPU
+//          progress in 10 s, or past 300 s), RSS over the limit,
 //          exit 0 with an output onnxruntime refuses, a write left at -o after an error
 // Every failing input is copied to --out (default fuzz-failures/) with the command that failed, so
 // it can be replayed: `node scripts/fuzz.mjs --replay fuzz-failures/<case>` or the test in
@@ -187,7 +188,21 @@ function runCase(dir, command) {
     let stdout = '', stderr = '', peak = 0, killedFor;
     child.stdout.setEncoding('utf8').on('data', (s) => (stdout = (stdout + s).slice(-20000)));
     child.stderr.setEncoding('utf8').on('data', (s) => (stderr = (stderr + s).slice(-20000)));
-    const timer = setTimeout(() => { killedFor = 'hang'; child.kill('SIGKILL'); }, TIME_LIMIT_MS);
+    // A hang is no CPU progress: past the time limit the process tree must keep using CPU in
+    // every further 10 s window (on a loaded machine a starved but working run takes longer),
+    // and nothing may run past 10x the limit at all.
+    let lastCpu = -1;
+    const check = () => {
+      const cpu = cpuTicks(child.pid) + childPids(child.pid).reduce((s, p) => s + cpuTicks(p), 0);
+      if (cpu <= lastCpu || performance.now() - t0 > 10 * TIME_LIMIT_MS) {
+        killedFor = 'hang';
+        child.kill('SIGKILL');
+        return;
+      }
+      lastCpu = cpu;
+      timer = setTimeout(check, 10_000);
+    };
+    let timer = setTimeout(check, TIME_LIMIT_MS);
     const poll = setInterval(() => {
       // the process and its onnxruntime check child
       const kb = rssKb(child.pid) + childPids(child.pid).reduce((s, p) => s + rssKb(p), 0);
@@ -202,6 +217,15 @@ function runCase(dir, command) {
   });
 }
 
+function cpuTicks(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
 function childPids(pid) {
   try {
     return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
@@ -211,7 +235,7 @@ function childPids(pid) {
 }
 
 async function classify(dir, command, res) {
-  if (res.killedFor === 'hang') return { outcome: 'fail', why: `hang over ${TIME_LIMIT_MS / 1000} s` };
+  if (res.killedFor === 'hang') return { outcome: 'fail', why: `hang (no CPU progress for 10 s after ${TIME_LIMIT_MS / 1000} s, or over ${TIME_LIMIT_MS / 100} s)` };
   if (res.killedFor === 'rss') return { outcome: 'fail', why: 'RSS over 2 GB' };
   if (res.signal) return { outcome: 'fail', why: `signal ${res.signal}` };
   const lines = res.stderr.split('\n').filter((l) => l.trim() !== '');
