@@ -21,7 +21,9 @@ export interface CheckedWriteOptions extends WriteOptions {
   threads?: number;
 }
 
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'check-child.js');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The compiled child beside this file; from the TypeScript sources (tests), the built one in dist/. */
+const CHILD = [path.join(HERE, 'check-child.js'), path.join(HERE, '../../dist/api/check-child.js')].find((f) => fs.existsSync(f)) ?? path.join(HERE, 'check-child.js');
 
 export async function writeChecked(model: Model, output: string, opts: CheckedWriteOptions = {}): Promise<WriteResult> {
   if (opts.inputPath && path.resolve(opts.inputPath) === path.resolve(output)) {
