@@ -104,7 +104,7 @@ export async function quantize(input: string, opts: QuantizeOptions = {}): Promi
       integerTensors = new Map([...integerOf].filter(([dq, q]) => !model.graph.producerOf(dq) && q && (model.graph.producerOf(q) || model.graph.isGraphInput(q))) as [string, string][]);
     }
   } else {
-    guardModeWeights(model.graph, input);
+    guardModeWeights(model.graph, input, config);
     plan = config.mode === 'dynamic' ? applyDynamic(model, config) : applyWeightOnly(model, config);
   }
   model.graph.toposort();

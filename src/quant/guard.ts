@@ -4,7 +4,7 @@
 // requantization parameters make QLinearGlobalAveragePool abort or segfault, and an infinite
 // range cannot give a scale at all (ALGORITHMS.md §1 needs a finite real range).
 import { UserInputError } from '../errors.js';
-import type { Graph } from '../ir/index.js';
+import { dtypeName, isFloatType, isKnownDType, type Graph } from '../ir/index.js';
 import type { Analysis } from './analyze.js';
 
 /**
@@ -31,6 +31,9 @@ export function guardWeights(g: Graph, a: Analysis, label: string): void {
       if (role.kind !== 'weight' && role.kind !== 'bias') return;
       const t = g.constantOf(n.inputs[i] ?? '');
       if (!t) return;
+      if (!isFloatType(t.dtype)) {
+        throw new UserInputError(`${label}: ${role.kind} '${t.name}' of node '${n.name}' is ${dtypeName(t.dtype)}, not a float tensor, so ${n.opType} cannot be valid; the model file is corrupt (export it again), or keep the node in float with --exclude-nodes ${n.name}`);
+      }
       const data = t.toFloat32();
       for (let k = 0; k < data.length; k++) {
         const v = data[k]!;
@@ -57,13 +60,18 @@ export function guardRanges(g: Graph, ranges: ReadonlyMap<string, { min: number;
 }
 
 /** The weights --mode dynamic/weight-only quantize (MatMul/Gemm B, LSTM W and R), checked the same way. */
-export function guardModeWeights(g: Graph, label: string): void {
+export function guardModeWeights(g: Graph, label: string, exclude: { excludeNodes: readonly string[]; excludeOps: readonly string[] }): void {
   for (const n of g.nodes) {
     if (n.domain && n.domain !== 'ai.onnx') continue;
-    const slots = n.opType === 'MatMul' || n.opType === 'Gemm' ? [1] : n.opType === 'LSTM' ? [1, 2] : [];
+    if (exclude.excludeNodes.includes(n.name) || exclude.excludeOps.includes(n.opType)) continue;
+    const slots = n.opType === 'MatMul' ? [1] : n.opType === 'Gemm' || n.opType === 'LSTM' ? [1, 2] : [];
     for (const i of slots) {
       const t = g.constantOf(n.inputs[i] ?? '');
-      if (!t || t.dtype !== 1) continue;
+      if (!t) continue;
+      if (!isKnownDType(t.dtype) || t.strings) {
+        throw new UserInputError(`${label}: tensor '${t.name}' of node '${n.name}' has element type ${dtypeName(t.dtype)}, which ${n.opType} cannot take; the model file is corrupt (export it again), or keep the node in float with --exclude-nodes ${n.name}`);
+      }
+      if (t.dtype !== 1) continue;
       const data = t.toFloat32();
       for (let k = 0; k < data.length; k++) {
         const v = data[k]!;
