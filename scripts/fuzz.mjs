@@ -16,7 +16,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The build under test is copied once at start (bin/, dist/, package.json, node_modules linked):
+ * rebuilding dist/ while a long run goes on must not show up as failures of half-written modules.
+ */
+function snapshotBuild() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-fuzz-build-'));
+  for (const d of ['bin', 'dist']) fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true });
+  fs.copyFileSync(path.join(repo, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+const root = process.argv.includes('--iterations') ? snapshotBuild() : repo;
 const { ModelProtoType } = await import(path.join(root, 'dist/onnx/schema.js'));
 const ort = await import('onnxruntime-node');
 
@@ -25,7 +38,7 @@ const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] 
 const iterations = Number(opt('--iterations', 1000));
 const seed = Number(opt('--seed', 1));
 const jobs = Number(opt('--jobs', 2));
-const outDir = path.resolve(opt('--out', path.join(root, 'fuzz-failures')));
+const outDir = path.resolve(opt('--out', path.join(repo, 'fuzz-failures')));
 const replay = opt('--replay', undefined);
 const TIME_LIMIT_MS = Number(opt('--time-limit', 30_000));
 const RSS_LIMIT_KB = 2 * 1024 * 1024;
@@ -44,9 +57,9 @@ function rng(s) {
 }
 
 // ---- seeds --------------------------------------------------------------------------------
-const FIXTURES = ['lenet_bn', 'resnet_mini', 'lstm_rows', 'vit_mini'].map((n) => path.join(root, 'fixtures/mnist', `${n}.onnx`)).filter((f) => fs.existsSync(f));
+const FIXTURES = ['lenet_bn', 'resnet_mini', 'lstm_rows', 'vit_mini'].map((n) => path.join(repo, 'fixtures/mnist', `${n}.onnx`)).filter((f) => fs.existsSync(f));
 const models = FIXTURES.map((f) => ({ file: f, bytes: fs.readFileSync(f) }));
-const calibDir = path.join(root, 'calibration-data/mnist');
+const calibDir = path.join(repo, 'calibration-data/mnist');
 const calibFiles = fs.readdirSync(calibDir).filter((f) => f.endsWith('.npy')).sort().slice(0, 2).map((f) => fs.readFileSync(path.join(calibDir, f)));
 
 // ---- mutations ----------------------------------------------------------------------------

@@ -55,7 +55,7 @@ async function runOnce(model: string, feeds: CheckFeed[], threads: number): Prom
 }
 
 function msg(e: unknown): string {
-  return String((e as Error)?.message ?? e).split('\n')[0]!.replace(/^model: /, '').slice(0, 300);
+  return String((e as Error)?.message ?? e).split('\n')[0]!.replace(/^model: (onnxruntime (cannot load|failed to run) the model: )?/, '').slice(0, 300);
 }
 
 async function main(): Promise<void> {
