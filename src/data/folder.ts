@@ -141,6 +141,7 @@ async function prepare(dir: string, opts: DataOptions, batchSize: number) {
  */
 export async function openDataFolder(dir: string, opts: DataOptions): Promise<DataSource> {
   // Default: the batch the model fixes (an input [8,3,224,224] is fed 8 at a time), else 1.
+  checkInputs(opts.inputs, opts.batchSize ?? modelBatch(opts.inputs) ?? 1);
   const batchSize = positiveInt('batch size', opts.batchSize, modelBatch(opts.inputs) ?? 1)!;
   const { used, total } = await prepare(dir, opts, batchSize);
   const fixed = modelBatch(opts.inputs);
