@@ -4,7 +4,10 @@ import fs from 'node:fs';
 import { UnsupportedError, UserInputError } from '../errors.js';
 import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { decodeModel, encodeModel, readModelFile, writeModelFile } from '../onnx/index.js';
+import { decodeModel, encodeModel, readModelFile } from '../onnx/index.js';
+import { takeDataWarnings } from '../data/index.js';
+import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
+import { removeOnFailure, writeChecked } from './write-checked.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph } from '../quant/analyze.js';
@@ -108,6 +111,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
+  if (analysis) guardWeights(model.graph, analysis, input);
   const overrides = loadOverrides(opts.overrides);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
@@ -116,9 +120,12 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     phase('calibrate');
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
+    notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
+    guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? opts.stats ?? '');
     planned = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
     notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...subgraphNotes(model.graph, config));
   } else {
+    guardModeWeights(model.graph, input, config);
     planned = planWeightForms(model.graph, config, overrides);
   }
   const { plan } = planned;
@@ -134,12 +141,12 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const integerTensors = new Map(Object.entries(rewrite.integerOf));
   recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
-  writeModelFile(model, output, { inputPath: input });
+  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };
   if (opts.verify) phase('verify');
-  const verified = prepared && await verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes);
+  const verified = prepared && await removeOnFailure(output, () => verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes));
   phase.end();
   const messages = notes.map((n) => n.message);
   return {
