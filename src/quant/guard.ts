@@ -3,6 +3,7 @@
 // onnxruntime does not check these itself: a weight of 3.4e38 gives activation ranges whose
 // requantization parameters make QLinearGlobalAveragePool abort or segfault, and an infinite
 // range cannot give a scale at all (ALGORITHMS.md §1 needs a finite real range).
+import { ruleOf } from './rules/index.js';
 import { UserInputError } from '../errors.js';
 import { dtypeName, isFloatType, isKnownDType, type Graph } from '../ir/index.js';
 import type { Analysis } from './analyze.js';
@@ -59,12 +60,14 @@ export function guardRanges(g: Graph, ranges: ReadonlyMap<string, { min: number;
   }
 }
 
-/** The weights --mode dynamic/weight-only quantize (MatMul/Gemm B, LSTM W and R), checked the same way. */
-export function guardModeWeights(g: Graph, label: string, exclude: { excludeNodes: readonly string[]; excludeOps: readonly string[] }): void {
+/** The constant inputs of the nodes --mode dynamic/weight-only rewrites (their rule's form), checked the same way. */
+export function guardModeWeights(g: Graph, label: string, config: { mode: string; excludeNodes: readonly string[]; excludeOps: readonly string[] }): void {
   for (const n of g.nodes) {
-    if (n.domain && n.domain !== 'ai.onnx') continue;
-    if (exclude.excludeNodes.includes(n.name) || exclude.excludeOps.includes(n.opType)) continue;
-    const slots = n.opType === 'MatMul' ? [1] : n.opType === 'Gemm' || n.opType === 'LSTM' ? [1, 2] : [];
+    if (config.excludeNodes.includes(n.name) || config.excludeOps.includes(n.opType)) continue;
+    const rule = ruleOf(n);
+    const form = config.mode === 'dynamic' ? rule?.dynamic : rule?.weightOnly;
+    if (!form || !('rewrite' in form)) continue;
+    const slots = n.inputs.map((_, i) => i).filter((i) => i > 0);
     for (const i of slots) {
       const t = g.constantOf(n.inputs[i] ?? '');
       if (!t) continue;
