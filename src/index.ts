@@ -14,7 +14,8 @@ export {
 export { upgrade, type UpgradeReport, type UpgradeStep, type UpgradeRefusal } from './api/upgrade.js';
 export { RANGE_ALGORITHM_NAMES } from './math/range-registry.js';
 export { loadRecipe, resolveConfig, PHASES, type PhaseEvent, type PhaseName, type OnPhase } from './api/options.js';
-export type { QuantPlan, Overrides } from './quant/plan.js';
+export type { QuantPlan, Overrides, NodePlan } from './quant/plan.js';
+export type { Note, NoteCode, Reason, ReasonCode } from './quant/reasons.js';
 export { compare, compareModels, verifyAndReport, type CompareOptions, type ModelPair } from './api/compare.js';
 export {
   applyGates, evaluateGates, gateFailureMessage, validateGates, writeReports, reportFiles, reportFormat, renderReport, renderText, renderJson,

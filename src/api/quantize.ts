@@ -4,14 +4,17 @@ import fs from 'node:fs';
 import { UnsupportedError, UserInputError } from '../errors.js';
 import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { decodeModel, encodeModel, readModelFile, writeModelFile } from '../onnx/index.js';
+import { decodeModel, encodeModel, readModelFile } from '../onnx/index.js';
+import { takeDataWarnings } from '../data/index.js';
+import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
+import { removeOnFailure, writeChecked } from './write-checked.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
 import { note, type Note } from '../quant/reasons.js';
-import { floatLayerPoolNotes } from '../quant/warnings.js';
+import { dynamicOnlyNotes, floatLayerPoolNotes, subgraphNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
@@ -112,6 +115,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
+  if (analysis) guardWeights(model.graph, analysis, input);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
@@ -119,13 +123,17 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     phase('calibrate');
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
+    notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
+    guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
     planned = applyKeepFloat(planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
-    notes.push(...floatLayerPoolNotes(model.graph, planned.plan));
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...subgraphNotes(model.graph, config));
   } else {
+    guardModeWeights(model.graph, input, config);
     planned = planWeightForms(model.graph, config, overrides);
   }
   const { plan } = planned;
+  notes.push(...(planned.notes ?? []));
   phase('rewrite');
   const rewrite = runPipeline(model, pipeline, { ...planned, config });
   notes.push(...rewrite.notes);
@@ -137,12 +145,12 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const integerTensors = new Map(Object.entries(rewrite.integerOf));
   recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
-  writeModelFile(model, output, { inputPath: input });
+  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads });
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };
   if (opts.verify) phase('verify');
-  const verified = prepared && await verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes);
+  const verified = prepared && await removeOnFailure(output, () => verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes));
   phase.end();
   const messages = notes.map((n) => n.message);
   return {

@@ -9,6 +9,7 @@ import { UserInputError } from '../errors.js';
 import { dtypeName, type Feeds, type ValueInfo } from '../ir/index.js';
 import { elementBytes, formatDims, product, type ArrayMeta, type ArraySource } from './arrays.js';
 import { BatchBuilder } from './batch.js';
+import { DataHealth, addDataWarnings } from './health.js';
 import type { PreprocessSpec } from './preprocess.js';
 import { closeAll, type DataRecord } from './records.js';
 import { scanDataFolder } from './scan.js';
@@ -93,8 +94,9 @@ function layouts(r: DataRecord, sources: Map<string, ArraySource>, inputs: reado
   });
 }
 
-async function* stream(records: readonly DataRecord[], inputs: readonly ValueInfo[], batchSize: number, total: number): AsyncGenerator<Feeds> {
+async function* stream(records: readonly DataRecord[], inputs: readonly ValueInfo[], batchSize: number, total: number, dir: string): AsyncGenerator<Feeds> {
   const batch = new BatchBuilder(inputs, batchSize);
+  const health = new DataHealth();
   let remaining = total;
   for (const r of records) {
     if (remaining === 0) break;
@@ -114,13 +116,19 @@ async function* stream(records: readonly DataRecord[], inputs: readonly ValueInf
         batch.commit(take);
         start += take;
         remaining -= take;
-        if (batch.space === 0) yield batch.take();
+        if (batch.space === 0) yield observed(health, batch.take());
       }
     } finally {
       closeAll(sources.values());
     }
   }
-  if (batch.size > 0) yield batch.take();
+  if (batch.size > 0) yield observed(health, batch.take());
+  addDataWarnings(health.check(dir, total));
+}
+
+function observed(health: DataHealth, feeds: Feeds): Feeds {
+  health.observe(feeds);
+  return feeds;
 }
 
 async function prepare(dir: string, opts: DataOptions, batchSize: number) {
@@ -142,6 +150,7 @@ async function prepare(dir: string, opts: DataOptions, batchSize: number) {
 export async function openDataFolder(dir: string, opts: DataOptions): Promise<DataSource> {
   const split = splitFixed(dir, opts.inputs, opts.fixed);
   const fedOpts = { ...opts, inputs: split.fed };
+  checkInputs(split.fed, opts.batchSize ?? modelBatch(split.fed) ?? 1);
   // Default: the batch the model fixes (an input [8,3,224,224] is fed 8 at a time), else 1. With
   // fixed inputs (a state sized by the batch) every batch is one sample.
   const asked = positiveInt('batch size', opts.batchSize, modelBatch(split.fed) ?? 1)!;
@@ -161,7 +170,7 @@ export async function openDataFolder(dir: string, opts: DataOptions): Promise<Da
     fed: inputs,
     fixedInputs: [...split.fixed.keys()],
     batches: async function* () {
-      for await (const feeds of stream(used, inputs, batchSize, total)) yield complete(feeds);
+      for await (const feeds of stream(used, inputs, batchSize, total, dir)) yield complete(feeds);
     },
   };
 }

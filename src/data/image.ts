@@ -3,11 +3,12 @@
 // center crop → x/scale → (x − mean)/std → channel order → layout. Resizing uses half-pixel
 // centres without antialiasing (OpenCV INTER_LINEAR, onnx Resize linear/half_pixel), on float
 // values without rounding back to 8 bits, so results can differ slightly from PIL's.
-import fs from 'node:fs/promises';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserInputError } from '../errors.js';
 import type { ImagePlan } from './preprocess.js';
+import { readRegularFile } from './read.js';
+import { MAX_IMAGE_PIXELS } from '../limits.js';
 
 /** Channel planes of equal size, values 0..255. */
 interface Planes {
@@ -18,10 +19,21 @@ interface Planes {
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
+/** Width × height from a PNG's IHDR (the first chunk, bytes 16..23), checked before decoding allocates. */
+function checkPngSize(bytes: Uint8Array, file: string): void {
+  if (bytes.byteLength < 24) throw new UserInputError(`${file}: truncated PNG (no image header)`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const w = v.getUint32(16), h = v.getUint32(20);
+  if (w * h > MAX_IMAGE_PIXELS) {
+    throw new UserInputError(`${file}: the PNG declares ${w}x${h} pixels, over the limit of ${MAX_IMAGE_PIXELS / 1e6} megapixels; resize the image before calibrating`);
+  }
+}
+
 function decodeRgba(bytes: Uint8Array, file: string): { width: number; height: number; data: Uint8Array } {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) checkPngSize(bytes, file);
   try {
     if (bytes[0] === 0x89 && bytes[1] === 0x50) return PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (bytes[0] === 0xff && bytes[1] === 0xd8) return jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+    if (bytes[0] === 0xff && bytes[1] === 0xd8) return jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
   } catch (e) {
     throw new UserInputError(`${file}: cannot decode the image (${(e as Error).message})`, 1, { cause: e });
   }
@@ -118,12 +130,7 @@ function pack(p: Planes, plan: ImagePlan): { dims: number[]; data: Float32Array 
 
 /** One preprocessed sample from an image file. */
 export async function loadImage(file: string, plan: ImagePlan): Promise<{ dims: number[]; data: Float32Array }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
-  }
+  const bytes = readRegularFile(file);
   let p = toPlanes(decodeRgba(bytes, file), plan.channels);
   if (plan.resize !== undefined) p = resize(p, ...resizeTarget(plan.resize, p.height, p.width));
   if (plan.crop) p = crop(p, plan.crop[0], plan.crop[1], file);

@@ -4,3 +4,4 @@ export { parsePreprocess, resolveImagePlan, type PreprocessSpec, type ImagePlan,
 export { checkLabels, readLabels } from './labels.js';
 export { batchLength, firstSample } from './feeds.js';
 export { parseFixedInputs, type FixedSpec } from './fixed.js';
+export { takeDataWarnings } from './health.js';

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
 import { DataType, type DataTypeId } from '../ir/index.js';
 import { product, type ArraySource } from './arrays.js';
+import { openRegular } from './read.js';
 
 export interface NpyHeader {
   dtype: DataTypeId;
@@ -85,14 +86,14 @@ function byteSwap(bytes: Uint8Array, size: number): void {
   }
 }
 
-function dataBytes(h: NpyHeader): number {
+export function npyDataBytes(h: NpyHeader): number {
   return product(h.dims) * h.itemSize;
 }
 
 /** A whole .npy held in memory (an .npz member): header and little-endian data. */
 export function decodeNpy(bytes: Uint8Array, file: string): { header: NpyHeader; data: Uint8Array } {
   const header = parseNpyHeader(bytes, file);
-  const end = header.dataOffset + dataBytes(header);
+  const end = header.dataOffset + npyDataBytes(header);
   if (bytes.byteLength < end) throw new UserInputError(`${file}: truncated .npy data (${bytes.byteLength} of ${end} bytes)`);
   const data = new Uint8Array(bytes.subarray(header.dataOffset, end)); // a copy, even when `bytes` is a Buffer
   if (header.bigEndian) byteSwap(data, header.itemSize);
@@ -111,11 +112,7 @@ function readFully(fd: number, out: Uint8Array, at: number, length: number, posi
 }
 
 function openFile(file: string): number {
-  try {
-    return fs.openSync(file, 'r');
-  } catch (e) {
-    throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
-  }
+  return openRegular(file);
 }
 
 /**
@@ -138,7 +135,7 @@ function readHeader(fd: number, file: string): NpyHeader {
   }
   const header = parseNpyHeader(bytes, file);
   const { size } = fs.fstatSync(fd);
-  const need = header.dataOffset + dataBytes(header);
+  const need = header.dataOffset + npyDataBytes(header);
   if (size < need) throw new UserInputError(`${file}: truncated .npy data (${size} of ${need} bytes)`);
   return header;
 }

@@ -1,18 +1,13 @@
 // ONNX TensorProto files (`input_0.pb` in the ONNX test-data layout, or onnx.numpy_helper output).
-import fs from 'node:fs';
 import { UserInputError } from '../errors.js';
 import { dtypeName } from '../ir/index.js';
 import { decodeTensorBytes } from '../onnx/index.js';
+import { readRegularFile } from './read.js';
 import { elementBytes, memorySource, product, type ArraySource } from './arrays.js';
 
 /** A TensorProto file as an in-memory source, with the tensor's own name ('' when unnamed). */
 export async function readTensorFile(file: string): Promise<{ name: string; source: ArraySource }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    throw new UserInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
-  }
+  const bytes = readRegularFile(file);
   const t = decodeTensorBytes(bytes, file);
   const size = elementBytes(t.dtype);
   if (size === undefined || t.strings !== undefined) {

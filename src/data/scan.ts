@@ -10,6 +10,7 @@ import { FIXED_FOLDER } from './fixed.js';
 import { UserInputError } from '../errors.js';
 import type { ValueInfo } from '../ir/index.js';
 import { IMAGE_EXTENSIONS } from './image.js';
+import { kindOf as fileKind } from './read.js';
 import { checkPreprocessUse, resolveImagePlan, type PreprocessSpec } from './preprocess.js';
 import { imageRecord, npyRecord, npzRecord, pbRecord, testSetRecord, zipRecord, type DataRecord } from './records.js';
 
@@ -52,8 +53,18 @@ async function list(dir: string): Promise<{ files: string[]; dirs: string[] }> {
   }
   const files: string[] = [], dirs: string[] = [];
   for (const e of entries.filter((e) => !isIgnored(e.name))) {
-    const isDir = e.isSymbolicLink() ? (await fs.stat(path.join(dir, e.name)).catch(() => undefined))?.isDirectory() : e.isDirectory();
-    (isDir ? dirs : files).push(e.name);
+    const full = path.join(dir, e.name);
+    let st: import('node:fs').Stats;
+    try {
+      st = await fs.stat(full); // symlinks resolved
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ELOOP' ? 'a symlink loop' : code === 'ENOENT' ? 'a broken symlink' : `cannot read (${code ?? (err as Error).message})`;
+      throw new UserInputError(`${full}: ${why}; remove it or replace it with a data file`, 1, { cause: err });
+    }
+    if (st.isDirectory()) dirs.push(e.name);
+    else if (st.isFile()) files.push(e.name);
+    else throw new UserInputError(`${full}: not a regular file (${fileKind(st)}); a data folder holds only data files and folders, remove it`);
   }
   return { files: files.sort(byteOrder), dirs: dirs.sort(byteOrder) };
 }

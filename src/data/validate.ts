@@ -54,6 +54,10 @@ export function checkInputs(inputs: readonly ValueInfo[], batchSize: number): vo
     if (input.shape?.length === 0) {
       throw new UserInputError(`input '${input.name}' is a scalar, not a batch of samples: give its value with --fixed-input ${input.name}=<number|file.npy> or a file fixed/${input.name}.npy in the data folder`);
     }
+    const bad = input.shape?.find((d) => typeof d === 'number' && (!Number.isSafeInteger(d) || d < 0));
+    if (bad !== undefined) {
+      throw new UserInputError(`input '${input.name}' ${describeInput(input)} has the dim ${bad} in its shape, which is not a size; the model file is corrupt, export it again`);
+    }
     const b = fixedBatch(input);
     if (b !== undefined && b !== batchSize) {
       throw new UserInputError(`input '${input.name}' ${describeInput(input)} fixes the batch size to ${b}; use --batch-size ${b}`);

@@ -119,12 +119,26 @@ export class Graph {
   replaceAllUses(from: string, to: string, opts: { except?: Node; graphOutputs?: boolean } = {}): void {
     for (const c of [...this.consumersOf(from)]) {
       if (c === opts.except) continue;
+      this.indexConsumers(c, -1);
       c._inputs.forEach((inp, i) => {
-        if (inp === from) this.setNodeInput(c, i, to);
+        if (inp === from) c._inputs[i] = to;
       });
-      if (c.implicitInputs().includes(from)) throw new ModelError(`cannot rename '${from}': a subgraph of ${c.describe()} reads it`);
+      // Subgraphs (If/Loop/Scan bodies, nested ones included) that read `from` from this scope read `to`.
+      for (const sub of c.subgraphs()) sub.renameOuterReference(from, to);
+      this.indexConsumers(c, +1);
+      this.reserve(to);
     }
     if (opts.graphOutputs) this.outputs = this.outputs.map((o) => (o.name === from ? { ...o, name: to, source: undefined } : o));
+  }
+
+  /**
+   * Renames an outer-scope value this graph (a subgraph) reads, through its nested subgraphs,
+   * unless this graph defines a value of that name itself (which then hides the outer one).
+   */
+  renameOuterReference(from: string, to: string): void {
+    if (this.isGraphInput(from) || this.inits.has(from) || this.producers.has(from)) return;
+    this.replaceAllUses(from, to);
+    this.outputs = this.outputs.map((o) => (o.name === from ? { ...o, name: to, source: undefined } : o));
   }
 
   addInitializer(t: Tensor): Tensor {

@@ -1,4 +1,4 @@
-export { DataType, dtypeName, dtypeBits, byteLength, isFloatType, QTYPE_DTYPE, qtypeOfDType, type DataTypeId, type QTypeName } from './dtype.js';
+export { DataType, dtypeName, dtypeBits, byteLength, isFloatType, isKnownDType, QTYPE_DTYPE, qtypeOfDType, type DataTypeId, type QTypeName } from './dtype.js';
 export { Tensor, type TypedData } from './tensor.js';
 export { Node, AttrType, makeAttr, type Attribute, type AttrValue, type ValueInfo, type Int64 } from './node.js';
 export { Graph, constantNodeValue, type GraphInit } from './graph.js';

@@ -2,10 +2,11 @@
 // encoder can write back what qtool did not change, field for field, unknown fields included.
 import { ModelError, UserInputError } from '../errors.js';
 import {
-  AttrType, DataType, Graph, Node, Tensor, byteLength, type Attribute, type Model, type ValueInfo,
+  AttrType, DataType, Graph, Node, Tensor, byteLength, dtypeBits, dtypeName, type Attribute, type Model, type ValueInfo,
 } from '../ir/index.js';
 import { ModelProtoType, TensorProtoType } from './schema.js';
 import { parseExternalRef, readExternal } from './external.js';
+import { MAX_ALLOC_BYTES, MAX_ELEMENTS, checkedCount, mib } from '../limits.js';
 import { floatFromBits, toInt64, toNumber, u64Words } from './long.js';
 
 // protobufjs decoded messages: loosely typed records, never leaving src/onnx.
@@ -13,6 +14,7 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 interface Ctx {
   baseDir?: string;
+  label?: string;
 }
 
 export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; label?: string } = {}): Model {
@@ -26,7 +28,7 @@ export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; label?:
   if (!has(m, 'graph') || !has(m, 'ir_version')) {
     throw new UserInputError(`${label}: not an ONNX model (no ${has(m, 'graph') ? 'ir_version' : 'graph'} field); pass a .onnx file`);
   }
-  const ctx: Ctx = { baseDir: opts.baseDir };
+  const ctx: Ctx = { baseDir: opts.baseDir, label };
   return {
     irVersion: toInt64(m.ir_version),
     opsets: (m.opset_import as Msg[]).map((o) => ({ domain: o.domain ?? '', version: toNumber(o.version) })),
@@ -47,7 +49,7 @@ export function decodeTensorBytes(bytes: Uint8Array, label: string): Tensor {
   } catch (e) {
     throw new UserInputError(`${label}: not a valid ONNX TensorProto (${(e as Error).message})`, 1, { cause: e });
   }
-  return decodeTensor(t, {});
+  return decodeTensor(t, { label });
 }
 
 function decodeGraph(g: Msg, ctx: Ctx): Graph {
@@ -139,16 +141,32 @@ export function decodeTensor(t: Msg, ctx: Ctx): Tensor {
   const name: string = t.name ?? '';
   const dtype: number = t.data_type ?? 0;
   const dims = (t.dims as unknown[]).map(toNumber);
-  const count = dims.reduce((a, b) => a * b, 1);
+  const label = ctx.label ?? 'model';
+  const count = checkedCount(dims);
+  if (count === undefined) {
+    throw new UserInputError(`${label}: tensor '${name}' has invalid or too large dims [${dims.join(',')}] (at most ${MAX_ELEMENTS} elements); fix its dims`);
+  }
+  const sized = dtypeBits(dtype) > 0;
+  const want = sized ? byteLength(dtype, count) : undefined;
   if (t.data_location === 1) {
     const ref = parseExternalRef(t.external_data as { key: string; value: string }[], name);
-    const bytes = readExternal(ctx.baseDir, ref, name, byteLength(dtype, count));
+    const bytes = readExternal(ctx.baseDir, ref, name, want, label);
     // The location is relative to the file we read; the writer decides where the bytes go next
     // (encodeTensor keeps the message's other fields and replaces the reference with the bytes).
     return new Tensor({ name, dtype, dims, bytes, source: t });
   }
   if (dtype === DataType.STRING) return new Tensor({ name, dtype, dims, strings: [...(t.string_data as Uint8Array[])], source: t });
-  const bytes = has(t, 'raw_data') ? copyBytes(t.raw_data as Uint8Array) : typedFieldBytes(t, dtype, count);
+  if (has(t, 'raw_data')) {
+    const raw = t.raw_data as Uint8Array;
+    if (want !== undefined && raw.byteLength !== want) {
+      throw new UserInputError(`${label}: tensor '${name}' holds ${raw.byteLength} bytes of raw data, but ${dtypeName(dtype)} [${dims.join(',')}] needs ${want}; the model file is corrupt or was written incorrectly`);
+    }
+    return new Tensor({ name, dtype, dims, bytes: copyBytes(raw), source: t });
+  }
+  if (want !== undefined && want > MAX_ALLOC_BYTES) {
+    throw new UserInputError(`${label}: tensor '${name}' declares ${dtypeName(dtype)} [${dims.join(',')}], over ${mib(MAX_ALLOC_BYTES)}; fix its dims`);
+  }
+  const bytes = typedFieldBytes(t, dtype, count);
   return new Tensor({ name, dtype, dims, bytes, source: t });
 }
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserInputError } from '../errors.js';
+import { MAX_ALLOC_BYTES, mib } from '../limits.js';
 
 export interface ExternalRef {
   location: string;
@@ -39,27 +40,63 @@ export function resolveExternalPath(baseDir: string, location: string, tensorNam
   return full;
 }
 
-export function readExternal(baseDir: string | undefined, ref: ExternalRef, tensorName: string, expectedBytes: number): Uint8Array {
+/**
+ * The bytes of an externally stored tensor. The location must resolve, symlinks followed, to a
+ * regular file inside the model's folder; `expectedBytes` (from the tensor's dims and type) is
+ * what is read, and a `length` entry that disagrees with it is an error, as is a file too short.
+ * The file is opened non-blocking, so a FIFO or device is refused instead of read forever.
+ */
+export function readExternal(baseDir: string | undefined, ref: ExternalRef, tensorName: string, expectedBytes: number | undefined, modelFile = 'model'): Uint8Array {
   if (baseDir === undefined) {
     throw new UserInputError(`tensor '${tensorName}' has external data; read the model from its file path, not from bytes`);
   }
   const file = resolveExternalPath(baseDir, ref.location, tensorName);
-  let fd: number;
+  if (expectedBytes === undefined || !Number.isSafeInteger(expectedBytes) || expectedBytes > MAX_ALLOC_BYTES) {
+    throw new UserInputError(`${modelFile}: tensor '${tensorName}' declares dims too large to hold (over ${mib(MAX_ALLOC_BYTES)}); fix its dims`);
+  }
+  if (ref.length !== undefined && ref.length !== expectedBytes) {
+    throw new UserInputError(`${modelFile}: tensor '${tensorName}' has external data length ${ref.length}, but its dims and type need ${expectedBytes} bytes; fix the length entry or the dims`);
+  }
+  let real: string;
   try {
-    fd = fs.openSync(file, 'r');
-  } catch {
+    real = fs.realpathSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new UserInputError(`${file}: external data for tensor '${tensorName}' is a symlink loop; replace it with the data file`);
     throw new UserInputError(`${file}: external data file for tensor '${tensorName}' not found; keep it beside the model`);
   }
+  const realBase = fs.realpathSync(baseDir);
+  const rel = path.relative(realBase, real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new UserInputError(`${file}: external data for tensor '${tensorName}' resolves to ${real}, outside the model's folder; copy the data file beside the model instead of linking it`);
+  }
+  let fd: number;
   try {
-    const length = ref.length ?? expectedBytes;
-    const buf = new Uint8Array(length);
-    let read: number;
-    try {
-      read = fs.readSync(fd, buf, 0, length, ref.offset);
-    } catch (e) {
-      throw new UserInputError(`${file}: cannot read the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
+    fd = fs.openSync(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new UserInputError(`${file}: cannot open the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) {
+      throw new UserInputError(`${file}: external data for tensor '${tensorName}' is not a regular file (a FIFO, device or folder); point the location at a data file`);
     }
-    if (read !== length) throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${length} bytes at offset ${ref.offset}, got ${read})`);
+    if (ref.offset + expectedBytes > st.size) {
+      throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${expectedBytes} bytes at offset ${ref.offset}, the file has ${st.size}); write the data file again`);
+    }
+    const buf = new Uint8Array(expectedBytes);
+    let done = 0;
+    while (done < expectedBytes) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, done, Math.min(expectedBytes - done, 2 ** 30), ref.offset + done);
+      } catch (e) {
+        throw new UserInputError(`${file}: cannot read the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
+      }
+      if (n === 0) break;
+      done += n;
+    }
+    if (done !== expectedBytes) throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${expectedBytes} bytes at offset ${ref.offset}, got ${done}); write the data file again`);
     return buf;
   } finally {
     fs.closeSync(fd);

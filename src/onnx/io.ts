@@ -83,15 +83,121 @@ function allTensors(g: Graph): Tensor[] {
 export function atomicWrite(file: string, chunks: Uint8Array[]): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new UserInputError(`${file}: output folder ${dir} does not exist`);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w');
+  removeStaleTemps(file);
+  const tmp = tempPathFor(file);
+  trackTemp(tmp);
   try {
-    for (const c of chunks) fs.writeSync(fd, c);
-    fs.fsyncSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (const c of chunks) writeAll(fd, c);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw writeError(file, e);
   } finally {
-    fs.closeSync(fd);
+    untrackTemp(tmp);
   }
-  fs.renameSync(tmp, file);
+}
+
+/** writeSync in pieces: one call writes at most 2 GiB. */
+function writeAll(fd: number, c: Uint8Array): void {
+  for (let at = 0; at < c.byteLength;) at += fs.writeSync(fd, c, at, Math.min(c.byteLength - at, 2 ** 30));
+}
+
+/** A write failure as one line naming the output and what to do (permissions, full disk, ...). */
+export function writeError(file: string, e: unknown): Error {
+  if (e instanceof UserInputError) return e;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const dir = path.dirname(path.resolve(file));
+  const why: Record<string, string> = {
+    EACCES: `the folder ${dir} is not writable (permission denied); choose a writable output path with -o`,
+    EPERM: `the folder ${dir} is not writable (operation not permitted); choose a writable output path with -o`,
+    EROFS: `the folder ${dir} is on a read-only file system; choose another output path with -o`,
+    ENOSPC: `no space left on the device of ${dir}; free some space or choose another output path with -o`,
+    EDQUOT: `disk quota exceeded in ${dir}; free some space or choose another output path with -o`,
+    EISDIR: 'is a folder; pass a file name with -o',
+    ENOENT: `the folder ${dir} does not exist; create it or choose another output path with -o`,
+    ENOTDIR: 'a part of the path is not a folder; choose another output path with -o',
+  };
+  if (code && why[code]) return new UserInputError(`${file}: cannot write: ${why[code]}`, 1, { cause: e });
+  return new UserInputError(`${file}: cannot write (${code ?? (e as Error)?.message ?? String(e)}); choose another output path with -o`, 1, { cause: e });
+}
+
+/** `.NAME.PID.tmp` beside `file`: the temp of this process for that output. */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
+}
+
+/**
+ * Removes `.NAME.PID.tmp` files and folders beside `file` left by a process that no longer runs
+ * (a run killed with SIGKILL cannot clean up after itself). Temps of live processes are kept.
+ */
+export function removeStaleTemps(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const prefix = `.${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length, -4));
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // not ours to remove (permissions): leave it
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const liveTemps = new Set<string>();
+let tempHandlers = false;
+
+/** Removes `p` (file or folder) if this process exits or is interrupted before untrackTemp(p). */
+export function trackTemp(p: string): void {
+  liveTemps.add(p);
+  if (tempHandlers) return;
+  tempHandlers = true;
+  process.once('exit', removeLiveTemps);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      removeLiveTemps();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+export function untrackTemp(p: string): void {
+  liveTemps.delete(p);
+}
+
+function removeLiveTemps(): void {
+  for (const p of liveTemps) {
+    try {
+      fs.rmSync(p, { recursive: true, force: true });
+    } catch {
+      // best effort at exit
+    }
+  }
+  liveTemps.clear();
 }
 
 const tempDirs: string[] = [];

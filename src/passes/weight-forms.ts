@@ -24,13 +24,18 @@ export function rewriteWeightForms(model: Model, plan: QuantPlan, integers: Plan
   }
   // Stable: node order within one form's order.
   work.sort((a, b) => a.form.order - b.form.order);
+  const memos = new Map<string, unknown>();
+  const memo = <T>(key: string, make: () => T): T => {
+    if (!memos.has(key)) memos.set(key, make());
+    return memos.get(key) as T;
+  };
   for (const { node, form, unit } of work) {
     const weights: FormWeightValues[] = unit.weights.map((w) => {
       const name = node.inputs[w.input]!;
       const p = plan.weights[name]!;
       return { q: integers.weights.get(name)!, dtype: p.dtype, axis: p.axis, scales: p.scales, zeroPoints: p.zeroPoints, blockSize: p.blockSize };
     });
-    form.rewrite({ graph: g, node, unit, weights });
+    form.rewrite({ graph: g, node, unit, weights, memo });
   }
   return work.length;
 }

@@ -1,9 +1,9 @@
 // Graph analysis for planning: which nodes are quantized (and why not), which tensors carry
 // Q/DQ, which ranges are shared, which Relu/Clip outputs absorb their producer. Pure: reads the
 // graph, never edits it.
-import { DataType, inferElemTypes, type Graph, type Node } from '../ir/index.js';
+import { DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
-import { findHardSwishUnits, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
+import { findHardSwishUnits, isDecision, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
 import { reason, type Reason } from './reasons.js';
 
 export type NodeStatus = 'quantized' | 'float' | 'absorbed';
@@ -33,24 +33,33 @@ export interface Analysis {
   unquantized: Set<string>;
 }
 
-export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>): Analysis {
-  const types = inferElemTypes(g);
+/** What a subgraph sees of its enclosing graphs: value types and constants. */
+export interface OuterScope {
+  types: ReadonlyMap<string, number>;
+  constantOf(name: string): Tensor | undefined;
+}
+
+export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: OuterScope): Analysis {
+  const types = inferElemTypes(g, outer?.types);
   const isFloat = (n: string) => types.get(n) === DataType.FLOAT;
+  const constantOf = (n: string) => g.constantOf(n) ?? outer?.constantOf(n);
   const ctx: RuleContext = {
     graph: g,
     config,
     isFloat,
-    isConstant: (n) => g.constantOf(n) !== undefined,
-    constantRank: (n) => g.constantOf(n)?.dims.length,
+    isConstant: (n) => constantOf(n) !== undefined,
+    constantRank: (n) => constantOf(n)?.dims.length,
   };
   const decisions = new Map<Node, NodeDecision>();
   for (const n of g.nodes) decisions.set(n, decide(n, ctx));
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
+  const decided = decisionTails(g, decisions, isFloat);
   floatOperandBinaries(g, decisions);
   floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
   const unquantized = foldBiasAdds(g, decisions);
+  for (const t of decided) unquantized.add(t);
   const absorbed = absorbActivations(g, decisions);
   return collect(g, decisions, absorbed, isFloat, unquantized);
 }
@@ -117,6 +126,52 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
     }
   }
   for (const n of pass) if (!keep.has(n)) decisions.set(n, { node: n, status: 'float', reason: reason('isolated-pass-through', 'pass-through op with no quantized neighbour') });
+}
+
+/**
+ * Post-processing inside the graph stays float. The float tensors that reach only comparisons and
+ * selections (rule `decision`: Equal, Greater, ArgMax, TopK, NonMaxSuppression…) or what those
+ * feed up to a weighted layer or a control-flow node (Mul(map, mask) after a suppression step) keep their order exactly: quantizing them creates
+ * ties (Equal(map, MaxPool(map)) then keeps every tied neighbour). The chain that feeds only them
+ * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
+ * which keeps its integer weights and gets a float output. Returns those float outputs.
+ */
+function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean): Set<string> {
+  const floatOut = new Set<string>();
+  const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !g.constantOf(i)));
+  if (!deciders.length) return floatOut;
+  const tail = new Set<Node>();
+  const stack = [...deciders];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (tail.has(n)) continue;
+    tail.add(n);
+    // What a decision feeds is post-processing, up to a weighted layer (real compute again) or a
+    // control-flow node (a condition selects a branch; the branches are not post-processing).
+    for (const o of n.outputs) if (o) stack.push(...g.consumersOf(o).filter((c) => !c.subgraphs().length && !decisions.get(c)!.rule?.weighted));
+  }
+  const chain = new Set<Node>();
+  const feedsOnlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || chain.has(c))));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = g.nodes.length - 1; i >= 0; i--) {
+      const n = g.nodes[i]!;
+      if (tail.has(n) || chain.has(n) || !feedsOnlyTail(n)) continue;
+      const d = decisions.get(n)!;
+      if (d.status === 'quantized' && d.rule?.weighted) {
+        for (const o of n.outputs) if (o) floatOut.add(o);
+        continue;
+      }
+      chain.add(n);
+      changed = true;
+    }
+  }
+  for (const n of chain) {
+    if (decisions.get(n)!.status === 'float') continue;
+    decisions.set(n, { node: n, status: 'float', reason: reason('decision-tail', 'feeds only comparisons or selections (post-processing): kept in float so quantization creates no ties') });
+  }
+  return floatOut;
 }
 
 function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<string, string> {
@@ -241,6 +296,23 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
   return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
+}
+
+/**
+ * Every subgraph (If branches, Loop/Scan bodies, nested ones included) with the analysis of its
+ * nodes under the same rules, each seeing the types and constants of its enclosing graphs.
+ */
+export function analyzeSubgraphs(g: Graph, config: Readonly<QuantConfig>, outer?: OuterScope): { graph: Graph; owner: Node; analysis: Analysis }[] {
+  const out: { graph: Graph; owner: Node; analysis: Analysis }[] = [];
+  const types = inferElemTypes(g, outer?.types);
+  const scope: OuterScope = { types, constantOf: (n) => g.constantOf(n) ?? outer?.constantOf(n) };
+  for (const n of g.nodes) {
+    for (const sub of n.subgraphs()) {
+      out.push({ graph: sub, owner: n, analysis: analyzeGraph(sub, config, scope) });
+      out.push(...analyzeSubgraphs(sub, config, scope));
+    }
+  }
+  return out;
 }
 
 /** The user's exclusions (excludeNodes, excludeOps), shared by every mode. */

@@ -7,7 +7,7 @@ import { UserInputError } from '../errors.js';
 import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, type QType } from '../math/qparams.js';
 import { notIncluded, userExclusion } from './analyze.js';
 import { emptyPlan, type NodePlan, type Overrides, type Planned, type WeightParams } from './plan.js';
-import { reason, type Reason } from './reasons.js';
+import { note, reason, type Note, type Reason } from './reasons.js';
 import { formOf, opsWithForm, type FormWeight, type WeightForm, type WeightMode } from './rules/index.js';
 
 /** The form a node takes in this mode, or why it stays float. */
@@ -24,6 +24,7 @@ export function nodeForm(n: Node, g: Graph, config: Readonly<QuantConfig>): { fo
 
 export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrides?: Overrides): Planned {
   const nodes: NodePlan[] = [];
+  const notes: Note[] = [];
   const weights: Record<string, WeightParams> = {};
   const integers = { weights: new Map<string, Int32Array>(), biases: new Map<string, Int32Array>() };
   for (const n of g.nodes) {
@@ -35,27 +36,43 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
     let dtype: QType = 'int8';
     for (const w of unit.weights) {
       const name = n.inputs[w.input]!;
-      const planned = planFormWeight(name, w, f.form, config, overrides);
+      const planned = planFormWeight(name, w, f.form, config, overrides, notes);
       weights[name] = planned.params;
       integers.weights.set(name, planned.q);
       dtype = planned.params.dtype;
     }
+    if (f.form.caveat && !notes.some((x) => x.message === `warning: ${f.form.caveat}`)) notes.push(note('form-caveat', `warning: ${f.form.caveat}`, true));
     const r = f.form.quantized(config, dtype);
     nodes.push({ name: n.name, opType: n.opType, status: 'quantized', reason: r.message, code: r.code });
   }
-  return { plan: { ...emptyPlan(config, nodes), weights }, integers };
+  return { plan: { ...emptyPlan(config, nodes), weights }, integers, notes };
 }
 
-function planFormWeight(name: string, w: FormWeight, form: WeightForm, config: Readonly<QuantConfig>, overrides?: Overrides) {
+/**
+ * A block larger than K would only add padding (the file grows): the block is clipped to the
+ * smallest power of two ≥ K that MatMulNBits accepts (≥ 16), with a warning.
+ */
+function int4BlockSize(name: string, k: number, asked: number, notes: Note[]): number {
+  if (asked <= k) return asked;
+  let b = 16;
+  while (b < k) b *= 2;
+  if (b < asked) notes.push(note('block-clipped', `warning: weight '${name}' has K=${k} < block size ${asked}; using blocks of ${b} (the smallest power of two ≥ K), since larger blocks only add padding`, true));
+  return Math.min(b, asked);
+}
+
+function planFormWeight(name: string, w: FormWeight, form: WeightForm, config: Readonly<QuantConfig>, overrides: Overrides | undefined, notes: Note[]) {
   const o = overrides?.weights?.[name];
-  const dtype: QType = o?.dtype ?? (config.mode === 'weight-only' && config.weightType === 'int4' ? 'int4' : 'int8');
-  if (!form.dtypes.includes(dtype)) {
-    throw new UserInputError(`overrides: weight '${name}' cannot be ${dtype} in ${config.mode} mode (this op stores ${form.dtypes.join(' or ')} weights); change its dtype in the overrides file`);
+  if (o?.dtype && !form.dtypes.includes(o.dtype)) {
+    throw new UserInputError(`overrides: weight '${name}' cannot be ${o.dtype} in ${config.mode} mode (this op stores ${form.dtypes.join(' or ')} weights); change its dtype in the overrides file`);
   }
+  const wanted: QType = o?.dtype ?? (config.mode === 'weight-only' && config.weightType === 'int4' ? 'int4' : 'int8');
+  // An op without an int4 form (Conv) takes the form's own type.
+  const dtype = form.dtypes.includes(wanted) ? wanted : form.dtypes[0]!;
   if (dtype === 'int4') {
     const [k, n] = w.dims as [number, number];
-    const b = quantizeInt4Blocks(w.data, k, n, config.blockSize);
-    return { params: { dtype, axis: 0, scales: [...b.scales], zeroPoints: [], raisedForBias: [], blockSize: config.blockSize }, q: b.q };
+    const blockSize = int4BlockSize(name, k, config.blockSize, notes);
+    const b = quantizeInt4Blocks(w.data, k, n, blockSize);
+    return { params: { dtype, axis: 0, scales: [...b.scales], zeroPoints: [], raisedForBias: [], blockSize }, q: b.q };
   }
   const perChannel = o?.perChannel ?? true;
   if (!perChannel && w.perChannelOnly) {

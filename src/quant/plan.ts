@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.js';
 import { computeScaleZeroPoint, qRange, type QType } from '../math/qparams.js';
 import { analyzeGraph, type Analysis, type NodeStatus } from './analyze.js';
 import { planWeights } from './plan-weights.js';
-import type { ReasonCode } from './reasons.js';
+import type { Note, ReasonCode } from './reasons.js';
 
 export interface RangeInput {
   min: number;
@@ -96,6 +96,8 @@ export interface PlanIntegers {
 export interface Planned {
   plan: QuantPlan;
   integers: PlanIntegers;
+  /** What planning wants the user to know (clipped int4 blocks, …). */
+  notes?: Note[];
 }
 
 export interface PlanOptions {

@@ -5,6 +5,32 @@ import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type DataTypeId, type HostTensor, type Tensor, type TypedData } from '../ir/index.js';
 export type { HostTensor };
 
+/**
+ * onnxruntime's own log (native, ANSI-coloured, straight to stderr) is off by default: qtool
+ * reports what matters in its own one-line errors. QTOOL_ORT_LOG_LEVEL=verbose|info|warning|error
+ * (or setOrtLogLevel) lets it through for debugging; the level applies to the environment (fixed
+ * when the first session opens) and to every session.
+ */
+export type OrtLogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'fatal';
+const LEVELS: OrtLogLevel[] = ['verbose', 'info', 'warning', 'error', 'fatal'];
+let ortLogLevel: OrtLogLevel | undefined;
+
+function parseLogLevel(v: string | undefined): OrtLogLevel {
+  if (v === undefined || v === '') return 'fatal';
+  if (!(LEVELS as string[]).includes(v)) throw new UserInputError(`QTOOL_ORT_LOG_LEVEL='${v}': use one of ${LEVELS.join(', ')}`);
+  return v as OrtLogLevel;
+}
+
+export function setOrtLogLevel(level: OrtLogLevel): void {
+  ortLogLevel = parseLogLevel(level);
+  ort.env.logLevel = ortLogLevel;
+}
+
+/** The level in force: set, or QTOOL_ORT_LOG_LEVEL read once before the first session. */
+function logLevel(): OrtLogLevel {
+  if (ortLogLevel === undefined) setOrtLogLevel(parseLogLevel(process.env.QTOOL_ORT_LOG_LEVEL));
+  return ortLogLevel!;
+}
 
 export interface SessionOptions {
   /** Execution providers in order of preference, e.g. ['cpu'] (default) or ['cuda', 'cpu']. */
@@ -41,7 +67,7 @@ export class Session {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: opts.providers ?? ['cpu'],
       graphOptimizationLevel: opts.optimizationLevel ?? 'all',
-      logSeverityLevel: 3,
+      logSeverityLevel: LEVELS.indexOf(logLevel()) as 0 | 1 | 2 | 3 | 4,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     if (opts.spinning === false) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };

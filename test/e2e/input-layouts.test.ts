@@ -64,7 +64,7 @@ describe('input layouts', () => {
     const refused = qtool(['quantize', model, '--data', data, '-o', path.join(dir, 'no.onnx')]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/input 'sr' is a scalar.*--fixed-input sr=/);
-    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr.split('\n').filter((l) => l.startsWith('qtool:'))).toHaveLength(1);
 
     const cli = qtool(['quantize', model, '--data', data, '-o', path.join(dir, 'cli.onnx'), '--fixed-input', 'sr=16000', '--fixed-input', 'state=zeros', '--json']);
     expect(cli.code, cli.stderr).toBe(0);

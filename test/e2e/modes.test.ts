@@ -146,9 +146,11 @@ describe('dynamic and weight-only modes (no calibration data)', () => {
     expect(readModel(res.output).graph.constantOf(lstm.inputs[1]!)!.dtype).toBe(DataType.FLOAT);
   });
 
-  it('weight-only int8: DQ(int8 W) → MatMul, the file shrinks, accuracy holds', async () => {
+  it('weight-only int8: DQ(int8 W) → MatMul (and Conv), the file shrinks, accuracy holds', async () => {
     const r = await quantize(fixture('vit_mini'), { output: path.join(dir, 'vit.wo.onnx'), config: { mode: 'weight-only' } });
-    expect(ops(r.output).filter((o) => o === 'DequantizeLinear').length).toBe(weightedMatMuls(fixture('vit_mini')));
+    const convs = readModel(fixture('vit_mini')).graph.nodes.filter((n) => n.opType === 'Conv').length;
+    expect(convs).toBe(1); // the patch embedding
+    expect(ops(r.output).filter((o) => o === 'DequantizeLinear').length).toBe(weightedMatMuls(fixture('vit_mini')) + convs);
     expect(weightedMatMuls(fixture('vit_mini'))).toBe(13); // 12 projections + the head; 4 attention MatMuls have no weight
     expect(r.sizes.ratio).toBeLessThan(0.45);
     const [f, q] = [await logits(fixture('vit_mini')), await logits(r.output)];

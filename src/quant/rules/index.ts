@@ -4,6 +4,7 @@ import { isDefaultDomain, type Node } from '../../ir/index.js';
 import type { QuantConfig } from '../../config/index.js';
 import { clip, hardSigmoid, leakyRelu, pool, relu, sigmoid, softmax, unary } from './activation.js';
 import { conv, convTranspose } from './conv.js';
+import { decision } from './decision.js';
 import { add, concat, mul } from './elementwise.js';
 import { gemm, matmul } from './linear.js';
 import { identity, maxPool, reshape, resize, select } from './movement.js';
@@ -12,7 +13,7 @@ import type { FloatForm, OpRule, WeightForm } from './types.js';
 
 export const RULES: readonly OpRule[] = [
   conv, convTranspose, matmul, gemm, add, mul, concat, relu, clip, unary, leakyRelu, pool, hardSigmoid, sigmoid, softmax,
-  reshape, identity, select, maxPool, resize, lstm, otherRecurrent,
+  reshape, identity, select, maxPool, resize, lstm, otherRecurrent, decision,
 ];
 
 const BY_OP = new Map<string, OpRule>();
@@ -45,6 +46,11 @@ export function formOf(node: Node, mode: WeightMode): WeightForm | FloatForm | u
 /** Op types that have an integer form in this mode, in registry order ("MatMul/Gemm/LSTM"). */
 export function opsWithForm(mode: WeightMode): string[] {
   return RULES.filter((r) => (mode === 'dynamic' ? r.dynamic && 'rewrite' in r.dynamic : r.weightOnly)).flatMap((r) => r.ops);
+}
+
+/** Does this node compare or select by value (its inputs' order decides its output)? */
+export function isDecision(node: Pick<Node, 'opType' | 'domain'>): boolean {
+  return ruleOf(node)?.decision === true;
 }
 
 /** Calibration: does this node's output hold exactly the values of its input 0? */

@@ -36,7 +36,7 @@ function linearUnit(node: Node, g: Graph): FormUnit | { float: ReturnType<typeof
   return { weights: [{ input: 1, data, dims: [k, n], axis: 1 }], bias };
 }
 
-function storeInt8(g: Graph, base: string, r: FormRewrite) {
+export function storeInt8(g: Graph, base: string, r: FormRewrite) {
   const w = r.weights[0]!;
   const perChannel = w.axis !== null;
   return {
@@ -76,8 +76,8 @@ const weightOnlyLinear: WeightForm = {
   },
 };
 
-/** DQ(W_int8) ─▶ MatMul/Gemm: the node stays, its weight input is dequantized in the graph. */
-function dequantizedWeight(r: FormRewrite): void {
+/** DQ(W_int8) ─▶ MatMul/Gemm/Conv: the node stays, its weight input is dequantized in the graph. */
+export function dequantizedWeight(r: FormRewrite): void {
   const { graph: g, node } = r;
   const base = node.name;
   const w = storeInt8(g, base, r);
@@ -86,7 +86,7 @@ function dequantizedWeight(r: FormRewrite): void {
   const attributes = axis === null ? [] : [makeAttr.int('axis', axis)];
   g.addNode(new Node({ name: g.uniqueName(`${base}_W_DequantizeLinear`), opType: 'DequantizeLinear', inputs: [w.q, w.scale, w.zeroPoint], outputs: [out], attributes }), { before: node });
   if (node.opType === gemm.ops[0] && node.attrInt('transB', 0)) node.attributes = node.attributes.filter((a) => a.name !== 'transB');
-  g.setNodeInput(node, 1, out);
+  g.setNodeInput(node, r.unit.weights[0]!.input, out);
 }
 
 /** int4 symmetric blocks along K, stored as uint4 (q + 8) in MatMulNBits' [N, blocks, blob] layout. */

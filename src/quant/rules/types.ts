@@ -120,6 +120,8 @@ export interface FormRewrite {
   unit: FormUnit;
   /** One per `unit.weights`, same order. */
   weights: FormWeightValues[];
+  /** A value shared by the rewrites of one pass (e.g. one DynamicQuantizeLinear per input tensor). */
+  memo<T>(key: string, make: () => T): T;
 }
 
 export interface WeightForm {
@@ -131,6 +133,8 @@ export interface WeightForm {
   quantized(config: Readonly<QuantConfig>, dtype: QType): Reason;
   /** Weight types this form can store. */
   dtypes: readonly QType[];
+  /** A warning the run gives (once) when this form is used. */
+  caveat?: string;
   /** Replaces the node by its integer form (edits the graph through its methods). */
   rewrite(r: FormRewrite): void;
 }
@@ -160,6 +164,11 @@ export interface OpRule {
   addsBias?: boolean;
   /** MatMul/Gemm: a following constant-bias Add is part of the layer; a model output it computes stays float. */
   linear?: boolean;
+  /**
+   * Compares or selects by value (Equal, Greater, ArgMax, TopK, NonMaxSuppression…): the tensors
+   * that reach only such ops stay float, with the chain that feeds only them.
+   */
+  decision?: boolean;
   /** MaxPool: onnxruntime runs it on uint8 in a slow generic kernel when a float layer feeds it. */
   slowOnUint8?: boolean;
 }
