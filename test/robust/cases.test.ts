@@ -201,16 +201,18 @@ describe('4. onnxruntime is guarded', () => {
 });
 
 describe('5. nothing is left at -o when the written model fails in onnxruntime', () => {
-  it('a model onnxruntime cannot load (unknown op) is not renamed to -o; an older file there is kept', () => {
+  // A model whose float original onnxruntime cannot load either (a custom op, an LSTM with
+  // layout=1) is not the quantizer's failure: it is written, for the runtime that has the op.
+  it('a model onnxruntime cannot load, float original included (unknown op), is still written; nothing else is left', () => {
     const { dir, model } = editedResnet((m) => {
       m.graph.node.push({ op_type: 'NoSuchOp', input: ['logits'], output: ['extra'], name: 'bogus' });
       m.graph.output.push({ name: 'extra', type: { tensor_type: { elem_type: 1 } } });
     });
     const out = path.join(dir, 'out.onnx');
     fs.writeFileSync(out, 'previous');
-    const line = oneLine(qtool(['quantize', model, '--mode', 'dynamic', '-o', out, '--quiet']));
-    expect(line).toMatch(/out\.onnx: not written: onnxruntime cannot load the quantized model \(.*NoSuchOp/);
-    expect(fs.readFileSync(out, 'utf8')).toBe('previous');
+    const r = qtool(['quantize', model, '--mode', 'dynamic', '-o', out, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(out).length).toBeGreaterThan(1000);
     expect(leftovers(dir, ['model.onnx', 'out.onnx'])).toEqual([]);
   });
 });
@@ -235,7 +237,7 @@ describe('6. calibration data sanity', () => {
     for (let k = 0; k < 4; k++) fs.writeFileSync(path.join(calib, `${k}.npy`), npy([1, 1, 28, 28], new Float32Array(784).fill(0.25)));
     const r = qtool(['quantize', RESNET, '--data', calib, '-o', path.join(dir, 'out.onnx'), '--calib-count', '4', '--no-verify']);
     expect(r.code).toBe(0);
-    expect(r.stdout + r.stderr).toMatch(/input 'input' is constant \(0\.25\) across all 4 calibration sample/);
+    expect((r.stdout + r.stderr).replace(/\n\s+/g, ' ')).toMatch(/input 'input' is constant \(0\.25\) across all 4 calibration sample/);
   });
 });
 
