@@ -23,7 +23,7 @@
 
 import { computeScaleZeroPoint, qRange, type ScaleOptions } from './qparams.js';
 import { DEFAULT_BINS, type StreamingHistogram } from './histogram.js';
-import { HistogramMoments } from './mse.js';
+import { HistogramMoments, nextUp } from './mse.js';
 import { absHistogram, signedHistogram } from './rebin.js';
 import { degenerateRange, finishRange, type RangeOptions, type RangeResult } from './range-types.js';
 
@@ -335,18 +335,6 @@ export function klRange(h: StreamingHistogram, options: RangeOptions = {}): Rang
     meanSquaredError: errorOf(pick, Infinity) / h.count,
     candidates: divergence.size,
   });
-}
-
-const f64 = new Float64Array(1);
-const u64 = new BigUint64Array(f64.buffer);
-
-/** The smallest double above x ≥ 0 (x itself for +Infinity). */
-function nextUp(x: number): number {
-  if (!(x < Infinity)) return x;
-  if (x === 0) return Number.MIN_VALUE;
-  f64[0] = x;
-  u64[0]! += 1n;
-  return f64[0]!;
 }
 
 /** The histogram mse scores a tensor on (mseRange's choice, so the two errors compare). */

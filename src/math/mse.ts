@@ -170,7 +170,7 @@ const f64 = new Float64Array(1);
 const u64 = new BigUint64Array(f64.buffer);
 
 /** The smallest double above x ≥ 0 (x itself for +Infinity). */
-function nextUp(x: number): number {
+export function nextUp(x: number): number {
   if (!(x < Infinity)) return x;
   if (x === 0) return Number.MIN_VALUE;
   f64[0] = x;
