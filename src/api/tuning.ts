@@ -108,7 +108,7 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   if (config.mode !== 'static') throw new UsageError(`sensitivity and --target-* work in static mode only (got --mode ${config.mode})`);
   if (config.format !== 'qdq') throw new UsageError('sensitivity and --target-* search on QDQ models; drop --format qoperator');
   const model = readModelFile(input);
-  prepareModel(model);
+  prepareModel(model, { equalize: config.equalize });
   // As quantize() does: raise the opset the pipeline needs before calibrating, and analyse the result.
   let analysis = analyzeGraph(model.graph, config);
   const opsetBefore = opsetVersion(model);
