@@ -1,0 +1,64 @@
+// --equalize and --bias-correction on real onnxruntime sessions.
+//
+// The depthwise model: the trained lenet_bn fixture (BN folded), with a 1×1 depthwise Conv
+// (group = channels) inserted after each Conv, and the per-channel gains that BN folding gives
+// depthwise networks planted into it: output channel c of the Conv is divided by d_c and the
+// depthwise layer multiplies it back by d_c, d_c log-uniform in [1/32, 32] (seeded). The float
+// function is the trained one (exactly, up to float32 rounding); the weight ranges of both layers
+// now differ by up to 1000× between channels, which is what per-tensor weights cannot represent.
+// It is a planted model, not a trained depthwise network; the real ones (PP-OCR det/rec) are
+// measured outside the tests (the lead's note, scripts/real-models.mjs --quant).
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { quantize, readModel, writeModel } from '../../src/index.js';
+import { prepareModel } from '../../src/passes/index.js';
+import { CALIB, fixture, logits, sqnr, tmpDir } from './helpers.js';
+import { plantDepthwise } from './depthwise-model.js';
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(a[i]!));
+  }
+  return d / m;
+}
+
+const dir = tmpDir('equalize');
+const planted = plantDepthwise(path.join(dir, 'lenet_dw.onnx'));
+
+describe('--equalize: the float function is kept', () => {
+  it.each([['lenet_bn', fixture('lenet_bn')], ['resnet_mini', fixture('resnet_mini')], ['lenet_dw (planted depthwise)', planted]])('%s: logits within 1e-4 relative on the 2,000 test digits, and pairs were equalized', async (name, file) => {
+    const m = readModel(file);
+    const notes = prepareModel(m, { equalize: true });
+    const eq = path.join(dir, `${name.split(' ')[0]}.eq.onnx`);
+    writeModel(m, eq);
+    const pairs = Number(/equalize: (\d+) layer pair/.exec(notes.join('\n'))?.[1] ?? 0);
+    expect(pairs).toBeGreaterThan(0);
+    const [a, b] = [await logits(file), await logits(eq)];
+    expect(maxRelDiff(a, b)).toBeLessThanOrEqual(1e-4);
+  });
+});
+
+describe('--equalize --bias-correction on the planted depthwise model', () => {
+  const run = async (tag: string, config: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
+    const output = path.join(dir, `${tag}.onnx`);
+    const r = await quantize(planted, { output, data: CALIB, config, verify: false, ...extra });
+    return { r, output, db: sqnr(await logits(planted), await logits(output)) };
+  };
+
+  it('per-tensor weights: equalize + bias correction gain ≥ 10 dB of logits SQNR; the plan records both, and --overrides alone reproduces the model', async () => {
+    const plain = await run('pt', { perChannel: false });
+    const both = await run('pt-eq-bc', { perChannel: false, equalize: true, biasCorrection: true }, { savePlan: path.join(dir, 'plan.json') });
+    // Measured (2,000 test digits): about 11 dB without, 38 dB with; 10 dB is a third of the gain.
+    expect(both.db - plain.db).toBeGreaterThanOrEqual(10);
+    expect(both.r.plan.equalize).toBe(true);
+    expect(Object.keys(both.r.plan.biasCorrection ?? {}).length).toBeGreaterThanOrEqual(4);
+    expect(both.r.diagnostics.map((d) => d.code)).toEqual(expect.arrayContaining(['equalized', 'bias-corrected']));
+    // Without the flags: the plan turns equalisation on and applies the recorded corrections.
+    const again = await run('pt-overrides', { perChannel: false }, { overrides: path.join(dir, 'plan.json') });
+    expect(again.r.diagnostics.find((d) => d.code === 'bias-corrected')?.message).toMatch(/as recorded in the overrides/);
+    expect(sqnr(await logits(both.output), await logits(again.output))).toBe(Infinity);
+  });
+});
