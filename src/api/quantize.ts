@@ -96,6 +96,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const overrides = loadOverrides(opts.overrides);
   const config = withPlanSteps(withKeepFloat(resolveConfig(opts), overrides?.keepFloat), overrides);
   const output = opts.output ?? defaultOutputPath(input);
+  if (config.biasCorrection && !overrides?.biasCorrection && !opts.data) throw new UserInputError(`${input}: --bias-correction measures on the calibration data: pass --data <dir> (statistics alone are not enough)`);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
@@ -131,7 +132,6 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
     if (config.biasCorrection) {
       // Measured with this plan's integer weights (or as recorded in --overrides), then planned again.
-      if (!overrides?.biasCorrection && !opts.data) throw new UserInputError(`${input}: --bias-correction measures on the calibration data: pass --data <dir> (statistics alone are not enough)`);
       const corrections = overrides?.biasCorrection ?? await measureBiasCorrections(model, planned, config, { data: opts.data!, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, label: input });
       const done = applyBiasCorrections(model, corrections);
       analysis = analyzeGraph(model.graph, config);
