@@ -10,10 +10,11 @@
 // measured outside the tests (the lead's note, scripts/real-models.mjs --quant).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { quantize, readModel, writeModel } from '../../src/index.js';
+import { autotune, quantize, readModel, writeModel } from '../../src/index.js';
 import { prepareModel } from '../../src/passes/index.js';
 import { CALIB, fixture, logits, sqnr, tmpDir } from './helpers.js';
 import { plantDepthwise } from './depthwise-model.js';
+import { logitsOn, sqnrDb, testDigits } from '../tune/helpers.js';
 
 function maxRelDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;
@@ -76,5 +77,23 @@ describe('--equalize --bias-correction on the planted depthwise model', () => {
     // Measured: 33.4 dB → 38.3 dB (2,000 test digits); 2 dB leaves room for other onnxruntime builds.
     expect(bc.db - plain.db).toBeGreaterThanOrEqual(2);
     expect(await meanShift(bc.output)).toBeLessThan(await meanShift(plain.output));
+  });
+
+  it('--target-sqnr with --bias-correction: the searched metric is the written model\'s, and only units left in int8 keep a correction', async () => {
+    const evalDir = testDigits(path.join(dir, 'eval'), 300);
+    const output = path.join(dir, 'tuned.onnx');
+    // lenet_bn, per-tensor: 33 dB plain; 42 dB needs some (not all) of its 4 units in int16.
+    const { result, search } = await autotune(fixture('lenet_bn'), {
+      output, data: CALIB, config: { target: 'ort-cpu-novnni', perChannel: false, biasCorrection: true }, target: { kind: 'sqnr', value: 42 }, fallback: 'int16',
+      verify: { evalData: evalDir.data, perLayer: false, latency: false },
+    });
+    expect(search.met).toBe(true);
+    expect(search.fallback.length).toBeGreaterThan(0);
+    expect(search.fallback.length).toBeLessThan(search.units);
+    // Within 0.05 dB (batching differs); a search without the corrections would be ~5 dB off.
+    expect(sqnrDb(await logitsOn(fixture('lenet_bn'), 300), await logitsOn(output, 300))).toBeCloseTo(search.final.sqnrDb, 1);
+    const corrected = Object.keys(result.plan.biasCorrection ?? {});
+    expect(corrected.length).toBeGreaterThan(0);
+    for (const unit of search.fallback) expect(corrected).not.toContain(unit);
   });
 });
