@@ -10,7 +10,7 @@
 // measured outside the tests (the lead's note, scripts/real-models.mjs --quant).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { autotune, quantize, readModel, writeModel } from '../../src/index.js';
+import { autotune, compare, quantize, readModel, writeModel } from '../../src/index.js';
 import { prepareModel } from '../../src/passes/index.js';
 import { CALIB, fixture, logits, sqnr, tmpDir } from './helpers.js';
 import { plantDepthwise } from './depthwise-model.js';
@@ -95,5 +95,15 @@ describe('--equalize --bias-correction on the planted depthwise model', () => {
     const corrected = Object.keys(result.plan.biasCorrection ?? {});
     expect(corrected.length).toBeGreaterThan(0);
     for (const unit of search.fallback) expect(corrected).not.toContain(unit);
+  });
+
+  it('qtool compare equalizes its float model as quantize did: per-layer figures equal the verification\'s', async () => {
+    const output = path.join(dir, 'cmp.onnx');
+    const r = await quantize(planted, { output, data: CALIB, config: { target: 'ort-cpu-novnni', perChannel: false, equalize: true }, verify: { latency: false, count: 50 } });
+    const c = await compare(planted, output, { data: CALIB, count: 50, latency: false });
+    const byTensor = (rep: typeof c) => Object.fromEntries((rep.layers?.tensors ?? []).map((t) => [t.tensor, t.accumulatedSqnrDb]));
+    const [a, b] = [byTensor(r.report!), byTensor(c)];
+    expect(Object.keys(b).length).toBeGreaterThan(3);
+    for (const [t, db] of Object.entries(a)) expect(b[t]).toBeCloseTo(db, 6);
   });
 });
