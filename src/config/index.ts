@@ -182,6 +182,7 @@ function contradictions(explicit: Record<string, unknown>, origins: Map<string, 
     if (explicit.percentile !== undefined && algo !== 'percentile') errors.push(`${label('percentile')} applies to --algo percentile only (algo is ${algo})`);
     if (explicit.movingAverage === true && algo !== 'minmax') errors.push(`${label('movingAverage')} applies to --algo minmax only (algo is ${algo})`);
   }
+  if (explicit.biasCorrection === true && mode !== 'static') errors.push(`${label('biasCorrection')} applies to static mode only (it measures on the calibration data); mode is ${mode}`);
   if (explicit.blockSize !== undefined && mode !== 'weight-only') errors.push(`${label('blockSize')} applies to --mode weight-only only`);
   const include = (explicit.includeOps as string[] | undefined) ?? [];
   const both = ((explicit.excludeOps as string[] | undefined) ?? []).filter((op) => include.includes(op));

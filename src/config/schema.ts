@@ -70,6 +70,9 @@ export const QUANT_SCHEMA = {
   batchSize: { type: 'int', min: 1, help: "calibration batch size (default: the model's fixed batch, else 1)" },
   providers: { type: 'list', default: ['cpu'], flag: 'provider', help: 'onnxruntime execution providers, e.g. cpu (the only one tested) or cuda,cpu' },
   threads: { type: 'int', min: 1, help: 'onnxruntime intra-op threads' },
+  // ALGORITHMS.md §4 (passes/equalize.ts, api/bias-correction.ts).
+  equalize: { type: 'boolean', default: false, help: 'cross-layer equalisation: balance the per-channel weight ranges of consecutive layers (exact in float; helps per-tensor weights of depthwise models)' },
+  biasCorrection: { type: 'boolean', default: false, help: 'static mode: subtract the mean output error of the quantized weights (measured on the calibration data) from each layer bias' },
 } as const satisfies Record<string, SchemaEntry>;
 
 /**

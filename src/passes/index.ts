@@ -1,5 +1,6 @@
 import { cleanup, nameNodes, removeIdentity } from './cleanup.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { equalize } from './equalize.js';
 import { float16ToFloat32 } from './float16.js';
 import { runPasses, type Pass } from './pass.js';
 import type { Model } from '../ir/index.js';
@@ -7,11 +8,25 @@ import type { Model } from '../ir/index.js';
 /** The prepare pipeline: what `qtool fold-bn` runs and what every quantization starts with. */
 export const PREPARE_PASSES: readonly Pass[] = [nameNodes, float16ToFloat32, removeIdentity, cleanup, foldBatchNorm, cleanup];
 
-export function prepareModel(model: Model, opts: { checkInvariants?: boolean } = {}): string[] {
-  return runPasses(model, PREPARE_PASSES, opts);
+/** Prepare passes a config option turns on, run after PREPARE_PASSES (BN is folded first). */
+export const OPTIONAL_PREPARE_PASSES: readonly { option: 'equalize'; pass: Pass }[] = [{ option: 'equalize', pass: equalize }];
+
+export interface PrepareOptions {
+  checkInvariants?: boolean;
+  /** Cross-layer equalisation (--equalize). */
+  equalize?: boolean;
+}
+
+export function preparePasses(opts: PrepareOptions = {}): readonly Pass[] {
+  return [...PREPARE_PASSES, ...OPTIONAL_PREPARE_PASSES.filter((o) => opts[o.option]).map((o) => o.pass)];
+}
+
+export function prepareModel(model: Model, opts: PrepareOptions = {}): string[] {
+  return runPasses(model, preparePasses(opts), opts);
 }
 
 export { runPasses, type Pass } from './pass.js';
+export { equalize, equalizeGraph, type EqualizeResult } from './equalize.js';
 export { insertQdq, type QdqOptions, type QdqResult } from './insert-qdq.js';
 export { lowerToQOperator, type LowerResult } from './lower-qoperator.js';
 export { ensureOpset, breakingOps } from './opset.js';

@@ -75,6 +75,10 @@ export interface QuantPlan {
   keepFloat?: { nodes: string[]; tensors: string[] };
   /** How the accuracy search (--target-*) got here: its steps and the units that fell back. */
   tuning?: unknown;
+  /** --equalize: cross-layer equalisation ran in the prepare stage (the ranges are of that graph). */
+  equalize?: boolean;
+  /** --bias-correction: node → the value subtracted from its float bias, per output channel. */
+  biasCorrection?: Record<string, number[]>;
 }
 
 export interface Overrides {
@@ -82,6 +86,10 @@ export interface Overrides {
   weights?: Record<string, { perChannel?: boolean; dtype?: QType }>;
   /** Nodes kept in float, and the tensors (their outputs) left without Q/DQ. */
   keepFloat?: { nodes: string[]; tensors: string[] };
+  /** Equalize first (a plan made with --equalize). */
+  equalize?: boolean;
+  /** Apply these bias corrections instead of measuring them (a plan made with --bias-correction). */
+  biasCorrection?: Record<string, number[]>;
 }
 
 /** The integers a plan's scales were computed for: the rewrite stores these, it does not quantize again. */
