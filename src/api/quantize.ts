@@ -112,7 +112,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
-  notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
+  notes.push(...ensureRequirements(model, pipeline, { config, analysis, overrides }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);

@@ -12,7 +12,7 @@ export const conv: { -readonly [K in keyof OpRule]: OpRule[K] } = {
   ops: ['Conv'],
   describe(n, ctx) {
     if (!ctx.isConstant(n.inputs[1] ?? '')) return { float: reason('weight-not-constant', 'Conv weight is not a constant') };
-    const inputs: InputRole[] = [A, { kind: 'weight', axis: 0 }];
+    const inputs: InputRole[] = [A, { kind: 'weight', axis: 0, inputAxis: 1 }];
     if (n.inputs[2]) inputs.push(ctx.isConstant(n.inputs[2]) ? { kind: 'bias', activation: 0, weight: 1 } : NONE);
     return { inputs, outputs: [{ kind: 'activation' }], weighted: true };
   },
@@ -32,7 +32,7 @@ export const convTranspose: OpRule = {
       return { float: reason('no-int8-kernel', "onnxruntime's CPU provider has no int8 ConvTranspose kernel; a QDQ ConvTranspose would run in float with extra conversions") };
     }
     if (!ctx.isConstant(n.inputs[1] ?? '')) return { float: reason('weight-not-constant', 'ConvTranspose weight is not a constant') };
-    const inputs: InputRole[] = [A, { kind: 'weight', axis: 1 }];
+    const inputs: InputRole[] = [A, { kind: 'weight', axis: 1, inputAxis: 0 }];
     if (n.inputs[2]) inputs.push(ctx.isConstant(n.inputs[2]) ? { kind: 'bias', activation: 0, weight: 1 } : NONE);
     return { inputs, outputs: [{ kind: 'activation' }], weighted: true };
   },

@@ -12,7 +12,10 @@ export type { Reason };
 
 export type InputRole =
   | { kind: 'activation' }
-  | { kind: 'weight'; axis: number; /** Quantized per tensor whatever the config says (N-D MatMul weights). */ perTensorOnly?: boolean }
+  | {
+    kind: 'weight'; axis: number; /** Quantized per tensor whatever the config says (N-D MatMul weights). */ perTensorOnly?: boolean;
+    /** The input-channel (reduction) axis: where --group-size blocks go. Absent: no groups for this weight. */ inputAxis?: number;
+  }
   | { kind: 'bias'; activation: number; weight: number }
   | { kind: 'none' };
 
