@@ -9,6 +9,7 @@ import {
 import { quantizeBiasWithScales, requiredWeightScaleForBias } from '../math/bias.js';
 import { streamFor } from '../math/prng.js';
 import { note, type Note } from './reasons.js';
+import { UnsupportedError } from '../errors.js';
 import type { Analysis } from './analyze.js';
 import type { ActivationParams, BiasParams, PlanIntegers, PlanOptions, WeightParams } from './plan.js';
 import type { InputRole, RuleResult } from './rules/index.js';
@@ -39,7 +40,7 @@ export function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>
   }
   const notes: Note[] = [];
   if (perChannelInstead.length) {
-    notes.push(note('group-size-per-channel', `--group-size ${config.groupSize}: ${perChannelInstead.length} weight tensors have no more input channels than one group (e.g. '${perChannelInstead[0]}') and keep one scale per output channel, which is the same grouping`));
+    notes.push(note('group-size-per-channel', `--group-size ${config.groupSize}: ${perChannelInstead.length} weight tensor${perChannelInstead.length === 1 ? '' : 's'} with no more input channels than one group (e.g. '${perChannelInstead[0]}') keep one scale per output channel (the same grouping)`));
   }
   return { weights, biases, integers, notes };
 }
@@ -78,12 +79,13 @@ function planWeight(g: Graph, n: Node, w: { role: Extract<InputRole, { kind: 'we
   const data = tensor.toFloat32();
   const minScales = biasTensor && xScale ? requiredWeightScaleForBias(biasTensor.toFloat32(), xScale) : undefined;
   const clampTo = storedRange(dtype);
-  const { round, pow2, recorded, groupSize } = weightOptions(name, config, o);
-  const inputAxis = w.role.inputAxis === undefined ? undefined : w.role.inputAxis < 0 ? w.role.inputAxis + rank : w.role.inputAxis;
-  if (groupSize !== undefined && perChannel && inputAxis !== undefined && tensor.dims[inputAxis]! > groupSize) {
-    return groupedWeight(name, data, tensor.dims, { axis, inputAxis, groupSize, dtype, range, clampTo, round, pow2, recorded }, biasTensor && xScale !== undefined ? { n, biasAt, activation, xScale, values: biasTensor.toFloat64(), minScales: minScales! } : undefined);
+  const { round, pow2, recorded } = weightOptions(name, config, o);
+  const grouping = groupingOf(tensor.dims, w.role, perChannel, dtype, config, o);
+  if (grouping && !grouping.oneGroup) {
+    refuseUnrunnableGroups(n, name, dtype, biasTensor !== undefined && xScale !== undefined, config);
+    return groupedWeight(name, data, tensor.dims, { axis, ...grouping, dtype, range, clampTo, round, pow2, recorded }, biasTensor && xScale !== undefined ? { n, biasAt, activation, xScale, values: biasTensor.toFloat64(), minScales: minScales! } : undefined);
   }
-  const oneGroup = groupSize !== undefined && perChannel && inputAxis !== undefined;
+  const oneGroup = grouping?.oneGroup === true;
   const q = perChannel
     ? quantizeWeightPerChannel(data, tensor.dims, axis, { ...range, minScales, clampTo, round, pow2 })
     : perTensor(data, range, dtype, minScales, clampTo, round, pow2);
@@ -115,8 +117,61 @@ function raisedChannels(data: Float32Array, dims: readonly number[], axis: numbe
   return [...minScales].flatMap((m, c) => (m > sFree(c) ? [c] : []));
 }
 
+/**
+ * --group-size (or an override's blockSize) for one weight: its input-channel axis and group size,
+ * `oneGroup` when that axis holds no more than one group (per-channel is the same grouping then).
+ * int16 weights (the accuracy search's fallback) and per-tensor weights take no groups.
+ */
+function groupingOf(dims: readonly number[], role: Extract<InputRole, { kind: 'weight' }>, perChannel: boolean, dtype: QType, config: Readonly<QuantConfig>, o: { blockSize?: number } | undefined) {
+  const groupSize = o?.blockSize ?? config.groupSize;
+  if (groupSize === undefined || !perChannel || role.inputAxis === undefined || dtype === 'int16') return undefined;
+  const inputAxis = role.inputAxis < 0 ? role.inputAxis + dims.length : role.inputAxis;
+  return { inputAxis, groupSize, oneGroup: dims[inputAxis]! <= groupSize };
+}
+
+/**
+ * Before calibration: refuses per-group weights the target cannot run (as planning would, after
+ * calibration), so the user is told at once.
+ */
+export function checkGroupedWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>, overrides: PlanOptions['overrides'], perChannelAllowed: boolean): void {
+  if (config.groupSize === undefined && !Object.values(overrides?.weights ?? {}).some((w) => w.blockSize !== undefined)) return;
+  for (const n of g.nodes) {
+    const d = a.decisions.get(n)!;
+    if (d.status !== 'quantized' || !d.rule) continue;
+    const hasBias = config.quantizeBias && d.rule.inputs.some((r, i) => r.kind === 'bias' && g.constantOf(n.inputs[i]!) !== undefined);
+    d.rule.inputs.forEach((role, i) => {
+      if (role.kind !== 'weight') return;
+      const name = n.inputs[i]!;
+      const tensor = g.constantOf(name);
+      if (!tensor) return;
+      const o = overrides?.weights?.[name];
+      const perChannel = (o?.perChannel ?? config.perChannel) && perChannelAllowed && tensor.dims.length >= 2 && !role.perTensorOnly;
+      const dtype = o?.dtype ?? config.weightType;
+      const grouping = groupingOf(tensor.dims, role, perChannel, dtype, config, o);
+      if (grouping && !grouping.oneGroup) refuseUnrunnableGroups(n, name, dtype, hasBias, config);
+    });
+  }
+}
+
+/**
+ * Where onnxruntime's CPU provider cannot run per-group int8/uint8 weights (measured with
+ * onnxruntime-node 1.30, opset 21, at the extended and all optimisation levels): it fuses
+ * DQ → MatMul (→ Q) into QLinearMatMul / MatMulIntegerToFloat and DQ → Conv → Q without a bias
+ * into QLinearConv, and those kernels reject blocked weight scales when run. Gemm, and Conv with
+ * an int32 bias, stay float ops on the dequantized weight and run; int4 weights run everywhere
+ * (no int8 kernel takes them). One line naming the node, instead of a model that fails.
+ */
+function refuseUnrunnableGroups(n: Node, weight: string, dtype: QType, quantizedBias: boolean, config: Readonly<QuantConfig>): void {
+  if (config.target !== 'ort-cpu' && config.target !== 'ort-cpu-novnni') return;
+  if (dtype !== 'int8' && dtype !== 'uint8') return;
+  const kernel = n.opType === 'MatMul' ? 'QLinearMatMul/MatMulIntegerToFloat' : n.opType === 'Conv' && !quantizedBias ? 'QLinearConv' : undefined;
+  if (!kernel) return;
+  throw new UnsupportedError(`--group-size: ${n.opType} '${n.name}' (weight '${weight}') cannot run with per-group ${dtype} weights on ${config.target}: onnxruntime fuses it into ${kernel}, which takes one weight scale per tensor or per channel, and the model fails when run; use --weight-type int4 (onnxruntime runs int4 groups), or --exclude-nodes ${n.name}, or drop --group-size`);
+}
+
 interface GroupPlan {
   axis: number;
+  oneGroup: boolean;
   inputAxis: number;
   groupSize: number;
   dtype: QType;
