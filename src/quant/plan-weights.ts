@@ -82,7 +82,7 @@ function planWeight(g: Graph, n: Node, w: { role: Extract<InputRole, { kind: 'we
   const { round, pow2, recorded } = weightOptions(name, config, o);
   const grouping = groupingOf(tensor.dims, w.role, perChannel, dtype, config, o);
   if (grouping && !grouping.oneGroup) {
-    refuseUnrunnableGroups(n, name, dtype, biasTensor !== undefined && xScale !== undefined, config);
+    refuseUnrunnableGroups(n, name, dtype, w.role, config);
     return groupedWeight(name, data, tensor.dims, { axis, ...grouping, dtype, range, clampTo, round, pow2, recorded }, biasTensor && xScale !== undefined ? { n, biasAt, activation, xScale, values: biasTensor.toFloat64(), minScales: minScales! } : undefined);
   }
   const oneGroup = grouping?.oneGroup === true;
@@ -138,7 +138,6 @@ export function checkGroupedWeights(g: Graph, a: Analysis, config: Readonly<Quan
   for (const n of g.nodes) {
     const d = a.decisions.get(n)!;
     if (d.status !== 'quantized' || !d.rule) continue;
-    const hasBias = config.quantizeBias && d.rule.inputs.some((r, i) => r.kind === 'bias' && g.constantOf(n.inputs[i]!) !== undefined);
     d.rule.inputs.forEach((role, i) => {
       if (role.kind !== 'weight') return;
       const name = n.inputs[i]!;
@@ -148,25 +147,23 @@ export function checkGroupedWeights(g: Graph, a: Analysis, config: Readonly<Quan
       const perChannel = (o?.perChannel ?? config.perChannel) && perChannelAllowed && tensor.dims.length >= 2 && !role.perTensorOnly;
       const dtype = o?.dtype ?? config.weightType;
       const grouping = groupingOf(tensor.dims, role, perChannel, dtype, config, o);
-      if (grouping && !grouping.oneGroup) refuseUnrunnableGroups(n, name, dtype, hasBias, config);
+      if (grouping && !grouping.oneGroup) refuseUnrunnableGroups(n, name, dtype, role, config);
     });
   }
 }
 
 /**
  * Where onnxruntime's CPU provider cannot run per-group int8/uint8 weights (measured with
- * onnxruntime-node 1.30, opset 21, at the extended and all optimisation levels): it fuses
- * DQ → MatMul (→ Q) into QLinearMatMul / MatMulIntegerToFloat and DQ → Conv → Q without a bias
- * into QLinearConv, and those kernels reject blocked weight scales when run. Gemm, and Conv with
- * an int32 bias, stay float ops on the dequantized weight and run; int4 weights run everywhere
- * (no int8 kernel takes them). One line naming the node, instead of a model that fails.
+ * onnxruntime-node 1.30, opset 21, at the extended and all optimisation levels): the rule names the
+ * integer kernel its node is fused into (MatMul; Conv without a bias), and that kernel rejects
+ * blocked weight scales when run. Gemm, and Conv with an int32 bias, stay float ops on the
+ * dequantized weight and run; int4 weights run everywhere (no int8 kernel takes them). One line
+ * naming the node, instead of a model that fails.
  */
-function refuseUnrunnableGroups(n: Node, weight: string, dtype: QType, quantizedBias: boolean, config: Readonly<QuantConfig>): void {
+function refuseUnrunnableGroups(n: Node, weight: string, dtype: QType, role: Extract<InputRole, { kind: 'weight' }>, config: Readonly<QuantConfig>): void {
   if (config.target !== 'ort-cpu' && config.target !== 'ort-cpu-novnni') return;
-  if (dtype !== 'int8' && dtype !== 'uint8') return;
-  const kernel = n.opType === 'MatMul' ? 'QLinearMatMul/MatMulIntegerToFloat' : n.opType === 'Conv' && !quantizedBias ? 'QLinearConv' : undefined;
-  if (!kernel) return;
-  throw new UnsupportedError(`--group-size: ${n.opType} '${n.name}' (weight '${weight}') cannot run with per-group ${dtype} weights on ${config.target}: onnxruntime fuses it into ${kernel}, which takes one weight scale per tensor or per channel, and the model fails when run; use --weight-type int4 (onnxruntime runs int4 groups), or --exclude-nodes ${n.name}, or drop --group-size`);
+  if ((dtype !== 'int8' && dtype !== 'uint8') || !role.blockedInt8Fusion) return;
+  throw new UnsupportedError(`--group-size: ${n.opType} '${n.name}' (weight '${weight}') cannot run with per-group ${dtype} weights on ${config.target}: onnxruntime fuses it into ${role.blockedInt8Fusion}, which takes one weight scale per tensor or per channel, and the model fails when run; use --weight-type int4 (onnxruntime runs int4 groups), or --exclude-nodes ${n.name}, or drop --group-size`);
 }
 
 interface GroupPlan {

@@ -155,7 +155,7 @@ export const matmul: OpRule = {
     const b = n.inputs[1] ?? '';
     const rank = ctx.constantRank(b);
     // An N-D constant B (batched MatMul) is quantized per tensor: its channel axis is not one axis.
-    const w: InputRole = ctx.isConstant(b) && rank === 2 ? { kind: 'weight', axis: 1, inputAxis: 0 } : ctx.isConstant(b) ? { kind: 'weight', axis: -1, perTensorOnly: true } : A;
+    const w: InputRole = ctx.isConstant(b) && rank === 2 ? { kind: 'weight', axis: 1, inputAxis: 0, blockedInt8Fusion: 'QLinearMatMul/MatMulIntegerToFloat' } : ctx.isConstant(b) ? { kind: 'weight', axis: -1, perTensorOnly: true } : A;
     return { inputs: [A, w], outputs: [{ kind: 'activation' }], weighted: ctx.isConstant(b) };
   },
   lower(m) {
