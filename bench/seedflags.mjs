@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Logits SQNR (2,000 held-out MNIST test digits) of --stochastic-rounding, --pow2-scales and
 // --group-size against the default on the three fixtures. Prints a table; asserts nothing.
-// Usage: npm run build && node bench/seedflags.mjs [--target ort-cpu] [--only lenet_bn,...] [--seeds 5]
+// Usage: npm run build && node bench/seedflags.mjs [--target ort-cpu] [--only lenet_bn,...] [--seeds 5] [--variants JSON]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +32,7 @@ async function logits(model) {
 const sqnr = (a, b) => { let s = 0, e = 0; for (let i = 0; i < a.length; i++) { s += a[i] ** 2; e += (a[i] - b[i]) ** 2; } return 10 * Math.log10(s / e); };
 const top1 = (l) => { let c = 0; for (let i = 0; i < test.n; i++) { let b = 0; for (let k = 1; k < 10; k++) if (l[i * 10 + k] > l[i * 10 + b]) b = k; if (b === test.y[i]) c++; } return (100 * c) / test.n; };
 
-const variants = [
+const all = [
   ['default', {}],
   ['per-tensor', { perChannel: false }],
   ...Array.from({ length: seeds }, (_, s) => [`stochastic seed ${s}`, { stochasticRounding: true, seed: s }]),
@@ -42,8 +42,9 @@ const variants = [
   ['group 8', { groupSize: 8 }],
   ['group 4', { groupSize: 4 }],
   ['group 16 + pow2', { groupSize: 16, pow2Scales: true }],
-  ...(extra ? JSON.parse(extra) : []),
 ];
+// --variants '[["name", {config}], ...]' replaces the list above (the default is always measured first).
+const variants = extra ? [['default', {}], ...JSON.parse(extra)] : all;
 console.log(`target ${target}; logits SQNR over the 2,000 MNIST test digits; quantized with 200 calibration digits`);
 console.log(`${'fixture'.padEnd(12)} ${'variant'.padEnd(22)} ${'SQNR dB'.padStart(8)} ${'top-1 %'.padStart(8)} ${'size KiB'.padStart(9)}`);
 for (const f of fixtures) {
