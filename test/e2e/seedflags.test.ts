@@ -118,6 +118,20 @@ describe('--pow2-scales', () => {
   }
 });
 
+describe('--pow2-scales with per-tensor uint8 weights (asymmetric: the zero point follows the scale)', () => {
+  it('lenet_bn: all scales powers of two, every weight zero point inside uint8, and it still classifies', async () => {
+    const r = await quantize(fixture('lenet_bn'), { ...base, output: out('pow2-u8'), config: { pow2Scales: true, weightType: 'uint8', perChannel: false, target: 'ort-cpu' } });
+    const bad = storedScales(r.output).flatMap(({ name, values }) => [...values].filter((v) => !isFloat32PowerOfTwo(v)).map((v) => `${name}=${v}`));
+    expect(bad).toEqual([]);
+    for (const w of Object.values(r.plan.weights)) {
+      expect(w).toMatchObject({ dtype: 'uint8', axis: null, pow2Scales: true });
+      expect(w.zeroPoints[0]).toBeGreaterThanOrEqual(0);
+      expect(w.zeroPoints[0]).toBeLessThanOrEqual(255);
+    }
+    expect(sqnr(await logits(fixture('lenet_bn')), await logits(r.output))).toBeGreaterThan(25);
+  });
+});
+
 describe('--group-size (static QDQ, blocked DequantizeLinear)', () => {
   it('resnet_mini: runs in onnxruntime, blocked weight DQs at opset 21, SQNR ≥ per-tensor weights; the plan reproduces it', async () => {
     const planFile = path.join(dir, 'g8.plan.json');
