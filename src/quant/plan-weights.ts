@@ -40,7 +40,7 @@ export function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>
   }
   const notes: Note[] = [];
   if (perChannelInstead.length) {
-    notes.push(note('group-size-per-channel', `--group-size ${config.groupSize}: ${perChannelInstead.length} weight tensor${perChannelInstead.length === 1 ? '' : 's'} with no more input channels than one group (e.g. '${perChannelInstead[0]}') keep one scale per output channel (the same grouping)`));
+    notes.push(note('group-size-per-channel', `--group-size ${config.groupSize}: ${perChannelInstead.length} weight tensor${perChannelInstead.length === 1 ? '' : 's'} with no more input channels than one group (e.g. '${perChannelInstead[0]}') ${perChannelInstead.length === 1 ? 'keeps' : 'keep'} one scale per output channel (the same grouping)`));
   }
   return { weights, biases, integers, notes };
 }
