@@ -13,6 +13,7 @@ import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../p
 import { analyzeGraph } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
+import { checkGroupedWeights } from '../quant/plan-weights.js';
 import { note, type Note } from '../quant/reasons.js';
 import { dynamicOnlyNotes, floatLayerPoolNotes, subgraphNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
@@ -114,10 +115,11 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
-  notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
+  notes.push(...ensureRequirements(model, pipeline, { config, analysis, overrides }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);
+  if (analysis) checkGroupedWeights(model.graph, analysis, config, overrides, (opsetVersion(model) ?? 0) >= 13);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {

@@ -244,6 +244,7 @@ export function applyKeepFloat(planned: Planned, keep: KeepFloat | undefined): P
     return rest;
   });
   return {
+    notes: planned.notes,
     plan: { ...plan, activations, biases, absorbed, nodes, keepFloat: { nodes: [...keep.nodes], tensors: [...keep.tensors] } },
     integers: {
       weights: new Map([...integers.weights].filter(([w]) => plan.weights[w])),

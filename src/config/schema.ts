@@ -63,6 +63,11 @@ export const QUANT_SCHEMA = {
   // TensorRT wants biases float (target preset); int32 biases otherwise.
   quantizeBias: { type: 'boolean', default: true, cliHidden: true, help: 'store Conv/Gemm biases as int32' },
   blockSize: { type: 'int', default: 32, min: 1, help: 'weight-only int4 block size' },
+  // Issue 13 item 5 (seedflags): rounding, power-of-two scales, per-group weights.
+  stochasticRounding: { type: 'boolean', default: false, help: 'round weights up with probability = fractional part (seeded by --seed; deterministic)' },
+  seed: { type: 'int', min: 0, arg: 'S', help: 'seed of --stochastic-rounding (default 0)' },
+  pow2Scales: { type: 'boolean', default: false, help: 'static mode: every scale a power of two (shift-only hardware)' },
+  groupSize: { type: 'int', min: 1, help: 'static QDQ: weight scales per group of N input channels (opset 21 block_size)' },
   excludeNodes: { type: 'list', default: [], help: 'comma-separated node names to keep in float' },
   excludeOps: { type: 'list', default: [], help: 'comma-separated op types to keep in float' },
   includeOps: { type: 'list', default: [], help: 'quantize only these op types' },
