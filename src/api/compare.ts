@@ -107,7 +107,9 @@ function loadLabels(file: string | undefined, samples: number, limited: boolean,
 }
 
 function rankLayers(results: LayerResult[], histograms: number, float: Model, plan: ReadonlyMap<string, PlanNodeEntry> | undefined): LayerMetrics[] {
-  const key = (x: number) => (Number.isNaN(x) ? Infinity : x);
+  // SQNRs to 9 significant digits: tensors holding the same values in another order (a Reshape, a
+  // Transpose) differ only in the rounding of their float64 sums, and then rank by name.
+  const key = (x: number) => (Number.isNaN(x) ? Infinity : Number.isFinite(x) ? Number(x.toPrecision(9)) : x);
   const sorted = [...results].sort((a, b) => key(a.ownSqnrDb) - key(b.ownSqnrDb) || key(a.accumulatedSqnrDb) - key(b.accumulatedSqnrDb) || (a.target.tensor < b.target.tensor ? -1 : 1));
   return sorted.map((r, i) => ({
     rank: i + 1,
