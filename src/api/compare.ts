@@ -9,10 +9,10 @@ import { batchLength, checkLabels, openDataFolder, parseFixedInputs, parsePrepro
 import { hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
 import {
-  applyGates, collapseWarnings, coverage, displayHistogram, evaluateGates, evaluatePass, measureLatency, modelFormat, readPlanNodes,
+  applyGates, closeSessions, collapseWarnings, coverage, displayHistogram, evaluateGates, evaluatePass, measureLatency, modelFormat, readPlanNodes,
   readTensorMap, resolveEntries, resolveTensorMap, suggestion, tensorNodes, validateCollapse, validateGates, worstNodes, writeReports,
   LATENCY_DEFAULTS, REPORT_SCHEMA, REPORT_VERSION, VERSION_KEY,
-  type CollapseThresholds, type GateResult, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics,
+  type CollapseThresholds, type OpenSessions, type GateResult, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics,
   type LayerSection, type MapEntry, type ModelSummary, type PlanNodeEntry, type Progress, type Report, type ReportWarning, type TensorMapping,
   type Gates,
   EQUALIZE_KEY,
@@ -108,7 +108,9 @@ function loadLabels(file: string | undefined, samples: number, limited: boolean,
 }
 
 function rankLayers(results: LayerResult[], histograms: number, float: Model, plan: ReadonlyMap<string, PlanNodeEntry> | undefined): LayerMetrics[] {
-  const key = (x: number) => (Number.isNaN(x) ? Infinity : x);
+  // SQNRs to 9 significant digits: tensors holding the same values in another order (a Reshape, a
+  // Transpose) differ only in the rounding of their float64 sums, and then rank by name.
+  const key = (x: number) => (Number.isNaN(x) ? Infinity : Number.isFinite(x) ? Number(x.toPrecision(9)) : x);
   const sorted = [...results].sort((a, b) => key(a.ownSqnrDb) - key(b.ownSqnrDb) || key(a.accumulatedSqnrDb) - key(b.accumulatedSqnrDb) || (a.target.tensor < b.target.tensor ? -1 : 1));
   return sorted.map((r, i) => ({
     rank: i + 1,
@@ -170,7 +172,7 @@ function takeSamples(feeds: Feeds, n: number): Feeds {
   return out;
 }
 
-async function latencySection(ctx: Ctx, inputs: ValueInfo[]): Promise<LatencySection> {
+async function latencySection(ctx: Ctx, inputs: ValueInfo[], sessions: OpenSessions | undefined): Promise<LatencySection> {
   const lo = typeof ctx.opts.latency === 'object' ? ctx.opts.latency : {};
   const fixed = fixedBatch(inputs);
   const sizes = fixed !== undefined ? [fixed] : lo.batchSizes ?? [...LATENCY_DEFAULTS.batchSizes];
@@ -185,14 +187,14 @@ async function latencySection(ctx: Ctx, inputs: ValueInfo[]): Promise<LatencySec
   // Fixed inputs (a state, a sample rate) do not repeat along a batch dim: time the batch as read.
   const feeds = src.fixedInputs.length ? new Map([[batchLength(first!), first!]]) : new Map(sizes.map((n) => [n, takeSamples(first!, n)]));
   return measureLatency({
-    floatModel: ctx.pair.float.path, quantizedModel: ctx.pair.quantized.path, feeds, skipReasons, session: { threads: ctx.threads },
+    floatModel: ctx.pair.float.path, quantizedModel: ctx.pair.quantized.path, sessions, feeds, skipReasons, session: { threads: ctx.threads },
     options: { ...lo, batchSizes: [...sizes, ...skipReasons.keys()] }, onProgress: ctx.opts.onProgress,
   });
 }
 
 /**
  * The compare core: both models in memory, one pass over the evaluation data for the output and
- * per-layer metrics, then latency on the files. Never throws for a failed gate: the result carries
+ * per-layer metrics, then latency (on the same sessions when that one pass covered everything). Never throws for a failed gate: the result carries
  * `gates` (see evaluateGates / applyGates), and the caller decides.
  */
 export async function compareModels(pair: ModelPair, opts: CompareOptions): Promise<Report> {
@@ -216,10 +218,18 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
     ctx.warnings.push(...m.warnings);
     if (m.targets.length === 0) ctx.warnings.push({ code: 'no-layer-targets', message: 'per-layer analysis found no quantized activation tensor to compare' });
   }
+  // The latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
   const run = await evaluatePass({
     float, quantized: quant, targets: m?.targets ?? [], source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
     reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
+    keepSessions: opts.latency !== false,
   });
+  let latency: LatencySection | null;
+  try {
+    latency = opts.latency === false ? null : await latencySection(ctx, inputs, run.sessions);
+  } finally {
+    await closeSessions(run.sessions);
+  }
   for (const name of run.skippedOutputs) ctx.warnings.push({ code: 'output-not-compared', message: `output '${name}' was not compared: it is not numeric, or its size differs between the models` });
   const layers: LayerSection | null = m ? {
     instrumented: true,
@@ -231,7 +241,6 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
     skipped: [...m.skipped, ...run.layers.skipped],
     absorbed: m.absorbed,
   } : null;
-  const latency = opts.latency === false ? null : await latencySection(ctx, inputs);
   const fs0 = summary(pair.float.path, float);
   const qs0 = summary(pair.quantized.path, quant);
   if (qs0.format === 'float') ctx.warnings.push({ code: 'no-quantized-ops', message: `${pair.quantized.path} holds no quantized ops (no Q/DQ, no integer kernels)` });

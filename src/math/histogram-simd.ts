@@ -25,6 +25,8 @@
 // every 2^30 values (far from int32 overflow) and before any regrouping, so the proof in histogram.ts sees
 // the same counts at every step.
 
+import { assemble, uleb128, WASM_OPS } from './wasm-assembler.js';
+
 /** Below this many values the scalar loop is as fast (a kernel call costs ~3 µs besides the values). */
 export const SIMD_MIN_LENGTH = 2048;
 /** Values copied into wasm memory per kernel call (64 KiB: stays in L2 with the counters). */
@@ -36,86 +38,6 @@ export const SIMD_CHUNK = 16384;
 const SIMD_MAX_BINS = 1 << 16;
 /** Counters are drained into the float64 counts at least this often (int32 lanes never overflow). */
 export const SIMD_DRAIN_EVERY = 2 ** 30;
-
-const WASM_OPS: Readonly<Record<string, number>> = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, br_if: 0x0d, select: 0x1b,
-  'local.get': 0x20, 'local.set': 0x21, 'local.tee': 0x22,
-  'i32.load': 0x28, 'f32.load': 0x2a, 'i32.store': 0x36, 'f32.store': 0x38, 'i32.const': 0x41, 'f32.const': 0x43,
-  'i32.eqz': 0x45, 'i32.ne': 0x47, 'i32.lt_s': 0x48, 'i32.gt_u': 0x4b, 'i32.ge_u': 0x4f,
-  'f32.eq': 0x5b, 'f32.lt': 0x5d, 'f32.gt': 0x5e,
-  'i32.add': 0x6a, 'i32.and': 0x71, 'i32.shl': 0x74,
-  'f32.abs': 0x8b, 'f32.mul': 0x94, 'i32.trunc_f32_s': 0xa8, 'f32.reinterpret_i32': 0xbe,
-};
-const WASM_SIMD_OPS: Readonly<Record<string, number>> = {
-  'v128.load': 0x00, 'v128.store': 0x0b, 'v128.const': 0x0c, 'i8x16.shuffle': 0x0d, 'f32x4.splat': 0x13,
-  'i32x4.extract_lane': 0x1b, 'f32x4.extract_lane': 0x1f, 'f32x4.eq': 0x41, 'f32x4.lt': 0x43,
-  'v128.and': 0x4e, 'f32x4.floor': 0x68, 'i32x4.bitmask': 0xa4, 'i32x4.add': 0xae, 'i32x4.sub': 0xb1,
-  'f32x4.add': 0xe4, 'f32x4.mul': 0xe6, 'f32x4.pmin': 0xea, 'f32x4.pmax': 0xeb,
-  'f64x2.add': 0xf0, 'f64x2.convert_low_i32x4_s': 0xfe,
-};
-const WASM_MEMARG = new Set(['i32.load', 'f32.load', 'i32.store', 'f32.store', 'v128.load', 'v128.store']);
-
-function uleb128(n: number): number[] {
-  const out: number[] = [];
-  do {
-    const b = n & 0x7f;
-    n >>>= 7;
-    out.push(n === 0 ? b : b | 0x80);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb128(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) return [...out, b];
-    out.push(b | 0x80);
-  }
-}
-
-/**
- * Assembles the stack-machine text used below (WebAssembly text format instructions, each followed
- * by its immediates, `;;` comments) into a function body, so the kernel stays readable and needs no
- * build step. The module is built per bin count at run time (counter offsets are immediates), which
- * a build-time assembler such as wabt's wat2wasm cannot do without a fixed layout; this covers
- * only the ~40 instructions the kernel uses and rejects anything else. Names ($local, CONSTANT) are looked up in `names`; `v128.const` takes no immediate and
- * means zero; blocks have no result.
- */
-function assemble(text: string, names: Readonly<Record<string, number>>): number[] {
-  const tokens = text.replace(/;;[^\n]*/g, ' ').trim().split(/\s+/);
-  const out: number[] = [];
-  const value = (t: string | undefined): number => {
-    const v = t !== undefined && t in names ? names[t]! : Number(t);
-    if (!Number.isFinite(v)) throw new Error(`wasm assembler: bad immediate ${t}`);
-    return v;
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    const op = tokens[i]!;
-    const simd = WASM_SIMD_OPS[op];
-    const core = WASM_OPS[op];
-    if (simd !== undefined) {
-      out.push(0xfd, ...uleb128(simd));
-      if (WASM_MEMARG.has(op)) out.push(4, ...uleb128(value(tokens[++i])));
-      else if (op === 'v128.const') out.push(...new Array<number>(16).fill(0));
-      else if (op === 'i8x16.shuffle') for (let k = 0; k < 16; k++) out.push(value(tokens[++i]));
-      else if (op.endsWith('_lane')) out.push(value(tokens[++i]));
-    } else if (core !== undefined) {
-      out.push(core);
-      if (WASM_MEMARG.has(op)) out.push(2, ...uleb128(value(tokens[++i])));
-      else if (op === 'i32.const') out.push(...sleb128(value(tokens[++i]) | 0));
-      else if (op === 'f32.const') out.push(...new Uint8Array(new Float32Array([value(tokens[++i])]).buffer));
-      else if (op === 'block' || op === 'loop' || op === 'if') out.push(0x40); // no result
-      else if (op.startsWith('local.') || op.startsWith('br')) {
-        out.push(...uleb128(value(tokens[++i])));
-      }
-    } else {
-      throw new Error(`wasm assembler: unknown instruction ${op}`);
-    }
-  }
-  return out;
-}
 
 /** Byte offsets in the kernel's memory: v128 constants, stats, the 4 lanes, the data, float64 counts. */
 const K_ABS = 0; // int32 0x7fffffff

@@ -47,3 +47,6 @@ export {
 export { RANGE_ALGORITHMS, RANGE_ALGORITHM_NAMES, chooseRange, type RangeAlgorithmName } from './range-registry.js';
 
 export { clippedFraction, cosineSimilarity, maxAbsDiff, meanAbsDiff, sqnrDb, top1Agreement } from './metrics.js';
+
+export { QE_SIMD_MIN_LENGTH, emptySums, quantErrorSums, quantErrorSumsScalar } from './quant-error.js';
+export type { Counterpart, QuantErrorParams, QuantErrorSums } from './quant-error.js';

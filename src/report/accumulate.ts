@@ -1,6 +1,6 @@
 // Streaming accumulators: every figure of the report is a sum over batches, so memory holds one
 // batch and a few numbers per tensor (plus a bounded histogram), never the samples.
-import { qRange, signedHistogram, StreamingHistogram } from '../math/index.js';
+import { emptySums, qRange, quantErrorSums, signedHistogram, StreamingHistogram, type Counterpart, type QuantErrorParams, type QuantErrorSums } from '../math/index.js';
 import type { ClassifierMetrics, LayerHistogram, LayerMetrics, OutputMetrics } from './types.js';
 import type { LayerTarget } from './tensor-map.js';
 
@@ -116,81 +116,43 @@ export type LayerResult = Pick<
  * is float T against the quantized model's dequantized T.
  */
 export class LayerAccumulator {
-  private signal = 0;
-  private clipNoise = 0;
-  private roundNoise = 0;
-  private accNoise = 0;
-  private clipped = 0;
+  private readonly sums: QuantErrorSums = emptySums();
   private count = 0;
-  private readonly qmin: number;
-  private readonly qmax: number;
+  private readonly params: QuantErrorParams;
   readonly histogram: StreamingHistogram;
 
   constructor(readonly target: LayerTarget, bins = 512) {
-    ({ qmin: this.qmin, qmax: this.qmax } = qRange(target.dtype));
+    const { qmin, qmax } = qRange(target.dtype);
+    this.params = { scale: target.scale, zeroPoint: target.zeroPoint, qmin, qmax };
     this.histogram = new StreamingHistogram(bins);
   }
 
   /**
    * One batch: float T and the quantized model's T, either as floats or as the integer tensor
-   * behind it (then dequantized here as DequantizeLinear does: (q − z)·s in float32).
+   * behind it (then dequantized as DequantizeLinear does: (q − z)·s in float32). One fused pass
+   * (math/quant-error.ts: WebAssembly SIMD, no copy but into the kernel's memory) and the histogram's.
    */
-  add(f: Float32Array, q: Floats | Uint8Array | Int8Array | Uint16Array | Int16Array): void {
-    const { scale: s, zeroPoint: z } = this.target;
-    const integer = !(q instanceof Float32Array || q instanceof Float64Array);
-    const qs = integer ? s : 1;
-    const qz = integer ? z : 0;
-    const { qmin, qmax } = this;
-    let signal = 0, clipNoise = 0, roundNoise = 0, accNoise = 0, clipped = 0;
-    const lo = qmin - z;
-    const hi = qmax - z;
-    for (let i = 0; i < f.length; i++) {
-      const x = f[i]!;
-      // ONNX QuantizeLinear inlined (math/qparams quantizeValue is the reference; this is the hot
-      // loop): x/s in float32, round half to even, clamp; r is the integer minus the zero point.
-      const t = Math.fround(x / s);
-      let r = Math.floor(t + 0.5);
-      if (r - t === 0.5 && (r & 1) !== 0) r -= 1;
-      let e: number;
-      if (r < lo) {
-        e = x - Math.fround(lo * s);
-        clipNoise += e * e;
-        clipped++;
-      } else if (r > hi) {
-        e = x - Math.fround(hi * s);
-        clipNoise += e * e;
-        clipped++;
-      } else {
-        e = x - Math.fround(r * s);
-        roundNoise += e * e;
-      }
-      signal += x * x;
-      const d = x - (integer ? Math.fround((q[i]! - qz) * qs) : q[i]!);
-      accNoise += d * d;
-    }
-    this.signal += signal;
-    this.clipNoise += clipNoise;
-    this.roundNoise += roundNoise;
-    this.accNoise += accNoise;
-    this.clipped += clipped;
+  add(f: Float32Array, q: Counterpart): void {
+    quantErrorSums(f, q, this.params, this.sums);
     this.count += f.length;
     this.histogram.observe(f);
   }
 
   result(): LayerResult {
-    const { scale: s, zeroPoint: z } = this.target;
-    const own = this.clipNoise + this.roundNoise;
+    const { scale: s, zeroPoint: z, qmin, qmax } = this.params;
+    const { signal, clipNoise, roundNoise, accNoise, clipped } = this.sums;
+    const own = clipNoise + roundNoise;
     const h = this.histogram;
     return {
       target: this.target,
-      clipRange: [(this.qmin - z) * s, (this.qmax - z) * s],
+      clipRange: [(qmin - z) * s, (qmax - z) * s],
       observed: h.count ? [h.min, h.max] : [0, 0],
       elements: this.count,
-      ownSqnrDb: sqnrFromSums(this.signal, own),
-      accumulatedSqnrDb: sqnrFromSums(this.signal, this.accNoise),
-      clipErrorShare: own > 0 ? this.clipNoise / own : 0,
-      clippedFraction: this.count ? this.clipped / this.count : 0,
-      hint: own === 0 ? 'exact' : this.clipNoise > this.roundNoise ? 'clipping-dominated' : 'rounding-dominated',
+      ownSqnrDb: sqnrFromSums(signal, own),
+      accumulatedSqnrDb: sqnrFromSums(signal, accNoise),
+      clipErrorShare: own > 0 ? clipNoise / own : 0,
+      clippedFraction: this.count ? clipped / this.count : 0,
+      hint: own === 0 ? 'exact' : clipNoise > roundNoise ? 'clipping-dominated' : 'rounding-dominated',
       histogram: h,
     };
   }

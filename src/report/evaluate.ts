@@ -9,6 +9,7 @@
 // (models with a free batch dimension) so that one pass still holds everything. Only when even
 // that cannot fit are the tensors observed in groups, one more pass per group; more groups cost
 // more passes, never a different result.
+import { performance } from 'node:perf_hooks';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { modelWithOutputs } from '../onnx/index.js';
@@ -17,6 +18,7 @@ import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
 import type { LayerTarget } from './tensor-map.js';
 import type { OutputMetrics } from './types.js';
+import type { OpenSessions } from './latency.js';
 
 /** Default bytes of exposed tensors per batch (both models together) one per-layer pass may hold. */
 export const DEFAULT_LAYER_BUDGET = 256 * 2 ** 20;
@@ -67,6 +69,11 @@ export interface PassRun {
   /** Bytes of exposed tensors per batch (both models together) one pass may hold. */
   budgetBytes?: number;
   histogramBins?: number;
+  /**
+   * Leave both sessions open when one pass covered everything (PassResult.sessions; the caller
+   * closes them), for the latency phase to time instead of opening the files again.
+   */
+  keepSessions?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -75,6 +82,8 @@ export interface PassResult {
   /** Outputs not compared (not numeric, or sizes differ). */
   skippedOutputs: string[];
   layers: LayerRunResult;
+  /** With keepSessions and one pass: both sessions, open, and what one sample cost each in the pass. */
+  sessions?: OpenSessions;
 }
 
 export interface LayerRunResult {
@@ -127,6 +136,8 @@ function groupBySize(fetched: readonly LayerTarget[], sizes: ReadonlyMap<LayerTa
 
 interface PassCtx {
   run: PassRun;
+  kept?: OpenSessions;
+  passes: number;
   accs: Map<LayerTarget, LayerAccumulator>;
   failed: Map<LayerTarget, string>;
   feedNames: Set<string>;
@@ -170,6 +181,8 @@ interface Group {
   /** This pass also computes the output metrics. */
   outputs: boolean;
   floatSession?: Session;
+  /** Leave both sessions open in ctx.kept (the only pass, with keepSessions). */
+  keep?: boolean;
 }
 
 async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { done: number; total: number }): Promise<void> {
@@ -179,25 +192,40 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
   const qNames = [...new Set([...outNames, ...g.targets.map((t) => t.fetch ?? t.quantized)])];
   const label = (l: string) => ({ ...run.session, label: `${l}${g.targets.length ? ' (instrumented)' : ''}` });
   const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames), label('float model')) : undefined);
+  let qs: Session | undefined;
+  let kept = false;
   try {
-    const qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
-    try {
-      let done = 0;
-      for await (const feeds of source.batches()) {
-        const n = batchLength(feeds);
-        const fo = fs ? await fs.run(feeds, fNames) : {};
-        const qo = await qs.run(feeds, qNames);
-        if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
-        for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
-        done += n;
-        progress.done += n;
-        run.onProgress?.({ phase: 'evaluate', ...progress });
-      }
-    } finally {
-      await qs.close();
+    qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
+    // Milliseconds per sample of each model, the first (colder) batch left out when there are others.
+    const cost = { float: 0, quantized: 0, samples: 0, first: { float: 0, quantized: 0, samples: 0 } };
+    let done = 0;
+    for await (const feeds of source.batches()) {
+      const n = batchLength(feeds);
+      const t0 = performance.now();
+      const fo = fs ? await fs.run(feeds, fNames) : {};
+      const t1 = performance.now();
+      const qo = await qs.run(feeds, qNames);
+      const into = done === 0 ? cost.first : cost;
+      into.float += t1 - t0;
+      into.quantized += performance.now() - t1;
+      into.samples += n;
+      if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
+      for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
+      done += n;
+      progress.done += n;
+      run.onProgress?.({ phase: 'evaluate', ...progress });
+    }
+    if (g.keep && fs) {
+      const c = cost.samples ? cost : cost.first;
+      const msPerSample = c.samples ? { float: c.float / c.samples, quantized: c.quantized / c.samples } : undefined;
+      ctx.kept = { float: fs, quantized: qs, fetches: outNames, msPerSample };
+      kept = true;
     }
   } finally {
-    await fs?.close();
+    if (!kept) {
+      await qs?.close();
+      await fs?.close();
+    }
   }
 }
 
@@ -209,7 +237,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   if (missing.length) throw new UserInputError(`the quantized model has no output named ${missing.map((n) => `'${n}'`).join(', ')}; compare needs the same outputs in both models`);
   const feedNames = new Set(run.float.graph.feedInputs().map((i) => i.name));
   const ctx: PassCtx = {
-    run, feedNames, failed: new Map(), skippedOutputs: new Set(),
+    run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0,
     accs: new Map(run.targets.map((t) => [t, new LayerAccumulator(t, run.histogramBins)])),
     outputs: new Map(names.map((n) => [n, new OutputAccumulator(n)])),
   };
@@ -219,7 +247,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   let source = run.source;
   const groups: Group[] = [];
   if (fetched.length === 0) {
-    groups.push({ targets: [...fromFeeds], outputs: true });
+    groups.push({ targets: [...fromFeeds], outputs: true, keep: run.keepSessions });
   } else {
     const allNames = [...new Set([...names, ...fetched.map((t) => t.tensor)])];
     const fs = await Session.open(instrumentedBytes(run.float, allNames), { ...run.session, label: 'float model (instrumented)' });
@@ -233,10 +261,10 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
     const fits = Math.floor(budget / Math.max(1, perSample));
     if (perSample * source.batchSize <= budget) {
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs });
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
     } else if (fits >= 1 && run.reopen) {
       source = await run.reopen(fits);
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs });
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
     } else {
       await fs.close();
       const parts = groupBySize(fetched, sizes, source.batchSize, budget);
@@ -245,7 +273,29 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     }
   }
   const progress = { done: 0, total: source.sampleCount * groups.length };
-  for (const g of groups) await runPass(ctx, source, g, progress);
+  ctx.passes = groups.length;
+  try {
+    for (const g of groups) await runPass(ctx, source, g, progress);
+    return passResult(ctx, names);
+  } catch (e) {
+    await closeSessions(ctx.kept);
+    throw e;
+  }
+}
+
+/** Closes sessions evaluatePass left open (keepSessions). */
+export async function closeSessions(s: OpenSessions | undefined): Promise<void> {
+  if (!s) return;
+  try {
+    await s.quantized.close();
+  } finally {
+    await s.float.close();
+  }
+}
+
+function passResult(ctx: PassCtx, names: readonly string[]): PassResult {
+  const { run } = ctx;
+  const fetched = run.targets.filter((t) => !ctx.feedNames.has(t.tensor));
   const results: LayerResult[] = [];
   const skipped = [...ctx.failed].map(([t, reason]) => ({ tensor: t.tensor, reason }));
   for (const [t, a] of ctx.accs) if (!ctx.failed.has(t)) results.push(a.result());
@@ -253,6 +303,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   return {
     outputs: names.filter((n) => !ctx.skippedOutputs.has(n)).map((n) => ctx.outputs.get(n)!.result()),
     skippedOutputs: [...ctx.skippedOutputs],
-    layers: { results, skipped, passes: fetched.length ? groups.length : run.targets.length ? 1 : 0 },
+    layers: { results, skipped, passes: fetched.length ? ctx.passes : run.targets.length ? 1 : 0 },
+    sessions: ctx.kept,
   };
 }

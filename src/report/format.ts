@@ -49,7 +49,7 @@ export const INSTRUMENTED_NOTE =
   'Per-layer and output figures come from one pass over the data: the float model (BatchNormalization folded, as quantized) ' +
   'with the compared tensors exposed as extra outputs, and the quantized model with the integer tensors behind them exposed, ' +
   'which keeps its integer kernels; a tensor without one (no QuantizeLinear before its DequantizeLinear) is exposed as is, which can stop onnxruntime fusing across it. ' +
-  'Latency comes from the unmodified model files.';
+  'Latency: see its own note.';
 
 export const IN_SAMPLE_NOTE = 'IN-SAMPLE: evaluated on the calibration samples, so these figures are optimistic; pass --eval-data for held-out figures.';
 

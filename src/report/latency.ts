@@ -1,6 +1,17 @@
 // Latency of both models in onnxruntime-node. The models alternate within every round (float,
 // quantized; then quantized, float) so that drift in the machine's state (frequency scaling, other
-// load) hits both alike; each figure is the median over all timed runs.
+// load) hits both alike; each figure is the median over the timed runs.
+//
+// Verification times the sessions its evaluation pass already opened and ran (the graphs with the
+// compared tensors exposed as extra outputs), fetching only the model's own outputs: no second pair
+// of sessions is created, and onnxruntime runs every node of either graph anyway. What it cannot
+// show is a fusion that an exposed float tensor stops (LATENCY_NOTES). Without those sessions (the
+// per-layer pass ran in groups) the model files are opened as they are.
+//
+// Fewer runs than a benchmark, still enough for a median: per batch size, one warm-up run of each
+// model unless a run is known to take over SLOW_RUN_MS (the median of ≥ 3 rounds then absorbs a
+// first, colder run); then rounds of ≥ minRoundMs per model, 3 to `rounds`, no new round past the
+// 3rd once `budgetMs` is spent (always 3 for runs over SLOW_RUN_MS).
 import { performance } from 'node:perf_hooks';
 import type { Feeds } from '../ir/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
@@ -10,25 +21,43 @@ import type { Progress } from './evaluate.js';
 export interface LatencyOptions {
   /** Batch sizes to time (default [1, 8]). */
   batchSizes?: number[];
-  /**
-   * Rounds of alternating runs (default 5; 3 when one run of a batch takes over SLOW_RUN_MS, where
-   * a run is long against timer and scheduling noise and more rounds would cost seconds each).
-   */
+  /** Most rounds of alternating runs (default 5; at least 3 are run unless fewer are given, then exactly that many). */
   rounds?: number;
   /** Aim for at least this many milliseconds per model per round (default 40). */
   minRoundMs?: number;
+  /** Milliseconds per batch size after which no round past the 3rd starts (default 1000). */
+  budgetMs?: number;
   /** Quantized/float time ratio above which the quantized model counts as slower (default 1.05). */
   slowerTolerance?: number;
 }
 
-export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRoundMs: 40, slowerTolerance: 1.05, threads: 2 } as const;
+export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRounds: 3, minRoundMs: 40, budgetMs: 1000, slowerTolerance: 1.05, threads: 2 } as const;
 
-/** A run this long (ms) needs one warm-up run and 3 rounds, not 3 warm-up runs and 5 rounds. */
+/** A run this long (ms) is timed in 3 rounds of one run, without a warm-up run when known in advance. */
 export const SLOW_RUN_MS = 100;
+
+export const LATENCY_NOTES = {
+  evaluation: 'Timed on the sessions of the evaluation pass (the same graphs with the compared tensors exposed as extra outputs, only the model outputs fetched; ' +
+    'onnxruntime runs every node either way, but an exposed float tensor can stop a fusion across it). Median of alternating float/quantized rounds; ' +
+    'one warm-up run per model unless a run takes over 100 ms.',
+  files: 'Timed on the unmodified model files. Median of alternating float/quantized rounds; one warm-up run per model.',
+} as const;
+
+/** Sessions already open and run (the evaluation pass's): timed as they are, left open. */
+export interface OpenSessions {
+  float: Session;
+  quantized: Session;
+  /** What to fetch: the model's own outputs. */
+  fetches: readonly string[];
+  /** Milliseconds per sample each model took in the evaluation pass (to size the runs without a warm-up). */
+  msPerSample?: { float: number; quantized: number };
+}
 
 export interface LatencyRun {
   floatModel: string;
   quantizedModel: string;
+  /** Time these instead of opening the files. */
+  sessions?: OpenSessions;
   /** Feeds per batch size; a batch size without feeds is reported as skipped with `skipReasons`. */
   feeds: Map<number, Feeds>;
   skipReasons: Map<number, string>;
@@ -43,61 +72,73 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function timeRuns(s: Session, feeds: Feeds, n: number, into: number[]): Promise<void> {
+async function timeRuns(s: Session, feeds: Feeds, fetches: readonly string[] | undefined, n: number, into: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    await s.run(feeds);
+    await s.run(feeds, fetches);
     into.push(performance.now() - t0);
   }
 }
 
-async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Required<LatencyOptions> & { fixedRounds: boolean }): Promise<{ floatMs: number; quantizedMs: number; runs: number; rounds: number }> {
-  const warm: number[] = [];
-  await timeRuns(f, feeds, 1, warm);
-  await timeRuns(q, feeds, 1, warm);
-  const slow = Math.min(...warm) > SLOW_RUN_MS;
-  if (!slow) {
-    await timeRuns(f, feeds, 2, warm);
-    await timeRuns(q, feeds, 2, warm);
+type Resolved = Required<LatencyOptions> & { fixedRounds: boolean };
+
+async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Resolved, fetches: readonly string[] | undefined, estimateMs: number | undefined): Promise<{ floatMs: number; quantizedMs: number; runs: number; rounds: number }> {
+  let per = estimateMs;
+  if (per === undefined || per <= SLOW_RUN_MS) {
+    const warm: number[] = [];
+    await timeRuns(f, feeds, fetches, 1, warm);
+    await timeRuns(q, feeds, fetches, 1, warm);
+    per = Math.max(...warm);
   }
-  const per = Math.max(median(warm), 1e-3);
-  const runs = Math.min(50, Math.max(1, Math.ceil(o.minRoundMs / per)));
-  const rounds = slow && !o.fixedRounds ? Math.min(3, o.rounds) : o.rounds;
+  const slow = per > SLOW_RUN_MS;
+  const runs = slow ? 1 : Math.min(50, Math.max(1, Math.ceil(o.minRoundMs / Math.max(per, 1e-3))));
+  const minRounds = Math.min(LATENCY_DEFAULTS.minRounds, o.rounds);
   const ft: number[] = [];
   const qt: number[] = [];
-  for (let r = 0; r < rounds; r++) {
+  const t0 = performance.now();
+  let r = 0;
+  while (r < o.rounds) {
     const order: [Session, number[]][] = r % 2 === 0 ? [[f, ft], [q, qt]] : [[q, qt], [f, ft]];
-    for (const [s, into] of order) await timeRuns(s, feeds, runs, into);
+    for (const [s, into] of order) await timeRuns(s, feeds, fetches, runs, into);
+    r++;
+    if (!o.fixedRounds && r >= minRounds && (slow || performance.now() - t0 >= o.budgetMs)) break;
   }
-  return { floatMs: median(ft), quantizedMs: median(qt), runs, rounds };
+  return { floatMs: median(ft), quantizedMs: median(qt), runs, rounds: r };
 }
 
 export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
-  const o = { ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options, fixedRounds: run.options?.rounds !== undefined };
+  const o: Resolved = {
+    ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options, fixedRounds: run.options?.rounds !== undefined,
+  };
   const threads = run.session.threads ?? LATENCY_DEFAULTS.threads;
   const opts = { ...run.session, threads };
-  const f = await Session.open(run.floatModel, { ...opts, label: run.floatModel });
-  const q = await Session.open(run.quantizedModel, { ...opts, label: run.quantizedModel });
+  const own = run.sessions === undefined;
+  const f = run.sessions?.float ?? await Session.open(run.floatModel, { ...opts, label: run.floatModel });
+  let q: Session | undefined;
   const results: LatencyResult[] = [];
   const skipped: LatencySection['skipped'] = [];
   let runsPerRound = 0;
   let rounds = 0;
   try {
+    q = run.sessions?.quantized ?? await Session.open(run.quantizedModel, { ...opts, label: run.quantizedModel });
+    const per = run.sessions?.msPerSample;
     for (const [k, batch] of o.batchSizes.entries()) {
       const feeds = run.feeds.get(batch);
       if (!feeds) {
         skipped.push({ batch, reason: run.skipReasons.get(batch) ?? 'no data for this batch size' });
         continue;
       }
-      const t = await timeBatch(f, q, feeds, o);
+      const t = await timeBatch(f, q, feeds, o, run.sessions?.fetches, per ? Math.max(per.float, per.quantized) * batch : undefined);
       runsPerRound = Math.max(runsPerRound, t.runs);
       rounds = Math.max(rounds, t.rounds);
-      results.push({ batch, floatMs: t.floatMs, quantizedMs: t.quantizedMs, speedup: t.floatMs / t.quantizedMs });
+      results.push({ batch, floatMs: t.floatMs, quantizedMs: t.quantizedMs, speedup: t.floatMs / t.quantizedMs, rounds: t.rounds, runsPerRound: t.runs });
       run.onProgress?.({ phase: 'latency', done: k + 1, total: o.batchSizes.length });
     }
   } finally {
-    await f.close();
-    await q.close();
+    if (own) {
+      await f.close();
+      await q?.close();
+    }
   }
   return {
     threads,
@@ -107,6 +148,8 @@ export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
     skipped,
     quantizedSlower: results.some((r) => r.quantizedMs > r.floatMs * o.slowerTolerance),
     slowerTolerance: o.slowerTolerance,
+    sessions: own ? 'files' : 'evaluation',
+    note: own ? LATENCY_NOTES.files : LATENCY_NOTES.evaluation,
   };
 }
 

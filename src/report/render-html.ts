@@ -69,7 +69,8 @@ function summaryTable(r: Report): string {
   const skipped = (r.latency?.skipped ?? []).map((s) => `<div class="muted">batch ${s.batch} not timed: ${esc(s.reason)}</div>`).join('');
   return `<h2>Outputs</h2>${tableHtml(['output', 'SQNR dB', 'cosine', 'max abs', 'mean abs', 'top-1 agree', 'acc float', 'acc quant', 'drop pp'], rows, new Set([1, 2, 3, 4, 5, 6, 7, 8]))}` +
     `<h2>Size and speed</h2>${tableHtml(['', 'float', 'quantized', ''], [['bytes', f.bytes(r.size.floatBytes), f.bytes(r.size.quantizedBytes), esc(f.sizeRatio(r.size))]], new Set([1, 2]))}` +
-    (lat.length ? tableHtml(['batch', 'float ms', 'quantized ms', 'speed'], lat, new Set([0, 1, 2])) : '<div class="muted">latency not measured</div>') + skipped;
+    (lat.length ? tableHtml(['batch', 'float ms', 'quantized ms', 'speed'], lat, new Set([0, 1, 2])) : '<div class="muted">latency not measured</div>') + skipped +
+    (r.latency?.note ? `<div class="note">${esc(r.latency.note)}</div>` : '');
 }
 
 function gates(r: Report): string {

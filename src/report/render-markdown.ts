@@ -50,7 +50,7 @@ function summary(r: Report): string[] {
     rows.push([`latency, batch ${l.batch}`, `${f.ms(l.floatMs)} ms`, `${f.ms(l.quantizedMs)} ms`, l.speedup < 1 ? `**${f.speedup(l.speedup)}**` : f.speedup(l.speedup)]);
   }
   const samples = `${r.data.samples} samples${r.data.inSample ? ' (in-sample)' : ''}${r.data.labels ? ', labelled' : ''}`;
-  return [...mdTable(['', 'float', 'quantized', ''], rows), '', `<sub>${cell(samples)}${r.latency ? `; latency: onnxruntime-node, ${r.latency.threads} threads, medians of alternating rounds` : ''}.</sub>`, ''];
+  return [...mdTable(['', 'float', 'quantized', ''], rows), '', `<sub>${cell(samples)}${r.latency ? `; latency: onnxruntime-node, ${r.latency.threads} threads, medians of alternating rounds${r.latency.note ? `. ${cell(r.latency.note.replace(/\.$/, ''))}` : ''}` : ''}.</sub>`, ''];
 }
 
 function gates(r: Report, h: string): string[] {

@@ -24,7 +24,8 @@ function latencyBlock(r: Report): string[] {
   const rows = l.results.map((x) => [String(x.batch), f.ms(x.floatMs), f.ms(x.quantizedMs), f.speedup(x.speedup)]);
   return [
     '',
-    `latency    onnxruntime-node, ${l.threads} threads, median of ${l.rounds} alternating rounds × ${l.runsPerRound} runs`,
+    `latency    onnxruntime-node, ${l.threads} threads, median of ${l.rounds === l.results.reduce((m, x) => Math.min(m, x.rounds ?? l.rounds), l.rounds) ? '' : 'up to '}${l.rounds} alternating rounds × ${l.runsPerRound} runs`,
+    ...(l.note ? [`           ${l.note}`] : []),
     ...f.table(['batch', 'float ms', 'quantized ms', 'speed'], rows, new Set([0, 1, 2])).map((x) => `  ${x}`),
     ...l.skipped.map((s) => `  batch ${s.batch} skipped: ${s.reason}`),
   ];

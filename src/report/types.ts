@@ -130,6 +130,9 @@ export interface LatencyResult {
   quantizedMs: number;
   /** floatMs / quantizedMs: above 1 the quantized model is faster. */
   speedup: number;
+  /** Alternating rounds timed at this batch size, and runs of each model per round. */
+  rounds?: number;
+  runsPerRound?: number;
 }
 
 export interface LatencySection {
@@ -142,6 +145,10 @@ export interface LatencySection {
   quantizedSlower: boolean;
   /** Ratio quantizedMs / floatMs above which the quantized model counts as slower. */
   slowerTolerance: number;
+  /** Which sessions were timed: the evaluation pass's (instrumented graphs, model outputs fetched) or ones opened on the model files. */
+  sessions?: 'evaluation' | 'files';
+  /** What was timed and how, in words. */
+  note?: string;
 }
 
 export interface Gates {

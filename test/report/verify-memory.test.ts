@@ -69,6 +69,31 @@ describe('verification in memory', () => {
   });
 });
 
+describe('latency on the evaluation sessions', () => {
+  it('times the sessions of the evaluation pass (3 to 5 rounds per batch size); when the per-layer pass runs in groups, the model files', async () => {
+    const output = path.join(dir, 'latency.int8.onnx');
+    await quantize(LENET, { output, data: CALIB, verify: false });
+    const reused = await compare(LENET, output, { data: CALIB, count: 16 });
+    const grouped = await compare(LENET, output, { data: CALIB, count: 16, layerBudgetBytes: 1 });
+    expect(reused.layers!.passes).toBe(1);
+    expect(reused.latency!.sessions).toBe('evaluation');
+    expect(reused.latency!.note).toMatch(/sessions of the evaluation pass/);
+    expect(grouped.layers!.passes).toBeGreaterThan(1);
+    expect(grouped.latency!.sessions).toBe('files');
+    for (const l of [reused.latency!, grouped.latency!]) {
+      expect(l.results.map((r) => r.batch)).toEqual([1, 8]);
+      for (const r of l.results) {
+        expect(r.rounds).toBeGreaterThanOrEqual(3);
+        expect(r.rounds).toBeLessThanOrEqual(5);
+        expect(r.floatMs).toBeGreaterThan(0);
+        expect(r.speedup).toBeCloseTo(r.floatMs / r.quantizedMs, 12);
+      }
+    }
+    // The same figures either way: latency does not touch the metrics.
+    expect(grouped.outputs[0]!.sqnrDb).toBeCloseTo(reused.outputs[0]!.sqnrDb, 9);
+  });
+});
+
 describe('never a silent collapse', () => {
   let overrides: string;
   beforeAll(async () => {
