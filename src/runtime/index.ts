@@ -48,7 +48,16 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /** Label for error messages (usually the model's path). */
   label?: string;
+  /**
+   * Whether onnxruntime may copy weights into a packed layout at load (its default: true). A packed
+   * copy is a second copy of every MatMul/Conv weight in memory; a large model's sessions turn it
+   * off and compute from the weights as loaded (same results, somewhat slower).
+   */
+  prepacking?: boolean;
 }
+
+/** Model bytes, a model file, or bytes whose external data resolves against a folder. */
+export type SessionSource = Uint8Array | string | { bytes: Uint8Array; externalDataFolder: string };
 
 const ORT_TYPE: Record<number, ort.Tensor.Type> = {
   [DataType.FLOAT]: 'float32', [DataType.UINT8]: 'uint8', [DataType.INT8]: 'int8', [DataType.UINT16]: 'uint16',
@@ -61,8 +70,11 @@ const FROM_ORT = new Map(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]
 export class Session {
   private constructor(private readonly inner: ort.InferenceSession, readonly label: string) {}
 
-  /** Opens a session from model bytes, or from a path (needed for external data / > 2 GB). */
-  static async open(model: Uint8Array | string, opts: SessionOptions = {}): Promise<Session> {
+  /**
+   * Opens a session from model bytes, a path, or bytes whose tensors reference external data in a
+   * folder (onnxruntime reads them from there: a large model's weights are never copied by qtool).
+   */
+  static async open(model: SessionSource, opts: SessionOptions = {}): Promise<Session> {
     const label = opts.label ?? (typeof model === 'string' ? model : 'model');
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: opts.providers ?? ['cpu'],
@@ -70,12 +82,18 @@ export class Session {
       logSeverityLevel: LEVELS.indexOf(logLevel()) as 0 | 1 | 2 | 3 | 4,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
-    if (opts.spinning === false) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+    const session: Record<string, unknown> = {};
+    if (opts.spinning === false) Object.assign(session, { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } });
+    if (opts.prepacking === false) session.disable_prepacking = '1';
+    // onnxruntime's "session.model_external_initializers_file_folder_path": where external data
+    // of a model given as bytes is found.
+    if (typeof model === 'object' && !(model instanceof Uint8Array)) session.model_external_initializers_file_folder_path = model.externalDataFolder;
+    if (Object.keys(session).length) options.extra = { session };
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
     try {
       const inner = typeof model === 'string'
         ? await ort.InferenceSession.create(model, options)
-        : await ort.InferenceSession.create(model, options);
+        : await ort.InferenceSession.create(model instanceof Uint8Array ? model : model.bytes, options);
       return new Session(inner, label);
     } catch (e) {
       throw new ModelError(`${label}: onnxruntime cannot load the model: ${firstLine(e)}`, 1, { cause: e });
