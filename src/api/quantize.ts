@@ -139,6 +139,10 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   notes.push(...(planned.notes ?? []));
   phase('rewrite');
   const rewrite = runPipeline(model, pipeline, { ...planned, config });
+  // The rewrite stored the plan's integers in the model: drop the plan's copy (as large as the
+  // quantized weights) before writing and verifying.
+  planned.integers.weights.clear();
+  planned.integers.biases.clear();
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
   model.graph.toposort();
