@@ -8,6 +8,7 @@ import { copyModel, hasLazyTensors, readModelFile } from '../onnx/index.js';
 import { takeDataWarnings } from '../data/index.js';
 import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
+import { collectGarbage } from './memory.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph } from '../quant/analyze.js';
@@ -143,6 +144,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   // quantized weights) before writing and verifying.
   planned.integers.weights.clear();
   planned.integers.biases.clear();
+  if (large) collectGarbage();
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
   model.graph.toposort();
@@ -155,7 +157,10 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads, externalData: large || undefined });
   // The written model as verification needs it: a large model's integer weights are dropped from
   // memory and read back from the output's data file only if asked for.
-  if (large && prepared) model = readModelFile(output, { lazyExternalBytes: 0 });
+  if (large && prepared) {
+    model = readModelFile(output, { lazyExternalBytes: 0 });
+    collectGarbage();
+  }
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };
