@@ -76,7 +76,8 @@ describe('large-model path', () => {
     const verify = { latency: false };
     const a = await quantize(file, { output: path.join(dir, 'a.onnx'), data, config, verify });
     process.env.QTOOL_LARGE_MODEL_BYTES = '0';
-    const b = await quantize(file, { output: path.join(dir, 'b.onnx'), data, config, verify });
+    // Latency too: timed one model after the other on this path.
+    const b = await quantize(file, { output: path.join(dir, 'b.onnx'), data, config, verify: { latency: true } });
     // In memory: one inline protobuf; large model: external data out, as in.
     expect(fs.existsSync(path.join(dir, 'a.onnx.data'))).toBe(false);
     expect(fs.statSync(path.join(dir, 'b.onnx.data')).size).toBeGreaterThan(fs.statSync(path.join(dir, 'b.onnx')).size);
@@ -85,5 +86,7 @@ describe('large-model path', () => {
     expect(b.report!.outputs).toEqual(a.report!.outputs);
     expect(b.report!.layers!.tensors.map((t) => [t.tensor, t.ownSqnrDb, t.accumulatedSqnrDb])).toEqual(a.report!.layers!.tensors.map((t) => [t.tensor, t.ownSqnrDb, t.accumulatedSqnrDb]));
     expect(await runOnce(path.join(dir, 'b.onnx'))).toEqual(await runOnce(path.join(dir, 'a.onnx')));
+    expect(b.report!.latency!.results.map((r) => r.batch)).toEqual([1, 8]);
+    for (const r of b.report!.latency!.results) expect(r.floatMs > 0 && r.quantizedMs > 0 && Number.isFinite(r.speedup)).toBe(true);
   });
 });
