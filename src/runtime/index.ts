@@ -48,12 +48,6 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /** Label for error messages (usually the model's path). */
   label?: string;
-  /**
-   * Whether onnxruntime may copy weights into a packed layout at load (its default: true). A packed
-   * copy is a second copy of every MatMul/Conv weight in memory; a large model's sessions turn it
-   * off and compute from the weights as loaded (same results, somewhat slower).
-   */
-  prepacking?: boolean;
 }
 
 /** Model bytes, a model file, or bytes whose external data resolves against a folder. */
@@ -84,7 +78,6 @@ export class Session {
     if (opts.threads) options.intraOpNumThreads = opts.threads;
     const session: Record<string, unknown> = {};
     if (opts.spinning === false) Object.assign(session, { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } });
-    if (opts.prepacking === false) session.disable_prepacking = '1';
     // onnxruntime's "session.model_external_initializers_file_folder_path": where external data
     // of a model given as bytes is found.
     if (typeof model === 'object' && !(model instanceof Uint8Array)) session.model_external_initializers_file_folder_path = model.externalDataFolder;
