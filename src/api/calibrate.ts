@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeConfig, type QuantConfig } from '../config/index.js';
 import { openDataFolder, parseFixedInputs, parsePreprocess } from '../data/index.js';
-import { encodeModel } from '../onnx/index.js';
+import { encodeModel, hasLazyTensors } from '../onnx/index.js';
 import { prepareModel } from '../passes/index.js';
 import { tensorsToCalibrate } from '../quant/plan.js';
 import {
@@ -45,11 +45,11 @@ export async function calibrate(modelPath: string, opts: CalibrateOptions): Prom
   const model = readModel(modelPath);
   const fileSha = sha256(fs.readFileSync(modelPath));
   prepareModel(model, { equalize: config.equalize });
-  const encoded = encodeModel(model);
+  const { encoded, hash } = preparedBytes(model);
   const tensors = tensorsToCalibrate(model.graph, config);
   const stats = await observeToStats(model, tensors, config, {
     data: opts.data, preprocess: opts.preprocess, budgetBytes: opts.budgetBytes, onProgress: opts.onProgress, label: modelPath,
-    identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: sha256(encoded) }, encoded,
+    identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: hash }, encoded,
   });
   const ranges = opts.includeRanges ?? (opts.config?.algo !== undefined || config.movingAverage);
   return ranges ? statsWithRanges(stats, config) : stats;
@@ -118,7 +118,18 @@ export async function calibratePrepared(
   tensors: readonly string[],
   opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string },
 ): Promise<StatsFile> {
-  const encoded = encodeModel(model);
-  const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: sha256(encoded) };
+  const { encoded, hash } = preparedBytes(model);
+  const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: hash };
   return observeToStats(model, tensors, opts.config, { ...opts, identity, encoded });
+}
+
+/**
+ * The prepared model's hash, and its bytes for the sessions to append outputs to. A large model
+ * (weights left in their external data file) is hashed as it references them, and its sessions
+ * are built by modelWithOutputs, which keeps those references: no buffer of the whole model.
+ */
+function preparedBytes(model: Model): { encoded?: Uint8Array; hash: string } {
+  if (hasLazyTensors(model)) return { hash: sha256(encodeModel(model, { referenceLazy: true })) };
+  const encoded = encodeModel(model);
+  return { encoded, hash: sha256(encoded) };
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
-import { readModelFile } from '../onnx/index.js';
+import { hasLazyTensors, readModelFile } from '../onnx/index.js';
 import { batchLength, checkLabels, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
@@ -188,6 +188,7 @@ async function latencySection(ctx: Ctx, inputs: ValueInfo[], sessions: OpenSessi
   const feeds = src.fixedInputs.length ? new Map([[batchLength(first!), first!]]) : new Map(sizes.map((n) => [n, takeSamples(first!, n)]));
   return measureLatency({
     floatModel: ctx.pair.float.path, quantizedModel: ctx.pair.quantized.path, sessions, feeds, skipReasons, session: { threads: ctx.threads },
+    sequential: hasLazyTensors(ctx.pair.float.model) || hasLazyTensors(ctx.pair.quantized.model),
     options: { ...lo, batchSizes: [...sizes, ...skipReasons.keys()] }, onProgress: ctx.opts.onProgress,
   });
 }

@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../config/index.js';
 import type { Model } from '../ir/index.js';
-import { decodeModel, encodeModel } from '../onnx/index.js';
+import { copyModel } from '../onnx/index.js';
 import { prepareModel } from '../passes/index.js';
 import { analyzeGraph, analyzeSubgraphs } from '../quant/analyze.js';
 
@@ -10,7 +10,7 @@ import { analyzeGraph, analyzeSubgraphs } from '../quant/analyze.js';
  * producer's range) count as quantized.
  */
 export function quantizableOps(model: Model): { name: string; opType: string; status: 'quantized' | 'absorbed' }[] {
-  const copy = decodeModel(encodeModel(model), { baseDir: model.baseDir });
+  const copy = copyModel(model);
   prepareModel(copy);
   const a = analyzeGraph(copy.graph, DEFAULTS);
   const out: { name: string; opType: string; status: 'quantized' | 'absorbed' }[] = [];

@@ -4,10 +4,11 @@ import fs from 'node:fs';
 import { UnsupportedError, UserInputError } from '../errors.js';
 import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { decodeModel, encodeModel, readModelFile } from '../onnx/index.js';
+import { copyModel, hasLazyTensors, readModelFile } from '../onnx/index.js';
 import { takeDataWarnings } from '../data/index.js';
 import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
+import { collectGarbage } from './memory.js';
 import type { QuantConfig } from '../config/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph } from '../quant/analyze.js';
@@ -103,13 +104,16 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   }
   checkOutputFolders([['model', output], ['plan', opts.savePlan], ...(opts.verify ? opts.verify.reports ?? [] : []).map((f) => ['report', f] as const)]);
   phase('read');
-  const model = readModelFile(input);
+  let model = readModelFile(input);
+  // A large model (external data over largeModelBytes()): its weights stay in their file until a
+  // pass needs them, and its output keeps external data (see onnx/io.ts).
+  const large = hasLazyTensors(model);
   refuseQuantized(model, input, opts.requantize);
   const original = modelNames(model);
   phase('prepare');
   const notes: Note[] = prepareModel(model, { equalize: config.equalize }).map((m) => note(m.startsWith('equalize: ') ? 'equalized' : 'prepare', m));
   checkModelNames(original, model, config, opts.configOrigin);
-  const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
+  const prepared = opts.verify ? copyModel(model, input) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
   let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
@@ -152,6 +156,11 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   notes.push(...(planned.notes ?? []));
   phase('rewrite');
   const rewrite = runPipeline(model, pipeline, { ...planned, config });
+  // The rewrite stored the plan's integers in the model: drop the plan's copy (as large as the
+  // quantized weights) before writing and verifying.
+  planned.integers.weights.clear();
+  planned.integers.biases.clear();
+  if (large) collectGarbage();
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
   model.graph.toposort();
@@ -161,7 +170,13 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const integerTensors = new Map(Object.entries(rewrite.integerOf));
   recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
-  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads });
+  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads, externalData: large || undefined });
+  // The written model as verification needs it: a large model's integer weights are dropped from
+  // memory and read back from the output's data file only if asked for.
+  if (large && prepared) {
+    model = readModelFile(output, { lazyExternalBytes: 0 });
+    collectGarbage();
+  }
   const floatBytes = fs.statSync(input).size;
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };

@@ -9,9 +9,9 @@
 //   int16 fallback: the activation groups of its inputs and outputs are int16, with their observed
 //                   range, and so are its weights; onnxruntime runs int16 Q/DQ (opset 21 or
 //                   com.microsoft) and the node itself in float on the dequantized values.
-import { UsageError, UserInputError } from '../errors.js';
+import { UnsupportedError, UsageError, UserInputError } from '../errors.js';
 import { opsetVersion, type Feeds, type Model } from '../ir/index.js';
-import { readModelFile, encodeModel, decodeModel } from '../onnx/index.js';
+import { readModelFile, encodeModel, decodeModel, hasLazyTensors, largeModelBytes } from '../onnx/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph, type Analysis } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
@@ -111,6 +111,8 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   if (config.mode !== 'static') throw new UsageError(`sensitivity and --target-* work in static mode only (got --mode ${config.mode})`);
   if (config.format !== 'qdq') throw new UsageError('sensitivity and --target-* search on QDQ models; drop --format qoperator');
   const model = readModelFile(input);
+  // The search builds every trial model in memory, as one buffer: not for a large model.
+  if (hasLazyTensors(model)) throw new UnsupportedError(`${input}: sensitivity and --target-* build every trial model in memory, which a model with over ${(largeModelBytes() / 2 ** 20).toFixed(0)} MiB of external data does not fit; run qtool quantize with --exclude-nodes instead`);
   prepareModel(model, { equalize: config.equalize });
   // As quantize() does: raise the opset the pipeline needs before calibrating, and analyse the result.
   let analysis = analyzeGraph(model.graph, config);

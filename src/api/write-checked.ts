@@ -43,7 +43,7 @@ export async function writeChecked(model: Model, output: string, opts: CheckedWr
       throw writeError(output, e);
     }
     const tmpModel = path.join(tmpDir, base);
-    const result = writeModelFile(model, tmpModel, { externalDataThreshold: opts.externalDataThreshold });
+    const result = writeModelFile(model, tmpModel, { externalDataThreshold: opts.externalDataThreshold, externalData: opts.externalData });
     if (opts.check !== false) await checkRuns(tmpModel, output, model, opts);
     try {
       if (result.externalDataFile) fs.renameSync(path.join(tmpDir, result.externalDataFile), path.join(dir, result.externalDataFile));

@@ -16,7 +16,7 @@
 // as the activation budget holds.
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
-import { appendGraphOutputs, modelWithOutputs } from '../onnx/index.js';
+import { appendGraphOutputs, modelWithOutputs, type SessionModel } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
@@ -66,7 +66,7 @@ export interface ObserveResult {
  * Model bytes with `names` added as graph outputs; the model itself is left as it was. With
  * `encoded` (the model's bytes as they are), the outputs are appended to those.
  */
-export function augmentedModelBytes(model: Model, names: readonly string[], encoded?: Uint8Array): Uint8Array | string {
+export function augmentedModelBytes(model: Model, names: readonly string[], encoded?: Uint8Array): SessionModel {
   if (encoded) {
     const extra = [...new Set(names)].filter((n) => !model.graph.isGraphOutput(n));
     return appendGraphOutputs(encoded, extra, DataType.FLOAT);

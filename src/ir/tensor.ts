@@ -9,20 +9,34 @@ import { bfloat16ToFloat, halfToFloat } from './half.js';
 export type TypedData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array |
   Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
+/**
+ * Where the bytes of a tensor that is not held in memory live (a large model's external data):
+ * `load` reads them each time they are asked for, so a pass that walks the weights holds one at
+ * a time. `ref` is opaque outside src/onnx.
+ */
+export interface LazyBytes {
+  readonly byteLength: number;
+  load(): Uint8Array;
+  readonly ref?: unknown;
+}
+
 export class Tensor {
   name: string;
   readonly dtype: DataTypeId;
   readonly dims: readonly number[];
   private bytes: Uint8Array;
+  /** Set when the bytes stay in a file until asked for (see LazyBytes). */
+  readonly lazy: LazyBytes | undefined;
   readonly strings: readonly Uint8Array[] | undefined;
   /** The decoded message this tensor came from (opaque outside src/onnx); dropped on any data change. */
   source: unknown;
 
-  constructor(init: { name: string; dtype: DataTypeId; dims: readonly number[]; bytes?: Uint8Array; strings?: Uint8Array[]; source?: unknown }) {
+  constructor(init: { name: string; dtype: DataTypeId; dims: readonly number[]; bytes?: Uint8Array; lazy?: LazyBytes; strings?: Uint8Array[]; source?: unknown }) {
     this.name = init.name;
     this.dtype = init.dtype;
     this.dims = [...init.dims];
     this.bytes = init.bytes ?? new Uint8Array(0);
+    this.lazy = init.bytes ? undefined : init.lazy;
     this.strings = init.strings;
     this.source = init.source;
   }
@@ -31,11 +45,15 @@ export class Tensor {
     return this.dims.reduce((a, b) => a * b, 1);
   }
   get byteLength(): number {
-    return this.bytes.byteLength;
+    return this.lazy ? this.lazy.byteLength : this.bytes.byteLength;
   }
-  /** Raw little-endian bytes (shared, do not mutate: use `Tensor.from*` to make a new tensor). */
+  /**
+   * Raw little-endian bytes (shared, do not mutate: use `Tensor.from*` to make a new tensor). A
+   * lazy tensor reads them from its file on every call and keeps nothing: hold the result only as
+   * long as it is needed.
+   */
   get raw(): Uint8Array {
-    return this.bytes;
+    return this.lazy ? this.lazy.load() : this.bytes;
   }
   describe(): string {
     return `${this.name} ${dtypeName(this.dtype)}[${this.dims.join(',')}]`;
@@ -45,13 +63,14 @@ export class Tensor {
   toFloat64(): Float64Array {
     const n = this.size;
     const out = new Float64Array(n);
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const bytes = this.raw;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const read = elementReader(this.dtype, view);
     for (let i = 0; i < n; i++) out[i] = read(i);
     return out;
   }
   toFloat32(): Float32Array {
-    if (this.dtype === DataType.FLOAT) return copyAligned(this.bytes, Float32Array, this.size);
+    if (this.dtype === DataType.FLOAT) return this.lazy ? ownFloat32(this.lazy.load()) : copyAligned(this.bytes, Float32Array, this.size);
     return Float32Array.from(this.toFloat64());
   }
   /** Integer values for INT64/INT32 shape-like tensors (exact up to 2^53). */
@@ -81,6 +100,11 @@ export class Tensor {
 
 function bytesOf(data: TypedData): Uint8Array {
   return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+}
+
+/** Freshly read bytes (a whole, aligned buffer of their own) viewed without a copy. */
+function ownFloat32(b: Uint8Array): Float32Array {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? new Float32Array(b.buffer, 0, b.byteLength / 4) : copyAligned(b, Float32Array, b.byteLength / 4);
 }
 
 function copyAligned<T>(bytes: Uint8Array, Ctor: { new (buf: ArrayBuffer): T }, _n: number): T {

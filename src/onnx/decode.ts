@@ -5,7 +5,7 @@ import {
   AttrType, DataType, Graph, Node, Tensor, byteLength, dtypeBits, dtypeName, type Attribute, type Model, type ValueInfo,
 } from '../ir/index.js';
 import { ModelProtoType, TensorProtoType } from './schema.js';
-import { parseExternalRef, readExternal } from './external.js';
+import { checkExternal, parseExternalRef, readExternal, readSlice, type ExternalSlice } from './external.js';
 import { MAX_ALLOC_BYTES, MAX_ELEMENTS, checkedCount, mib } from '../limits.js';
 import { floatFromBits, toInt64, toNumber, u64Words } from './long.js';
 
@@ -15,9 +15,22 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 interface Ctx {
   baseDir?: string;
   label?: string;
+  /** External tensors stay in their file until asked for (Tensor.lazy). */
+  lazy?: boolean;
 }
 
-export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; label?: string } = {}): Model {
+export interface DecodeOptions {
+  baseDir?: string;
+  label?: string;
+  /**
+   * When the external data of the model's initializers adds up to at least this many bytes, its
+   * tensors are checked but not read: they stay in their file (Tensor.lazy) until a pass needs
+   * them. Default: never (every tensor is read into memory).
+   */
+  lazyExternalBytes?: number;
+}
+
+export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model {
   const label = opts.label ?? 'model';
   let m: Msg;
   try {
@@ -28,7 +41,8 @@ export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; label?:
   if (!has(m, 'graph') || !has(m, 'ir_version')) {
     throw new UserInputError(`${label}: not an ONNX model (no ${has(m, 'graph') ? 'ir_version' : 'graph'} field); pass a .onnx file`);
   }
-  const ctx: Ctx = { baseDir: opts.baseDir, label };
+  const lazy = opts.baseDir !== undefined && opts.lazyExternalBytes !== undefined && externalBytes(m.graph) >= opts.lazyExternalBytes;
+  const ctx: Ctx = { baseDir: opts.baseDir, label, lazy };
   return {
     irVersion: toInt64(m.ir_version),
     opsets: (m.opset_import as Msg[]).map((o) => ({ domain: o.domain ?? '', version: toNumber(o.version) })),
@@ -40,6 +54,27 @@ export function decodeModel(bytes: Uint8Array, opts: { baseDir?: string; label?:
     source: m,
     baseDir: opts.baseDir,
   };
+}
+
+/** Bytes the external initializers of a decoded graph declare (dims × type; 0 for what cannot be sized). */
+function externalBytes(g: Msg): number {
+  let n = 0;
+  for (const t of g.initializer as Msg[]) {
+    if (t.data_location !== 1) continue;
+    const count = checkedCount((t.dims as unknown[]).map(toNumber));
+    if (count !== undefined && dtypeBits(t.data_type ?? 0) > 0) n += byteLength(t.data_type, count);
+  }
+  return n;
+}
+
+/** A tensor read with DecodeOptions.lazyExternalBytes whose bytes are still in their file. */
+export function isLazyExternal(t: Tensor): boolean {
+  return t.lazy !== undefined && (t.lazy.ref as LazyRef | undefined)?.kind === 'external';
+}
+
+interface LazyRef {
+  kind: 'external';
+  slice: ExternalSlice;
 }
 
 export function decodeTensorBytes(bytes: Uint8Array, label: string): Tensor {
@@ -150,6 +185,11 @@ export function decodeTensor(t: Msg, ctx: Ctx): Tensor {
   const want = sized ? byteLength(dtype, count) : undefined;
   if (t.data_location === 1) {
     const ref = parseExternalRef(t.external_data as { key: string; value: string }[], name);
+    if (ctx.lazy && want !== undefined) {
+      const slice = checkExternal(ctx.baseDir, ref, name, want, label);
+      const lazyRef: LazyRef = { kind: 'external', slice };
+      return new Tensor({ name, dtype, dims, lazy: { byteLength: slice.length, load: () => readSlice(slice, name), ref: lazyRef }, source: t });
+    }
     const bytes = readExternal(ctx.baseDir, ref, name, want, label);
     // The location is relative to the file we read; the writer decides where the bytes go next
     // (encodeTensor keeps the message's other fields and replaces the reference with the bytes).

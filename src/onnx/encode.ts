@@ -12,6 +12,12 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 export interface EncodeOptions {
   /** Tensors to store outside the protobuf: name → external_data entries. */
   external?: Map<Tensor, { location: string; offset: number; length: number }>;
+  /**
+   * Tensors still in their external data file (Tensor.lazy) keep the reference they were read
+   * with (location relative to the model's folder) instead of being read into the message: for a
+   * session that resolves external data against that folder.
+   */
+  referenceLazy?: boolean;
 }
 
 export function encodeModel(model: Model, opts: EncodeOptions = {}): Uint8Array {
@@ -158,7 +164,7 @@ export function encodeTensor(t: Tensor, opts: EncodeOptions = {}): Msg {
   const ext = opts.external?.get(t);
   const src = t.source as Msg | undefined;
   const readExternally = src?.data_location === 1;
-  if (src && !ext && !readExternally) {
+  if (src && !ext && (!readExternally || (opts.referenceLazy && t.lazy))) {
     const m = own(src);
     patchStr(m, 'name', t.name);
     return m;

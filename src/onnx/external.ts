@@ -47,6 +47,40 @@ export function resolveExternalPath(baseDir: string, location: string, tensorNam
  * The file is opened non-blocking, so a FIFO or device is refused instead of read forever.
  */
 export function readExternal(baseDir: string | undefined, ref: ExternalRef, tensorName: string, expectedBytes: number | undefined, modelFile = 'model'): Uint8Array {
+  return withExternal(baseDir, ref, tensorName, expectedBytes, modelFile, (fd, _real, bytes, file) => readRange(fd, file, ref.offset, bytes, tensorName));
+}
+
+/** Where a checked external tensor's bytes are: the real path of its file, offset and length. */
+export interface ExternalSlice {
+  file: string;
+  offset: number;
+  length: number;
+}
+
+/**
+ * Every check of readExternal (containment, regular file, length, size of the file), without
+ * reading the bytes: for tensors of a large model that stay in their file until a pass needs them.
+ */
+export function checkExternal(baseDir: string | undefined, ref: ExternalRef, tensorName: string, expectedBytes: number | undefined, modelFile = 'model'): ExternalSlice {
+  return withExternal(baseDir, ref, tensorName, expectedBytes, modelFile, (_fd, file, bytes) => ({ file, offset: ref.offset, length: bytes }));
+}
+
+/** Reads a checked slice again (a lazy tensor's bytes); the file must still hold them. */
+export function readSlice(s: ExternalSlice, tensorName: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = fs.openSync(s.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new UserInputError(`${s.file}: cannot open the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); keep the data file beside the model while qtool runs`, 1, { cause: e });
+  }
+  try {
+    return readRange(fd, s.file, s.offset, s.length, tensorName);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function withExternal<T>(baseDir: string | undefined, ref: ExternalRef, tensorName: string, expectedBytes: number | undefined, modelFile: string, use: (fd: number, real: string, bytes: number, file: string) => T): T {
   if (baseDir === undefined) {
     throw new UserInputError(`tensor '${tensorName}' has external data; read the model from its file path, not from bytes`);
   }
@@ -84,21 +118,25 @@ export function readExternal(baseDir: string | undefined, ref: ExternalRef, tens
     if (ref.offset + expectedBytes > st.size) {
       throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${expectedBytes} bytes at offset ${ref.offset}, the file has ${st.size}); write the data file again`);
     }
-    const buf = new Uint8Array(expectedBytes);
-    let done = 0;
-    while (done < expectedBytes) {
-      let n: number;
-      try {
-        n = fs.readSync(fd, buf, done, Math.min(expectedBytes - done, 2 ** 30), ref.offset + done);
-      } catch (e) {
-        throw new UserInputError(`${file}: cannot read the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
-      }
-      if (n === 0) break;
-      done += n;
-    }
-    if (done !== expectedBytes) throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${expectedBytes} bytes at offset ${ref.offset}, got ${done}); write the data file again`);
-    return buf;
+    return use(fd, real, expectedBytes, file);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function readRange(fd: number, file: string, offset: number, length: number, tensorName: string): Uint8Array {
+  const buf = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    let n: number;
+    try {
+      n = fs.readSync(fd, buf, done, Math.min(length - done, 2 ** 30), offset + done);
+    } catch (e) {
+      throw new UserInputError(`${file}: cannot read the external data for tensor '${tensorName}' (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 1, { cause: e });
+    }
+    if (n === 0) break;
+    done += n;
+  }
+  if (done !== length) throw new UserInputError(`${file}: external data for tensor '${tensorName}' is truncated (wanted ${length} bytes at offset ${offset}, got ${done}); write the data file again`);
+  return buf;
 }

@@ -14,7 +14,30 @@ export const EXTERNAL_DATA_THRESHOLD = 2 ** 31 - 64 * 2 ** 20;
 const EXTERNAL_MIN_TENSOR_BYTES = 1024;
 const EXTERNAL_ALIGN = 4096;
 
-export function readModelFile(file: string): Model {
+/**
+ * A model whose external data adds up to this many bytes or more is a "large model": its external
+ * tensors stay in their file until a pass needs them (one at a time), sessions read them from
+ * that file, and the output keeps its tensors in external data, written tensor by tensor. Below
+ * it, everything is read into memory (the results are the same either way; the large-model path
+ * trades re-reading the file for memory). QTOOL_LARGE_MODEL_BYTES overrides it (tests force the
+ * large-model path on small models with it).
+ */
+export const LARGE_MODEL_BYTES = 2 ** 30;
+
+export function largeModelBytes(): number {
+  const v = process.env.QTOOL_LARGE_MODEL_BYTES;
+  if (v === undefined || v === '') return LARGE_MODEL_BYTES;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UserInputError(`QTOOL_LARGE_MODEL_BYTES='${v}': give a byte count (an integer ≥ 0)`);
+  return n;
+}
+
+/** Whether the model holds tensors still in their external data file (read as a large model). */
+export function hasLazyTensors(model: Model): boolean {
+  return allTensors(model.graph).some((t) => t.lazy !== undefined);
+}
+
+export function readModelFile(file: string, opts: { lazyExternalBytes?: number } = {}): Model {
   let bytes: Uint8Array;
   try {
     bytes = fs.readFileSync(file);
@@ -24,7 +47,7 @@ export function readModelFile(file: string): Model {
     throw new UserInputError(`${file}: ${why}`, 1, { cause: e });
   }
   if (bytes.byteLength === 0) throw new UserInputError(`${file}: the file is empty; pass an .onnx model`);
-  return decodeModel(bytes, { baseDir: path.dirname(path.resolve(file)), label: file });
+  return decodeModel(bytes, { baseDir: path.dirname(path.resolve(file)), label: file, lazyExternalBytes: opts.lazyExternalBytes ?? largeModelBytes() });
 }
 
 export interface WriteOptions {
@@ -32,6 +55,11 @@ export interface WriteOptions {
   externalDataThreshold?: number;
   /** Refuse to write over this path (the input model). */
   inputPath?: string;
+  /**
+   * Put the tensors (of at least 1 KiB) in an external data file whatever the size. Default: when
+   * the protobuf would pass the threshold, or the model was read as a large model (hasLazyTensors).
+   */
+  externalData?: boolean;
 }
 
 export interface WriteResult {
@@ -48,21 +76,26 @@ export function writeModelFile(model: Model, file: string, opts: WriteOptions = 
   const inline = tensors.reduce((s, t) => s + t.byteLength, 0);
   let external: Map<Tensor, { location: string; offset: number; length: number }> | undefined;
   let dataFile: string | undefined;
-  if (inline > threshold) {
+  if (inline > threshold || (opts.externalData ?? tensors.some((t) => t.lazy !== undefined))) {
     dataFile = `${path.basename(file)}.data`;
     external = new Map();
-    const chunks: Uint8Array[] = [];
+    const order: { t: Tensor; pad: number }[] = [];
     let offset = 0;
     for (const t of tensors) {
       if (t.byteLength < EXTERNAL_MIN_TENSOR_BYTES || t.strings) continue;
       const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
-      if (pad) chunks.push(new Uint8Array(pad));
       offset += pad;
       external.set(t, { location: dataFile, offset, length: t.byteLength });
-      chunks.push(t.raw);
+      order.push({ t, pad });
       offset += t.byteLength;
     }
-    atomicWrite(path.join(path.dirname(file), dataFile), chunks);
+    // Streamed: a tensor still in its file (a large model's) is read, written and dropped in turn.
+    atomicWrite(path.join(path.dirname(file), dataFile), (function* () {
+      for (const { t, pad } of order) {
+        if (pad) yield new Uint8Array(pad);
+        yield t.raw;
+      }
+    })());
   }
   const bytes = encodeModel(model, { external });
   atomicWrite(file, [bytes]);
@@ -80,7 +113,7 @@ function allTensors(g: Graph): Tensor[] {
 }
 
 /** Temp file in the same folder, then rename: readers never see a half-written file. */
-export function atomicWrite(file: string, chunks: Uint8Array[]): void {
+export function atomicWrite(file: string, chunks: Iterable<Uint8Array>): void {
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new UserInputError(`${file}: output folder ${dir} does not exist`);
   removeStaleTemps(file);
@@ -204,32 +237,61 @@ const tempDirs: string[] = [];
 let cleanupRegistered = false;
 
 /**
- * The model with `names` added as graph outputs (for observing intermediate tensors), ready for a
- * session: its bytes, or — when the protobuf would pass the 2 GB limit — a temporary model file
- * with external data, removed when the process exits. The model itself is left as it was.
+ * What a session is opened from: model bytes, a model file, or (a large model's tensors left in
+ * their external data file) model bytes whose external data resolves against a folder.
  */
-export function modelWithOutputs(model: Model, names: readonly string[], opts: { elemType?: number; externalDataThreshold?: number } = {}): Uint8Array | string {
+export type SessionModel = Uint8Array | string | { bytes: Uint8Array; externalDataFolder: string };
+
+/**
+ * The model with `names` added as graph outputs (for observing intermediate tensors), ready for a
+ * session: its bytes; for a large model (hasLazyTensors), its bytes referencing the tensors that
+ * are still in the external data file where they are, offsets unchanged (never read nor copied);
+ * or — when what is in memory would pass the 2 GB protobuf limit — a temporary model file with
+ * external data, removed when the process exits. The model itself is left as it was.
+ */
+export function modelWithOutputs(model: Model, names: readonly string[], opts: { elemType?: number; externalDataThreshold?: number } = {}): SessionModel {
   const g = model.graph;
   const saved = g.outputs;
   const extra = [...new Set(names)].filter((n) => !g.isGraphOutput(n)).map((name) => ({ name, elemType: opts.elemType }));
   g.outputs = [...saved, ...extra];
   try {
-    const threshold = opts.externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD;
-    if (allTensors(g).reduce((s, t) => s + t.byteLength, 0) <= threshold) return encodeModel(model);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-session-'));
-    tempDirs.push(dir);
-    if (!cleanupRegistered) {
-      cleanupRegistered = true;
-      process.once('exit', () => {
-        for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
-      });
-    }
-    const file = path.join(dir, 'model.onnx');
-    writeModelFile(model, file, { externalDataThreshold: threshold });
-    return file;
+    return sessionModel(model, opts.externalDataThreshold);
   } finally {
     g.outputs = saved;
   }
+}
+
+/** The model as it is, ready for a session (see modelWithOutputs). */
+export function sessionModel(model: Model, externalDataThreshold?: number): SessionModel {
+  const threshold = externalDataThreshold ?? EXTERNAL_DATA_THRESHOLD;
+  const tensors = allTensors(model.graph);
+  const lazy = tensors.some((t) => t.lazy !== undefined);
+  const inMemory = tensors.reduce((s, t) => s + (t.lazy ? 0 : t.byteLength), 0);
+  if (inMemory <= threshold) {
+    if (!lazy || model.baseDir === undefined) return encodeModel(model);
+    return { bytes: encodeModel(model, { referenceLazy: true }), externalDataFolder: model.baseDir };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-session-'));
+  tempDirs.push(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => {
+      for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  const file = path.join(dir, 'model.onnx');
+  writeModelFile(model, file, { externalDataThreshold: threshold });
+  return file;
+}
+
+/**
+ * A copy of the model that shares nothing mutable with it; a large model's tensors that are still
+ * in their file stay there (the copy references the same bytes), so the copy costs only what the
+ * passes changed.
+ */
+export function copyModel(model: Model, label = 'model'): Model {
+  const lazy = model.baseDir !== undefined && hasLazyTensors(model);
+  return decodeModel(encodeModel(model, { referenceLazy: lazy }), { baseDir: model.baseDir, label, lazyExternalBytes: lazy ? 0 : undefined });
 }
 
 /**

@@ -15,7 +15,7 @@
 import { intTensor, makeAttr, Node, scaleTensor, Tensor, zeroPointTensor, type Graph, type Model } from '../ir/index.js';
 import { UnsupportedError } from '../errors.js';
 import { qRange, type QType } from '../math/qparams.js';
-import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
+import type { ActivationParams, PlanIntegers, QuantPlan, WeightIntegers } from '../quant/plan.js';
 import { ruleOf } from '../quant/rules/index.js';
 import { note, type Note } from '../quant/reasons.js';
 
@@ -134,7 +134,7 @@ function weightDq(g: Graph, w: string, plan: QuantPlan, integers: PlanIntegers, 
  * --group-size: DequantizeLinear with `block_size` (opset 21) along the input channels; scale and
  * zero point have the weight's rank, dims[axis] → ceil(dims[axis] / block_size).
  */
-function blockedWeightDq(g: Graph, w: string, dims: readonly number[], p: QuantPlan['weights'][string], q: Int32Array, opts: QdqOptions, cache: Map<string, string>): string {
+function blockedWeightDq(g: Graph, w: string, dims: readonly number[], p: QuantPlan['weights'][string], q: WeightIntegers, opts: QdqOptions, cache: Map<string, string>): string {
   if (opts.opset < 21) {
     throw new UnsupportedError(`weight '${w}': per-group scales (block_size ${p.blockSize}) need DequantizeLinear from opset 21, the model is at opset ${opts.opset}; quantize with --group-size so the model is converted first, or drop blockSize from the overrides`);
   }

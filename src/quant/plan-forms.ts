@@ -7,7 +7,7 @@ import { UserInputError } from '../errors.js';
 import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, stochasticRounding, type QType } from '../math/qparams.js';
 import { streamFor } from '../math/prng.js';
 import { notIncluded, userExclusion } from './analyze.js';
-import { emptyPlan, seedflagsNotes, type NodePlan, type Overrides, type Planned, type WeightParams } from './plan.js';
+import { emptyPlan, narrowIntegers, seedflagsNotes, type NodePlan, type Overrides, type Planned, type WeightIntegers, type WeightParams } from './plan.js';
 import { note, reason, type Note, type Reason } from './reasons.js';
 import { formOf, opsWithForm, type FormWeight, type WeightForm, type WeightMode } from './rules/index.js';
 
@@ -27,7 +27,7 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
   const nodes: NodePlan[] = [];
   const notes: Note[] = [];
   const weights: Record<string, WeightParams> = {};
-  const integers = { weights: new Map<string, Int32Array>(), biases: new Map<string, Int32Array>() };
+  const integers = { weights: new Map<string, WeightIntegers>(), biases: new Map<string, Int32Array>() };
   for (const n of g.nodes) {
     const float = (r: Reason) => nodes.push({ name: n.name, opType: n.opType, status: 'float', reason: r.message, code: r.code });
     const f = nodeForm(n, g, config);
@@ -39,7 +39,7 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
       const name = n.inputs[w.input]!;
       const planned = planFormWeight(name, w, f.form, config, overrides, notes);
       weights[name] = planned.params;
-      integers.weights.set(name, planned.q);
+      integers.weights.set(name, narrowIntegers(planned.q, planned.params.dtype));
       dtype = planned.params.dtype;
     }
     if (f.form.caveat && !notes.some((x) => x.message === `warning: ${f.form.caveat}`)) notes.push(note('form-caveat', `warning: ${f.form.caveat}`, true));

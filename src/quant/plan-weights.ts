@@ -11,7 +11,7 @@ import { streamFor } from '../math/prng.js';
 import { note, type Note } from './reasons.js';
 import { UnsupportedError } from '../errors.js';
 import type { Analysis } from './analyze.js';
-import type { ActivationParams, BiasParams, PlanIntegers, PlanOptions, WeightParams } from './plan.js';
+import { narrowIntegers, type ActivationParams, type BiasParams, type PlanIntegers, type PlanOptions, type WeightParams } from './plan.js';
 import type { InputRole, RuleResult } from './rules/index.js';
 
 interface WeightPlanning extends PlanOptions {
@@ -30,7 +30,7 @@ export function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>
       if (role.kind !== 'weight') return;
       const planned = planWeight(g, n, { role, index: i, rule: d.rule! }, config, opts);
       weights[planned.name] = planned.params;
-      integers.weights.set(planned.name, planned.q);
+      integers.weights.set(planned.name, narrowIntegers(planned.q, planned.params.dtype));
       if (planned.oneGroup) perChannelInstead.push(planned.name);
       if (planned.bias) {
         biases[n.name] = planned.bias.params;

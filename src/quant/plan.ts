@@ -105,10 +105,28 @@ export interface Overrides {
   biasCorrection?: Record<string, number[]>;
 }
 
+/**
+ * A weight's integers in the narrowest array that holds its type (int8 and int4 in an Int8Array,
+ * ...): a plan holds every weight's integers until the rewrite stores them, and as Int32Array they
+ * took as much memory as the float model itself.
+ */
+export type WeightIntegers = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
+
+/** `q` (already clamped to `dtype`'s range) in the narrowest array for `dtype`; the values are unchanged. */
+export function narrowIntegers(q: WeightIntegers, dtype: QType): WeightIntegers {
+  switch (dtype) {
+    case 'int8': case 'int4': return Int8Array.from(q);
+    case 'uint8': case 'uint4': return Uint8Array.from(q);
+    case 'int16': return Int16Array.from(q);
+    case 'uint16': return Uint16Array.from(q);
+    default: return q;
+  }
+}
+
 /** The integers a plan's scales were computed for: the rewrite stores these, it does not quantize again. */
 export interface PlanIntegers {
-  /** Weight tensor → its integers, in the layout its form stores them. */
-  weights: Map<string, Int32Array>;
+  /** Weight tensor → its integers, in the layout its form stores them (narrowIntegers). */
+  weights: Map<string, WeightIntegers>;
   /** Consumer node name → its int32 bias. */
   biases: Map<string, Int32Array>;
 }

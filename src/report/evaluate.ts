@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
-import { modelWithOutputs } from '../onnx/index.js';
+import { hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
@@ -50,7 +50,7 @@ export function hostToFloats(t: HostTensor, q?: { scale: number; zeroPoint: numb
 
 
 /** Model bytes with `names` added as graph outputs; the model object is left as it was. */
-export function instrumentedBytes(model: Model, names: readonly string[]): Uint8Array | string {
+export function instrumentedBytes(model: Model, names: readonly string[]): SessionModel {
   return modelWithOutputs(model, names);
 }
 
@@ -75,6 +75,14 @@ export interface PassRun {
    */
   keepSessions?: boolean;
   onProgress?: (p: Progress) => void;
+  /**
+   * Run the float and the quantized session one after the other, never both loaded at once: the
+   * float session goes over the data first and its fetched tensors are kept (within the budget,
+   * for all the samples), then the quantized session replays the data against them. Default: when
+   * either model is a large one (tensors left in their external data file), where two sessions at
+   * once would hold the weights of both. Same results either way.
+   */
+  sequential?: boolean;
 }
 
 export interface PassResult {
@@ -185,13 +193,45 @@ interface Group {
   keep?: boolean;
 }
 
-async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { done: number; total: number }): Promise<void> {
+async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { done: number; total: number }, sequential: boolean): Promise<void> {
   const { run } = ctx;
   const outNames = g.outputs ? [...ctx.outputs.keys()] : [];
   const fNames = [...new Set([...outNames, ...g.targets.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n))])];
   const qNames = [...new Set([...outNames, ...g.targets.map((t) => t.fetch ?? t.quantized)])];
   const label = (l: string) => ({ ...run.session, label: `${l}${g.targets.length ? ' (instrumented)' : ''}` });
   const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames), label('float model')) : undefined);
+  if (sequential) {
+    // The float side first, kept per batch; its session is closed before the quantized one opens.
+    const floats: Record<string, HostTensor>[] = [];
+    try {
+      for await (const feeds of source.batches()) {
+        floats.push(fs ? await fs.run(feeds, fNames) : {});
+        progress.done += batchLength(feeds);
+        run.onProgress?.({ phase: 'evaluate', ...progress });
+      }
+    } finally {
+      await fs?.close();
+    }
+    const qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
+    try {
+      let done = 0;
+      let k = 0;
+      for await (const feeds of source.batches()) {
+        const n = batchLength(feeds);
+        const fo = floats[k]!;
+        floats[k++] = {};
+        const qo = await qs.run(feeds, qNames);
+        if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
+        for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
+        done += n;
+        progress.done += n;
+        run.onProgress?.({ phase: 'evaluate', ...progress });
+      }
+    } finally {
+      await qs.close();
+    }
+    return;
+  }
   let qs: Session | undefined;
   let kept = false;
   try {
@@ -244,6 +284,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   const fromFeeds = run.targets.filter((t) => feedNames.has(t.tensor));
   const fetched = run.targets.filter((t) => !feedNames.has(t.tensor));
   const budget = run.budgetBytes ?? DEFAULT_LAYER_BUDGET;
+  const sequential = run.sequential ?? (hasLazyTensors(run.float) || hasLazyTensors(run.quantized));
   let source = run.source;
   const groups: Group[] = [];
   if (fetched.length === 0) {
@@ -260,22 +301,24 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     }
     const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
     const fits = Math.floor(budget / Math.max(1, perSample));
-    if (perSample * source.batchSize <= budget) {
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
-    } else if (fits >= 1 && run.reopen) {
+    // Sequential passes keep the float side of every sample, not of one batch.
+    const held = sequential ? source.sampleCount : source.batchSize;
+    if (perSample * held <= budget) {
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions && !sequential });
+    } else if (fits >= 1 && run.reopen && !sequential) {
       source = await run.reopen(fits);
       groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
     } else {
       await fs.close();
-      const parts = groupBySize(fetched, sizes, source.batchSize, budget);
+      const parts = groupBySize(fetched, sizes, held, budget);
       parts[0]!.push(...fromFeeds);
       parts.forEach((p, i) => groups.push({ targets: p, outputs: i === 0 }));
     }
   }
-  const progress = { done: 0, total: source.sampleCount * groups.length };
+  const progress = { done: 0, total: source.sampleCount * groups.length * (sequential ? 2 : 1) };
   ctx.passes = groups.length;
   try {
-    for (const g of groups) await runPass(ctx, source, g, progress);
+    for (const g of groups) await runPass(ctx, source, g, progress, sequential);
     return passResult(ctx, names);
   } catch (e) {
     await closeSessions(ctx.kept);

@@ -64,6 +64,12 @@ export interface LatencyRun {
   session: SessionOptions;
   options?: LatencyOptions;
   onProgress?: (p: Progress) => void;
+  /**
+   * Time one model after the other, never both loaded at once (large models, where two sessions
+   * would hold the weights of both). The models then do not alternate within rounds: a drift of
+   * the machine's state between the two halves shows in the ratio.
+   */
+  sequential?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -106,12 +112,59 @@ async function timeBatch(f: Session, q: Session, feeds: Feeds, o: Resolved, fetc
   return { floatMs: median(ft), quantizedMs: median(qt), runs, rounds: r };
 }
 
+/** One model alone: warm-up as timeBatch does, then rounds of runs. */
+async function timeAlone(s: Session, feeds: Feeds, o: Required<LatencyOptions> & { fixedRounds: boolean }): Promise<{ ms: number; runs: number; rounds: number }> {
+  const warm: number[] = [];
+  await timeRuns(s, feeds, undefined, 1, warm);
+  const slow = Math.min(...warm) > SLOW_RUN_MS;
+  if (!slow) await timeRuns(s, feeds, undefined, 2, warm);
+  const per = Math.max(median(warm), 1e-3);
+  const runs = Math.min(50, Math.max(1, Math.ceil(o.minRoundMs / per)));
+  const rounds = slow && !o.fixedRounds ? Math.min(3, o.rounds) : o.rounds;
+  const t: number[] = [];
+  for (let r = 0; r < rounds; r++) await timeRuns(s, feeds, undefined, runs, t);
+  return { ms: median(t), runs, rounds };
+}
+
+async function measureSequential(run: LatencyRun, o: Required<LatencyOptions> & { fixedRounds: boolean }, opts: SessionOptions, threads: number): Promise<LatencySection> {
+  const skipped: LatencySection['skipped'] = [];
+  const timed = new Map<number, { f?: { ms: number; runs: number; rounds: number }; q?: { ms: number; runs: number; rounds: number } }>();
+  for (const batch of o.batchSizes) {
+    if (run.feeds.get(batch)) timed.set(batch, {});
+    else skipped.push({ batch, reason: run.skipReasons.get(batch) ?? 'no data for this batch size' });
+  }
+  let step = 0;
+  for (const [side, file] of [['f', run.floatModel], ['q', run.quantizedModel]] as const) {
+    const s = await Session.open(file, { ...opts, label: file });
+    try {
+      for (const [batch, t] of timed) {
+        t[side] = await timeAlone(s, run.feeds.get(batch)!, o);
+        run.onProgress?.({ phase: 'latency', done: ++step, total: timed.size * 2 });
+      }
+    } finally {
+      await s.close();
+    }
+  }
+  const results: LatencyResult[] = [...timed].map(([batch, t]) => ({ batch, floatMs: t.f!.ms, quantizedMs: t.q!.ms, speedup: t.f!.ms / t.q!.ms }));
+  const all = [...timed.values()].flatMap((t) => [t.f!, t.q!]);
+  return {
+    threads,
+    rounds: Math.max(0, ...all.map((t) => t.rounds)) || o.rounds,
+    runsPerRound: Math.max(0, ...all.map((t) => t.runs)),
+    results,
+    skipped,
+    quantizedSlower: results.some((r) => r.quantizedMs > r.floatMs * o.slowerTolerance),
+    slowerTolerance: o.slowerTolerance,
+  };
+}
+
 export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
   const o: Resolved = {
     ...LATENCY_DEFAULTS, batchSizes: [...LATENCY_DEFAULTS.batchSizes], ...run.options, fixedRounds: run.options?.rounds !== undefined,
   };
   const threads = run.session.threads ?? LATENCY_DEFAULTS.threads;
   const opts = { ...run.session, threads };
+  if (run.sequential) return measureSequential(run, o, opts, threads);
   const own = run.sessions === undefined;
   const f = run.sessions?.float ?? await Session.open(run.floatModel, { ...opts, label: run.floatModel });
   let q: Session | undefined;

@@ -50,6 +50,9 @@ export interface SessionOptions {
   label?: string;
 }
 
+/** Model bytes, a model file, or bytes whose external data resolves against a folder. */
+export type SessionSource = Uint8Array | string | { bytes: Uint8Array; externalDataFolder: string };
+
 const ORT_TYPE: Record<number, ort.Tensor.Type> = {
   [DataType.FLOAT]: 'float32', [DataType.UINT8]: 'uint8', [DataType.INT8]: 'int8', [DataType.UINT16]: 'uint16',
   [DataType.INT16]: 'int16', [DataType.INT32]: 'int32', [DataType.INT64]: 'int64', [DataType.STRING]: 'string',
@@ -61,8 +64,11 @@ const FROM_ORT = new Map(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]
 export class Session {
   private constructor(private readonly inner: ort.InferenceSession, readonly label: string) {}
 
-  /** Opens a session from model bytes, or from a path (needed for external data / > 2 GB). */
-  static async open(model: Uint8Array | string, opts: SessionOptions = {}): Promise<Session> {
+  /**
+   * Opens a session from model bytes, a path, or bytes whose tensors reference external data in a
+   * folder (onnxruntime reads them from there: a large model's weights are never copied by qtool).
+   */
+  static async open(model: SessionSource, opts: SessionOptions = {}): Promise<Session> {
     const label = opts.label ?? (typeof model === 'string' ? model : 'model');
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: opts.providers ?? ['cpu'],
@@ -70,12 +76,17 @@ export class Session {
       logSeverityLevel: LEVELS.indexOf(logLevel()) as 0 | 1 | 2 | 3 | 4,
     };
     if (opts.threads) options.intraOpNumThreads = opts.threads;
-    if (opts.spinning === false) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+    const session: Record<string, unknown> = {};
+    if (opts.spinning === false) Object.assign(session, { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } });
+    // onnxruntime's "session.model_external_initializers_file_folder_path": where external data
+    // of a model given as bytes is found.
+    if (typeof model === 'object' && !(model instanceof Uint8Array)) session.model_external_initializers_file_folder_path = model.externalDataFolder;
+    if (Object.keys(session).length) options.extra = { session };
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
     try {
       const inner = typeof model === 'string'
         ? await ort.InferenceSession.create(model, options)
-        : await ort.InferenceSession.create(model, options);
+        : await ort.InferenceSession.create(model instanceof Uint8Array ? model : model.bytes, options);
       return new Session(inner, label);
     } catch (e) {
       throw new ModelError(`${label}: onnxruntime cannot load the model: ${firstLine(e)}`, 1, { cause: e });

@@ -7,6 +7,7 @@ export type { Node };
 import type { QuantConfig } from '../../config/index.js';
 import type { QType } from '../../math/qparams.js';
 import type { Reason } from '../reasons.js';
+import type { WeightIntegers } from '../plan.js';
 
 export type { Reason };
 
@@ -112,7 +113,7 @@ export interface StoredWeight {
 
 /** A planned weight: its integers (in the form's layout) and how they map back to real values. */
 export interface FormWeightValues {
-  q: Int32Array;
+  q: WeightIntegers;
   dtype: QType;
   /** Per-channel axis, or null for per-tensor. */
   axis: number | null;
