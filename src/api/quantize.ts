@@ -9,12 +9,12 @@ import { takeDataWarnings } from '../data/index.js';
 import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
 import type { QuantConfig } from '../config/index.js';
-import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
-import { analyzeGraph } from '../quant/analyze.js';
+import { cleanupAll, ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
+import { analyzeModelGraph, untakenBodies } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
 import { note, type Note } from '../quant/reasons.js';
-import { dynamicOnlyNotes, floatLayerPoolNotes, subgraphNotes } from '../quant/warnings.js';
+import { dynamicOnlyNotes, floatLayerPoolNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
@@ -109,12 +109,12 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
-  let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  let analysis = config.mode === 'static' ? analyzeModelGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
   notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
-  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
+  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeModelGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
@@ -124,10 +124,20 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
     notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
+    // Body tensors of a branch that never ran on the calibration data have no values: that branch
+    // (and what it holds) stays float.
+    const untaken = untakenBodies(analysis!, needed.filter((t) => !(r.stats.tensors[t]?.count ?? 0)));
+    if (untaken.size) {
+      analysis = analyzeModelGraph(model.graph, config, { floatBodies: untaken });
+      const kept = new Set(tensorsToCalibrate(model.graph, config, analysis));
+      for (const t of needed) if (!kept.has(t)) (r.ranges.delete(t), r.observed.delete(t));
+      const paths = analysis.bodies!.filter((b) => untaken.has(b.graph)).map((b) => b.path);
+      notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'} never ran on the calibration data and stay${paths.length > 1 ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
+    }
     guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
     planned = applyKeepFloat(planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
-    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...subgraphNotes(model.graph, config));
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan));
   } else {
     guardModeWeights(model.graph, input, config);
     planned = planWeightForms(model.graph, config, overrides);
@@ -138,8 +148,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const rewrite = runPipeline(model, pipeline, { ...planned, config });
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
-  model.graph.toposort();
-  model.graph.cleanup();
+  cleanupAll(model.graph);
   model.graph.checkInvariants();
   phase('write');
   const integerTensors = new Map(Object.entries(rewrite.integerOf));

@@ -12,7 +12,8 @@
 // reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
-import { intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Graph, type Model } from '../ir/index.js';
+import { Graph, intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Model, type Tensor } from '../ir/index.js';
+import { graphScopes } from './scope-names.js';
 import { qRange, type QType } from '../math/qparams.js';
 import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { ruleOf } from '../quant/rules/index.js';
@@ -31,9 +32,18 @@ export interface QdqResult {
 
 /** Stores the plan's integers (it never quantizes a weight itself). */
 export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions): QdqResult {
-  const g = model.graph;
   const notes: Note[] = [];
   const tensorMap: Record<string, string> = {};
+  // The main graph first, then the If/Loop/Scan bodies (outermost first): each tensor gets its
+  // Q/DQ in the graph that defines it, and a body reading a quantized outer tensor reads its DQ.
+  const scopes = graphScopes(model.graph);
+  if (scopes.length > 1) Graph.shareNamespace(scopes.map((s) => s.graph));
+  for (const { graph, constantOf } of scopes) insertInGraph(graph, constantOf, plan, integers, opts, tensorMap, notes);
+  for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
+  return { tensorMap, notes };
+}
+
+function insertInGraph(g: Graph, constantOf: (name: string) => Tensor | undefined, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, tensorMap: Record<string, string>, notes: Note[]): void {
   // The input roles come from the plan (the rules' roles by index), not from input positions.
   const quantizedNodes = new Map(plan.nodes.filter((n) => n.status === 'quantized').map((n) => [n.name, n]));
   resolveAbsorbed(g, plan, notes);
@@ -44,15 +54,13 @@ export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers,
     const bias = plan.biases[n.name];
     n.inputs.forEach((inp, i) => {
       if (bias && inp === bias.tensor && i === p.biasInput) g.setNodeInput(n, i, biasDq(g, n.name, bias, integers.biases.get(n.name)!));
-      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, inp, plan, integers, opts, weightCache));
+      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, constantOf, inp, plan, integers, opts, weightCache));
     });
   }
   for (const [t, p] of Object.entries(plan.activations)) {
     if (!g.producerOf(t) && !g.isGraphInput(t)) continue; // removed (e.g. an absorbed Relu's input)
     tensorMap[t] = activationQdq(g, t, p, opts);
   }
-  for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
-  return { tensorMap, notes };
 }
 
 function qdqDomain(dtype: QType, opts: QdqOptions): string {
@@ -107,11 +115,11 @@ function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOption
   return dq;
 }
 
-function weightDq(g: Graph, w: string, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, cache: Map<string, string>): string {
+function weightDq(g: Graph, constantOf: (name: string) => Tensor | undefined, w: string, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, cache: Map<string, string>): string {
   const done = cache.get(w);
   if (done) return done;
   const p = plan.weights[w]!;
-  const t = g.constantOf(w)!;
+  const t = constantOf(w)!;
   const perChannel = p.axis !== null;
   const q = integers.weights.get(w)!;
   const qName = g.addInitializer(intTensor(g.uniqueName('wq'), p.dtype, t.dims, q)).name;

@@ -1,7 +1,7 @@
 // Graph analysis for planning: which nodes are quantized (and why not), which tensors carry
 // Q/DQ, which ranges are shared, which Relu/Clip outputs absorb their producer. Pure: reads the
 // graph, never edits it.
-import { DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
+import { AttrType, DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { findHardSwishUnits, isDecision, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
 import { reason, type Reason } from './reasons.js';
@@ -31,6 +31,23 @@ export interface Analysis {
   int16: Set<string>;
   /** Outputs of quantized nodes that get no Q/DQ (a MatMul output feeding its bias Add). */
   unquantized: Set<string>;
+  /**
+   * analyzeModelGraph: the If/Loop/Scan bodies whose nodes this analysis also holds (outermost
+   * first), and the body of each of their nodes. Absent for one graph's analysis.
+   */
+  bodies?: BodyScope[];
+  scopeOf?: Map<Node, BodyScope>;
+}
+
+/** An If/Loop/Scan body: where it sits, and the constants it sees (its own and its enclosing graphs'). */
+export interface BodyScope {
+  graph: Graph;
+  owner: Node;
+  /** The graph that holds `owner`. */
+  parent: Graph;
+  /** `owner.attribute` from the main graph down, e.g. `If_0.then_branch/loop.body`. */
+  path: string;
+  constantOf(name: string): Tensor | undefined;
 }
 
 /** What a subgraph sees of its enclosing graphs: value types and constants. */
@@ -296,6 +313,71 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
   return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
+}
+
+/**
+ * The main graph and every If/Loop/Scan body (nested ones included) under the same rules, as one
+ * analysis: body nodes get decisions like any other, body tensors are activations by name (the
+ * prepare pass scope-names made every name unique in the model). `floatBodies` (branches that never
+ * ran in calibration, and what they hold) keep every node float.
+ */
+export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts: { floatBodies?: ReadonlySet<Graph> } = {}): Analysis {
+  const a = analyzeGraph(g, config);
+  const bodies: BodyScope[] = [];
+  const scopeOf = new Map<Node, BodyScope>();
+  const walk = (parent: Graph, outer: OuterScope | undefined, path: string, untaken: boolean) => {
+    const types = inferElemTypes(parent, outer?.types);
+    const scope: OuterScope = { types, constantOf: (n) => parent.constantOf(n) ?? outer?.constantOf(n) };
+    for (const n of parent.nodes) {
+      for (const attr of n.attributes) {
+        const graphs = attr.type === AttrType.GRAPH ? [attr.value] : attr.type === AttrType.GRAPHS ? attr.value : [];
+        graphs.forEach((sub, k) => {
+          const at = `${path}${n.name}.${attr.name}${attr.type === AttrType.GRAPHS ? `[${k}]` : ''}`;
+          const body: BodyScope = { graph: sub, owner: n, parent, path: at, constantOf: (x) => sub.constantOf(x) ?? scope.constantOf(x) };
+          bodies.push(body);
+          const skip = untaken || !!opts.floatBodies?.has(sub);
+          for (const m of sub.nodes) scopeOf.set(m, body);
+          if (skip) {
+            for (const m of sub.nodes) a.decisions.set(m, { node: m, status: 'float', reason: reason('untaken-branch', `in ${at}, a branch that never ran on the calibration data: kept in float (no ranges for its tensors)`) });
+          } else mergeAnalysis(a, analyzeGraph(sub, config, scope));
+          walk(sub, scope, `${at}/`, skip);
+        });
+      }
+    }
+  };
+  walk(g, undefined, '', false);
+  if (bodies.length) {
+    a.bodies = bodies;
+    a.scopeOf = scopeOf;
+  }
+  return a;
+}
+
+/**
+ * The bodies that never ran on the calibration data: those defining a tensor in `unseen` (tensors
+ * that got no values), and every body nested in them.
+ */
+export function untakenBodies(a: Analysis, unseen: readonly string[]): Set<Graph> {
+  const out = new Set<Graph>();
+  if (!a.bodies?.length || !unseen.length) return out;
+  const missing = new Set(unseen);
+  for (const b of a.bodies) {
+    const parentUntaken = [...out].some((g) => g.nodes.includes(b.owner));
+    const defines = b.graph.inputs.some((i) => missing.has(i.name)) || b.graph.nodes.some((n) => n.outputs.some((o) => missing.has(o)));
+    if (parentUntaken || defines) out.add(b.graph);
+  }
+  return out;
+}
+
+function mergeAnalysis(into: Analysis, from: Analysis): void {
+  for (const [n, d] of from.decisions) into.decisions.set(n, d);
+  const seen = new Set(into.activations);
+  for (const t of from.activations) if (!seen.has(t)) into.activations.push(t);
+  for (const [k, v] of from.absorbed) into.absorbed.set(k, v);
+  for (const [k, v] of from.groupOf) if (!into.groupOf.has(k)) into.groupOf.set(k, v);
+  for (const [k, v] of from.fixed) into.fixed.set(k, v);
+  for (const t of from.int16) into.int16.add(t);
+  for (const t of from.unquantized) into.unquantized.add(t);
 }
 
 /**
