@@ -67,18 +67,35 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
     isConstant: (n) => constantOf(n) !== undefined,
     constantRank: (n) => constantOf(n)?.dims.length,
   };
+  const constLike = constantValues(g, constantOf);
   const decisions = new Map<Node, NodeDecision>();
-  for (const n of g.nodes) decisions.set(n, decide(n, ctx));
+  for (const n of g.nodes) {
+    const fromConstants = n.inputs.some((i) => i) && n.inputs.every((i) => !i || constLike(i));
+    decisions.set(n, fromConstants ? { node: n, status: 'float', reason: reason('constant-subexpression', 'computes from constants only (weights being reshaped or reordered): onnxruntime folds it; no Q/DQ') } : decide(n, ctx));
+  }
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
-  const decided = decisionTails(g, decisions, isFloat);
-  floatOperandBinaries(g, decisions);
+  const decided = decisionTails(g, decisions, isFloat, constantOf);
+  floatOperandBinaries(g, decisions, constantOf);
   floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
-  const unquantized = foldBiasAdds(g, decisions);
+  const unquantized = foldBiasAdds(g, decisions, constantOf);
   for (const t of decided) unquantized.add(t);
   const absorbed = absorbActivations(g, decisions);
-  return collect(g, decisions, absorbed, isFloat, unquantized);
+  return collect(g, decisions, absorbed, isFloat, unquantized, constLike);
+}
+
+/**
+ * Constants (initializers, Constant nodes, of this graph or an enclosing one) and what is computed
+ * from them alone (a body's Slice/Concat/Unsqueeze that reorders an LSTM's weights): not activations.
+ */
+function constantValues(g: Graph, constantOf: (n: string) => Tensor | undefined): (n: string) => boolean {
+  const derived = new Set<string>();
+  for (const n of g.nodes) {
+    if (n.subgraphs().length || n.opType.startsWith('Random') || !n.inputs.some((i) => i)) continue;
+    if (n.inputs.every((i) => !i || constantOf(i) !== undefined || derived.has(i))) for (const o of n.outputs) if (o) derived.add(o);
+  }
+  return (n) => constantOf(n) !== undefined || derived.has(n);
 }
 
 function decide(n: Node, ctx: RuleContext): NodeDecision {
@@ -153,9 +170,9 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
  * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
  * which keeps its integer weights and gets a float output. Returns those float outputs.
  */
-function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean): Set<string> {
+function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const floatOut = new Set<string>();
-  const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !g.constantOf(i)));
+  const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !constantOf(i)));
   if (!deciders.length) return floatOut;
   const tail = new Set<Node>();
   const stack = [...deciders];
@@ -222,11 +239,11 @@ function fromQuantized(g: Graph, decisions: Map<Node, NodeDecision>, name: strin
  * arithmetic (residual adds between convs: the integer flow continues). An Add/Mul fed by float
  * ops (LayerNorm's affine, GELU's products) would add a rounding step and save no float work.
  */
-function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): void {
+function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>, constantOf: (n: string) => Tensor | undefined): void {
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || !ruleFor(n)?.integerFlowOnly || d.reason.code === 'hardswish-unit') continue;
-    const operands = n.inputs.filter((i) => !g.constantOf(i));
+    const operands = n.inputs.filter((i) => !constantOf(i));
     if (operands.every((i) => fromQuantized(g, decisions, i))) continue;
     decisions.set(n, { node: n, status: 'float', reason: reason('float-operand', `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work`) });
   }
@@ -250,7 +267,7 @@ function floatFedActivations(g: Graph, decisions: Map<Node, NodeDecision>): void
  * MatMul/Gemm ─▶ Add(constant bias) is one linear layer: the MatMul output gets no Q/DQ (ORT runs
  * it as MatMulIntegerToFloat with the bias fused) and the Add's output carries the range.
  */
-function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string> {
+function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const out = new Set<string>();
   // A model output computed by Gemm/MatMul stays float: onnxruntime still runs the integer kernel
   // (QGemm / MatMulIntegerToFloat with float output), and a final uint8 rounding of the logits
@@ -262,9 +279,9 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string>
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || !ruleFor(n)?.addsBias || n.inputs.length !== 2) continue;
-    const ci = n.inputs.findIndex((i) => g.constantOf(i));
+    const ci = n.inputs.findIndex((i) => constantOf(i));
     const t = n.inputs[1 - ci];
-    if (ci < 0 || !t || (g.constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
+    if (ci < 0 || !t || (constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
     const p = g.producerOf(t);
     if (!p || !ruleFor(p)?.linear || decisions.get(p)!.status !== 'quantized') continue;
     if (g.consumersOf(t).length !== 1 || g.isGraphOutput(t)) continue;
@@ -274,7 +291,7 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string>
   return out;
 }
 
-function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>): Analysis {
+function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>, constLike: (n: string) => boolean): Analysis {
   const seen = new Set<string>();
   const activations: string[] = [];
   const fixed = new Map<string, [number, number]>();
@@ -290,7 +307,7 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
     if (ra !== rb) parent.set(rb, ra);
   };
   const add = (t: string | undefined, d: NodeDecision) => {
-    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || g.constantOf(t)) return;
+    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || constLike(t)) return;
     if (!seen.has(t)) {
       seen.add(t);
       activations.push(t);
@@ -338,7 +355,7 @@ export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts:
           const skip = untaken || !!opts.floatBodies?.has(sub);
           for (const m of sub.nodes) scopeOf.set(m, body);
           if (skip) {
-            for (const m of sub.nodes) a.decisions.set(m, { node: m, status: 'float', reason: reason('untaken-branch', `in ${at}, a branch that never ran on the calibration data: kept in float (no ranges for its tensors)`) });
+            for (const m of sub.nodes) a.decisions.set(m, { node: m, status: 'float', reason: reason('untaken-branch', 'in a branch that never ran on the calibration data: kept in float (no ranges for its tensors)') });
           } else mergeAnalysis(a, analyzeGraph(sub, config, scope));
           walk(sub, scope, `${at}/`, skip);
         });

@@ -11,7 +11,7 @@ export type ReasonCode =
   // float, by the rules
   | 'no-rule' | 'non-float' | 'no-int8-kernel' | 'weight-not-constant' | 'unsupported-attributes'
   | 'indices-output' | 'isolated-pass-through' | 'float-operand' | 'not-in-mode' | 'no-dynamic-kernel'
-  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch';
+  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch' | 'constant-subexpression';
 
 export interface Reason {
   code: ReasonCode;
