@@ -13,7 +13,7 @@ export function prepareModel(model: Model, opts: { checkInvariants?: boolean } =
 }
 
 export { runPasses, type Pass } from './pass.js';
-export { bodiesOf, cleanupAll, graphScopes } from './scope-names.js';
+export { bodiesOf, cleanupAll, graphScopes } from '../ir/index.js';
 export { insertQdq, type QdqOptions, type QdqResult } from './insert-qdq.js';
 export { lowerToQOperator, type LowerResult } from './lower-qoperator.js';
 export { ensureOpset, breakingOps } from './opset.js';

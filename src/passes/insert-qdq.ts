@@ -12,8 +12,7 @@
 // reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
-import { Graph, intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Model, type Tensor } from '../ir/index.js';
-import { graphScopes } from './scope-names.js';
+import { Graph, graphScopes, intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Model, type Tensor } from '../ir/index.js';
 import { qRange, type QType } from '../math/qparams.js';
 import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { ruleOf } from '../quant/rules/index.js';

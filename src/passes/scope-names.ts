@@ -4,33 +4,8 @@
 //         and tensor maps can address body tensors by name alone. The main graph is not touched
 //         (its names are the ones users pass to --exclude-nodes and see in reports); a body's own
 //         outputs and inputs are positional, so renaming them changes nothing outside it.
-import type { Graph, Node, Tensor } from '../ir/index.js';
+import { bodiesOf, type Graph, type Node } from '../ir/index.js';
 import type { Pass } from './pass.js';
-
-/** Every graph nested in `g` (bodies of bodies included), outermost first. */
-export function bodiesOf(g: Graph): Graph[] {
-  const out: Graph[] = [];
-  for (const n of g.nodes) for (const sub of n.subgraphs()) out.push(sub, ...bodiesOf(sub));
-  return out;
-}
-
-/** Every graph of the model, outermost first, with the constants it sees (its own, then its enclosing graphs'). */
-export function graphScopes(g: Graph, outer?: (name: string) => Tensor | undefined): { graph: Graph; constantOf: (name: string) => Tensor | undefined }[] {
-  const constantOf = (name: string) => g.constantOf(name) ?? outer?.(name);
-  const out = [{ graph: g, constantOf }];
-  for (const n of g.nodes) for (const sub of n.subgraphs()) out.push(...graphScopes(sub, constantOf));
-  return out;
-}
-
-/** Removes dead nodes of the bodies (innermost first, so an outer value only a dead body node read is freed) and of `g`. */
-export function cleanupAll(g: Graph): void {
-  for (const b of bodiesOf(g).reverse()) {
-    b.toposort();
-    b.cleanup();
-  }
-  g.toposort();
-  g.cleanup();
-}
 
 function definedValues(g: Graph): string[] {
   return [...g.inputs.map((i) => i.name), ...g.initializers.keys(), ...g.nodes.flatMap((n) => n.outputs.filter((o) => o))];

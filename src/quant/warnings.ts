@@ -1,5 +1,5 @@
 // Warnings about a plan that the numbers alone do not show.
-import type { Graph } from '../ir/index.js';
+import { bodiesOf, type Graph } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { analyzeSubgraphs } from './analyze.js';
 import type { QuantPlan } from './plan.js';
@@ -36,7 +36,7 @@ export function dynamicOnlyNotes(g: Graph, plan: QuantPlan): Note[] {
   const byOp = new Map<string, number>();
   for (const entry of plan.nodes) {
     if (entry.status !== 'float' || entry.code !== 'no-rule') continue;
-    const node = g.nodes.find((n) => n.name === entry.name);
+    const node = [g, ...bodiesOf(g)].flatMap((x) => x.nodes).find((n) => n.name === entry.name);
     const rule = node ? ruleOf(node) : undefined;
     if (rule?.dynamic && 'rewrite' in rule.dynamic) byOp.set(entry.opType, (byOp.get(entry.opType) ?? 0) + 1);
   }
