@@ -12,7 +12,7 @@
 // reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
-import { Graph, graphScopes, intTensor, makeAttr, Node, scaleTensor, zeroPointTensor, type Model, type Tensor } from '../ir/index.js';
+import { Graph, graphScopes, intTensor, makeAttr, Node, scaleTensor, Tensor, zeroPointTensor, type Model } from '../ir/index.js';
 import { qRange, type QType } from '../math/qparams.js';
 import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { ruleOf } from '../quant/rules/index.js';
@@ -37,12 +37,44 @@ export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers,
   // Q/DQ in the graph that defines it, and a body reading a quantized outer tensor reads its DQ.
   const scopes = graphScopes(model.graph);
   if (scopes.length > 1) Graph.shareNamespace(scopes.map((s) => s.graph));
-  for (const { graph, constantOf } of scopes) insertInGraph(graph, constantOf, plan, integers, opts, tensorMap, notes);
+  const dequantized = new Map<string, DqSource>();
+  for (const { graph, constantOf } of scopes) {
+    localDequantize(graph, dequantized);
+    insertInGraph(graph, constantOf, plan, integers, opts, tensorMap, notes, dequantized);
+  }
   for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
   return { tensorMap, notes };
 }
 
-function insertInGraph(g: Graph, constantOf: (name: string) => Tensor | undefined, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, tensorMap: Record<string, string>, notes: Note[]): void {
+/** A DequantizeLinear the rewrite made: what it reads, so that a body can repeat it locally. */
+interface DqSource {
+  q: string;
+  scale: Tensor;
+  zeroPoint: Tensor;
+  domain: string;
+}
+
+/**
+ * A body that reads a dequantized outer tensor gets its own DequantizeLinear of the outer integer
+ * tensor: onnxruntime fuses DQ → op → Q into an integer kernel only within one graph, so a DQ left
+ * in the enclosing graph would keep the body's Conv/MatMul in float (measured: lenet_bn split over
+ * nested If branches ran 15× slower than flat with the DQs outside).
+ */
+function localDequantize(g: Graph, dequantized: Map<string, DqSource>): void {
+  for (const ref of g.outerScopeReferences()) {
+    const src = dequantized.get(ref);
+    if (!src || !g.consumersOf(ref).some((c) => c.inputs.includes(ref))) continue;
+    const scale = g.addInitializer(new Tensor({ name: g.uniqueName('qs'), dtype: src.scale.dtype, dims: src.scale.dims, bytes: src.scale.raw })).name;
+    const zp = g.addInitializer(new Tensor({ name: g.uniqueName('qz'), dtype: src.zeroPoint.dtype, dims: src.zeroPoint.dims, bytes: src.zeroPoint.raw })).name;
+    const local = g.uniqueName(`${ref}_local`);
+    const dq = new Node({ name: g.uniqueName(`${ref}_DQ`), opType: 'DequantizeLinear', domain: src.domain, inputs: [src.q, scale, zp], outputs: [local] });
+    g.replaceAllUses(ref, local);
+    g.addNode(dq, { before: g.nodes[0] });
+    dequantized.set(local, src);
+  }
+}
+
+function insertInGraph(g: Graph, constantOf: (name: string) => Tensor | undefined, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, tensorMap: Record<string, string>, notes: Note[], dequantized: Map<string, DqSource>): void {
   // The input roles come from the plan (the rules' roles by index), not from input positions.
   const quantizedNodes = new Map(plan.nodes.filter((n) => n.status === 'quantized').map((n) => [n.name, n]));
   resolveAbsorbed(g, plan, notes);
@@ -58,7 +90,7 @@ function insertInGraph(g: Graph, constantOf: (name: string) => Tensor | undefine
   }
   for (const [t, p] of Object.entries(plan.activations)) {
     if (!g.producerOf(t) && !g.isGraphInput(t)) continue; // removed (e.g. an absorbed Relu's input)
-    tensorMap[t] = activationQdq(g, t, p, opts);
+    tensorMap[t] = activationQdq(g, t, p, opts, dequantized);
   }
 }
 
@@ -85,7 +117,7 @@ function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: Note[]): void {
   if (removed.length) notes.push(note('activations-removed', `removed ${removed.length} ${[...new Set(removed)].join('/')} nodes: the following QuantizeLinear clamps at the zero point, which is the activation`));
 }
 
-function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions): string {
+function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions, dequantized: Map<string, DqSource>): string {
   const domain = qdqDomain(p.dtype, opts);
   const scale = g.addInitializer(scaleTensor(g.uniqueName('qs'), [p.scale], false)).name;
   const zp = g.addInitializer(zeroPointTensor(g.uniqueName('qz'), p.dtype, [p.zeroPoint], false)).name;
@@ -111,6 +143,7 @@ function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOption
     g.addNode(dqNode, { after: qNode });
   }
   if (dq !== t) g.replaceAllUses(src, dq, { except: qNode });
+  dequantized.set(dq, { q, scale: g.initializers.get(scale)!, zeroPoint: g.initializers.get(zp)!, domain });
   return dq;
 }
 

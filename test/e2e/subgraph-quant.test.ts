@@ -88,6 +88,14 @@ function inLoop(name: string): Model {
   return m;
 }
 
+/** Op types inside the bodies of the graph onnxruntime runs (optimization level 'extended': its fused integer kernels). */
+async function optimizedBodyOps(file: string): Promise<Map<string, number>> {
+  const out = path.join(tmpDir('subgraph-opt'), 'optimized.onnx');
+  const s = await Session.open(file, { optimizationLevel: 'extended', optimizedModelPath: out });
+  await s.close();
+  return bodyOps(readModel(out));
+}
+
 async function outputs(file: string): Promise<Float32Array> {
   const { x } = mnistTest();
   const s = await Session.open(file);
@@ -142,6 +150,12 @@ describe('quantization inside If/Loop bodies', () => {
     expect(ops.get('DequantizeLinear')).toBeGreaterThanOrEqual(8);
     // The int8 file is as small as the flat one's (the weights are stored once, as int8).
     expect(qo.sizes.quantized).toBeLessThan(qf.sizes.quantized * 1.1);
+    // onnxruntime fuses the branches' DQ → Conv/Gemm → Q into integer kernels: each body reads
+    // the outer integer tensor through a DequantizeLinear of its own.
+    const fused = await optimizedBodyOps(qo.output);
+    expect(fused.get('QLinearConv')).toBe(2);
+    expect(fused.get('QGemm')).toBe(2);
+    expect(fused.get('Conv')).toBeUndefined();
   });
 
   it('resnet_mini inside a Loop body (two iterations): quantized there, runs, SQNR within 1 dB of flat', async () => {
@@ -151,6 +165,9 @@ describe('quantization inside If/Loop bodies', () => {
     expect(convs.length).toBeGreaterThan(0);
     expect(convs.every((n) => n.status === 'quantized' && n.graph === 'loop.body')).toBe(true);
     expect(bodyOps(readModel(qo.output)).get('QuantizeLinear')).toBeGreaterThanOrEqual(convs.length);
+    const fused = await optimizedBodyOps(qo.output);
+    expect(fused.get('QLinearConv')).toBe(convs.length);
+    expect(fused.get('Conv')).toBeUndefined();
   });
 
   it('lstm_rows inside an If branch: dynamic mode writes DynamicQuantizeLSTM there (within 1 dB of flat); static keeps it float with the dynamic note', async () => {
