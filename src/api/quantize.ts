@@ -131,8 +131,11 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
       analysis = analyzeModelGraph(model.graph, config, { floatBodies: untaken });
       const kept = new Set(tensorsToCalibrate(model.graph, config, analysis));
       for (const t of needed) if (!kept.has(t)) (r.ranges.delete(t), r.observed.delete(t));
-      const paths = analysis.bodies!.filter((b) => untaken.has(b.graph)).map((b) => b.path);
-      notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'} never ran on the calibration data and stay${paths.length > 1 ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
+      // Named outermost: the bodies nested in an untaken one are counted, not listed.
+      const top = analysis.bodies!.filter((b) => untaken.has(b.graph) && !analysis!.bodies!.some((o) => untaken.has(o.graph) && o.graph.nodes.includes(b.owner)));
+      const nested = untaken.size - top.length;
+      const paths = top.map((b) => b.path);
+      notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'}${nested ? ` (and ${nested} nested in ${paths.length > 1 ? 'them' : 'it'})` : ''} never ran on the calibration data and stay${paths.length > 1 || nested ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
     }
     guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);

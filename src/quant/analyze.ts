@@ -82,7 +82,7 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
   const unquantized = foldBiasAdds(g, decisions, constantOf);
   for (const t of decided) unquantized.add(t);
   const absorbed = absorbActivations(g, decisions);
-  return collect(g, decisions, absorbed, isFloat, unquantized, constLike);
+  return collect(g, decisions, absorbed, isFloat, unquantized, (t) => constantOf(t) !== undefined);
 }
 
 /**
@@ -291,7 +291,7 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>, constantOf: 
   return out;
 }
 
-function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>, constLike: (n: string) => boolean): Analysis {
+function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>, isConstant: (n: string) => boolean): Analysis {
   const seen = new Set<string>();
   const activations: string[] = [];
   const fixed = new Map<string, [number, number]>();
@@ -307,7 +307,7 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
     if (ra !== rb) parent.set(rb, ra);
   };
   const add = (t: string | undefined, d: NodeDecision) => {
-    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || constLike(t)) return;
+    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || isConstant(t)) return;
     if (!seen.has(t)) {
       seen.add(t);
       activations.push(t);
