@@ -3,13 +3,25 @@ import { foldBatchNorm } from './fold-batchnorm.js';
 import { float16ToFloat32 } from './float16.js';
 import { runPasses, type Pass } from './pass.js';
 import { scopeNames } from './scope-names.js';
-import type { Model } from '../ir/index.js';
+import { bodiesOf, Graph, type Model } from '../ir/index.js';
 
 /** The prepare pipeline: what `qtool fold-bn` runs and what every quantization starts with. */
 export const PREPARE_PASSES: readonly Pass[] = [nameNodes, scopeNames, float16ToFloat32, removeIdentity, cleanup, foldBatchNorm, cleanup];
 
+/** What If/Loop/Scan bodies get of the prepare pipeline (names and float16 are whole-model passes). */
+const BODY_PASSES: readonly Pass[] = [removeIdentity, cleanup, foldBatchNorm, cleanup];
+
 export function prepareModel(model: Model, opts: { checkInvariants?: boolean } = {}): string[] {
-  return runPasses(model, PREPARE_PASSES, opts);
+  const notes = runPasses(model, PREPARE_PASSES, opts);
+  // Bodies, innermost last: each pass sees one body as its graph (constants of enclosing graphs
+  // are not folded into a body's layers).
+  const bodies = bodiesOf(model.graph);
+  if (bodies.length) {
+    Graph.shareNamespace([model.graph, ...bodies]);
+    for (const body of bodies) notes.push(...runPasses({ ...model, graph: body }, BODY_PASSES).map((n) => `${n} (in body '${body.name}')`));
+    if (opts.checkInvariants) model.graph.checkInvariants();
+  }
+  return notes;
 }
 
 export { runPasses, type Pass } from './pass.js';

@@ -58,15 +58,17 @@ function alwaysTrue(g: Graph, input: string): string {
  * then branch of `inner_if` nested in it. The first part reads the main graph's weights from the
  * outer scope; the second part's weights are initializers of its branch.
  */
-function nestedIfs(name: string, split: number): Model {
-  const m = prepared(name);
+function nestedIfs(name: string, split: number, opts: { raw?: boolean } = {}): Model {
+  // raw: the fixture as exported (BatchNormalization in the branches, for the prepare passes to
+  // fold there), every weight an initializer of the branch that reads it.
+  const m = opts.raw ? readModel(fixture(name)) : prepared(name);
   const g = m.graph;
   const out = g.outputs[0]!.name;
   const nodes = [...g.nodes];
   const innerThen = moveInto(g, nodes.slice(split), 'inner_then', [out], true);
   const cond = alwaysTrue(g, g.inputs[0]!.name);
   const inner = new Node({ name: 'inner_if', opType: 'If', inputs: [cond], outputs: ['inner_out'], attributes: [graphAttr('then_branch', innerThen), graphAttr('else_branch', zerosBranch('inner_else', 'inner_zeros'))] });
-  const outerThen = moveInto(g, nodes.slice(0, split), 'outer_then', ['inner_out'], false);
+  const outerThen = moveInto(g, nodes.slice(0, split), 'outer_then', ['inner_out'], !!opts.raw);
   outerThen.addNode(inner);
   g.addNode(new Node({ name: 'outer_if', opType: 'If', inputs: [cond], outputs: [out], attributes: [graphAttr('then_branch', outerThen), graphAttr('else_branch', zerosBranch('outer_else', 'outer_zeros'))] }));
   g.checkInvariants();
@@ -156,6 +158,14 @@ describe('quantization inside If/Loop bodies', () => {
     expect(fused.get('QLinearConv')).toBe(2);
     expect(fused.get('QGemm')).toBe(2);
     expect(fused.get('Conv')).toBeUndefined();
+  });
+
+  it('lenet_bn as exported (BatchNormalization inside the branches) is folded and quantized there like the flat model', async () => {
+    // lenet_bn: Conv BN Relu MaxPool | Conv BN Relu MaxPool Flatten Gemm Relu Gemm
+    const { db, qo } = await against('lenet_raw_if', prepared('lenet_bn'), nestedIfs('lenet_bn', 4, { raw: true }));
+    expect(Math.abs(db.nested - db.flat)).toBeLessThanOrEqual(1);
+    expect(qo.plan.nodes.some((n) => n.opType === 'BatchNormalization')).toBe(false);
+    expect(qo.plan.nodes.filter((n) => n.opType === 'Conv' || n.opType === 'Gemm').every((n) => n.status === 'quantized' && n.graph)).toBe(true);
   });
 
   it('resnet_mini inside a Loop body (two iterations): quantized there, runs, SQNR within 1 dB of flat', async () => {
