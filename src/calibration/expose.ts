@@ -30,6 +30,9 @@ export interface ExposedModel {
 /** A copy of `model` with the body tensors among `tensors` routed to main-graph outputs; undefined when there are none. */
 export function exposeBodyTensors(model: Model, tensors: readonly string[]): ExposedModel | undefined {
   if (!model.graph.nodes.some((n) => n.subgraphs().length)) return undefined;
+  // Only copy the model (its whole encoding) when a requested tensor is defined in a body.
+  const inMain = new Set([...model.graph.inputs.map((i) => i.name), ...model.graph.initializers.keys(), ...model.graph.nodes.flatMap((n) => n.outputs)]);
+  if (tensors.every((t) => inMain.has(t))) return undefined;
   const copy = decodeModel(encodeModel(model));
   copy.baseDir = model.baseDir;
   const main = copy.graph;
