@@ -25,12 +25,13 @@
 // crash or hang inside onnxruntime is recorded against its model instead of ending the sweep.
 //
 // Usage: node scripts/corpus-sweep.mjs [--jobs N] [--filter SUBSTRING] [--verbose]
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -63,7 +64,14 @@ async function main() {
   const jobs = Math.max(1, Math.min(args.jobs, models.length));
   console.log(`corpus-sweep: ${models.length} models (${models.filter((m) => m.kind === 'corpus').length} corpus, ${models.filter((m) => m.kind === 'fixture').length} fixtures), ${jobs} worker process(es)`);
 
-  const results = await runPool(models, jobs, args.verbose);
+  const results = await runPool({
+    script: fileURLToPath(import.meta.url), args: ['--worker'], items: models, jobs, timeoutMs: MODEL_TIMEOUT_MS,
+    failed: (m, why) => crashResult(m, why),
+    progress: progressPrinter(args.verbose, (r) => `${r.model}: round-trip ${r.roundTrip.ok ? 'ok' : 'FAIL'}, ort ${r.ort.status}`),
+  }).catch((e) => {
+    console.error(`corpus-sweep: ${e.message}`);
+    process.exit(1);
+  });
   const seconds = (Date.now() - t0) / 1000;
   const summary = summarize(results, seconds);
   printSummary(summary);
@@ -100,91 +108,9 @@ function ensureCorpus() {
   }
 }
 
-function findFiles(dir, pred) {
-  if (!fs.existsSync(dir)) return [];
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...findFiles(p, pred));
-    else if (e.isFile() && pred(p)) out.push(p);
-  }
-  return out.sort();
-}
-
 function rel(p) {
   const r = path.relative(CORPUS_DATA, p);
   return r.startsWith('..') ? path.relative(ROOT, p) : r;
-}
-
-/** Hands models to worker processes one at a time; a worker that dies or hangs is replaced. */
-function runPool(models, jobs, verbose) {
-  return new Promise((resolve) => {
-    const results = new Array(models.length);
-    let next = 0;
-    let done = 0;
-    let lastReport = Date.now();
-    let anyAnswered = false;
-    const startWorker = () => {
-      const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr = (stderr + d.toString()).slice(-4000);
-      });
-      let current = -1;
-      let timer;
-      const finish = (i, r) => {
-        clearTimeout(timer);
-        results[i] = r;
-        done++;
-        if (verbose) console.log(`  [${done}/${models.length}] ${r.model}: round-trip ${r.roundTrip.ok ? 'ok' : 'FAIL'}, ort ${r.ort.status}`);
-        else if (Date.now() - lastReport > 10_000) {
-          lastReport = Date.now();
-          console.log(`  … ${done}/${models.length}`);
-        }
-      };
-      const give = () => {
-        if (next >= models.length) {
-          child.kill();
-          return;
-        }
-        current = next++;
-        stderr = '';
-        timer = setTimeout(() => {
-          const i = current;
-          current = -1;
-          child.kill('SIGKILL');
-          finish(i, crashResult(models[i], `timed out after ${MODEL_TIMEOUT_MS / 1000} s`));
-          startWorker();
-        }, MODEL_TIMEOUT_MS);
-        child.send({ index: current, ...models[current] });
-      };
-      child.on('message', (msg) => {
-        if (msg.index !== current) return;
-        anyAnswered = true;
-        current = -1;
-        finish(msg.index, msg.result);
-        give();
-      });
-      child.on('exit', (code, signal) => {
-        if (!anyAnswered && current >= 0) {
-          // Workers that die before any has answered most likely cannot start at all (a build
-          // missing from dist/, a broken import): stop instead of failing every model the same way.
-          console.error(`corpus-sweep: a worker process died before answering (${signal ?? `exit ${code}`}) on ${rel(models[current].path)}:\n${stderr}`);
-          process.exit(1);
-        }
-        if (current >= 0) {
-          const i = current;
-          current = -1;
-          const tail = stderr.trim().split('\n').slice(-1)[0] ?? '';
-          finish(i, crashResult(models[i], `worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail}` : ''}`));
-          startWorker();
-        }
-        if (done === models.length) resolve(results);
-      });
-      give();
-    };
-    for (let j = 0; j < jobs; j++) startWorker();
-  });
 }
 
 function crashResult(m, why) {

@@ -20,11 +20,11 @@
 // Prints the counts and every refusal and failure, writes .corpus/quantize-summary.json, exits 1
 // on any FAIL.
 //   npm run build && node scripts/quantize-sweep.mjs [--jobs N] [--filter SUBSTRING] [--verbose]
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -50,7 +50,7 @@ async function main() {
     console.error('quantize-sweep: dist/ is missing: run npm run build first');
     process.exit(1);
   }
-  let models = findModels(CORPUS_DATA);
+  let models = findFiles(CORPUS_DATA, (f) => path.basename(f) === 'model.onnx');
   if (args.filter) models = models.filter((m) => rel(m).includes(args.filter));
   if (!models.length) {
     console.error('quantize-sweep: no models found');
@@ -61,7 +61,12 @@ async function main() {
   console.log(`quantize-sweep: ${models.length} models, ${jobs} worker process(es), outputs in ${out}`);
   let results;
   try {
-    results = await runPool(models, jobs, out, args.verbose);
+    results = await runPool({
+      script: fileURLToPath(import.meta.url), args: ['--worker'], items: models, jobs, timeoutMs: MODEL_TIMEOUT_MS,
+      send: (file, index) => ({ index, file, outDir: out }),
+      failed: (file, why) => ({ model: rel(file), outcome: 'FAIL', reason: why.startsWith('timed out') ? `hang: ${why}` : `crash: ${why}` }),
+      progress: progressPrinter(args.verbose, (r) => `${r.model}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`, (r) => r.outcome === 'FAIL'),
+    });
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }
@@ -114,88 +119,8 @@ function parseArgs(argv) {
   return out;
 }
 
-function findModels(dir, out = []) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) findModels(p, out);
-    else if (e.isFile() && e.name === 'model.onnx') out.push(p);
-  }
-  return out.sort();
-}
-
 function rel(p) {
   return path.relative(CORPUS_DATA, p);
-}
-
-/** Hands models to worker processes one at a time; a worker that dies or hangs is replaced. */
-function runPool(models, jobs, outDir, verbose) {
-  return new Promise((resolve, reject) => {
-    const results = new Array(models.length);
-    let next = 0;
-    let done = 0;
-    let anyAnswered = false;
-    let lastReport = Date.now();
-    const finish = (i, r) => {
-      results[i] = r;
-      done++;
-      if (verbose || r.outcome === 'FAIL') console.log(`  [${done}/${models.length}] ${r.model}: ${r.outcome}${r.reason ? ` (${r.reason})` : ''}`);
-      else if (Date.now() - lastReport > 10_000) {
-        lastReport = Date.now();
-        console.log(`  … ${done}/${models.length}`);
-      }
-      if (done === models.length) resolve(results);
-    };
-    const startWorker = () => {
-      const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr = (stderr + d.toString()).slice(-4000);
-      });
-      let current = -1;
-      let timer;
-      const give = () => {
-        if (next >= models.length) {
-          child.kill();
-          return;
-        }
-        current = next++;
-        stderr = '';
-        timer = setTimeout(() => {
-          const i = current;
-          current = -1;
-          child.kill('SIGKILL');
-          finish(i, { model: rel(models[i]), outcome: 'FAIL', reason: `hang: no answer after ${MODEL_TIMEOUT_MS / 1000} s` });
-          startWorker();
-        }, MODEL_TIMEOUT_MS);
-        child.send({ index: current, file: models[current], outDir });
-      };
-      child.on('message', (msg) => {
-        if (msg.index !== current) return;
-        clearTimeout(timer);
-        anyAnswered = true;
-        current = -1;
-        finish(msg.index, msg.result);
-        give();
-      });
-      child.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (current < 0) return;
-        if (!anyAnswered) {
-          // Workers that die before any has answered most likely cannot start (dist/ missing or
-          // broken): stop instead of failing every model the same way.
-          reject(new Error(`a worker process died before answering (${signal ?? `exit ${code}`}) on ${rel(models[current])}:\n${stderr}`));
-          return;
-        }
-        const i = current;
-        current = -1;
-        const tail = stderr.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
-        finish(i, { model: rel(models[i]), outcome: 'FAIL', reason: `crash: worker process died (${signal ?? `exit ${code}`})${tail ? `: ${tail.slice(0, 300)}` : ''}` });
-        startWorker();
-      });
-      give();
-    };
-    for (let j = 0; j < jobs; j++) startWorker();
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

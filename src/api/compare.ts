@@ -15,6 +15,7 @@ import {
   type CollapseThresholds, type GateResult, type LatencyOptions, type LatencySection, type LayerResult, type LayerMetrics,
   type LayerSection, type MapEntry, type ModelSummary, type PlanNodeEntry, type Progress, type Report, type ReportWarning, type TensorMapping,
   type Gates,
+  EQUALIZE_KEY,
 } from '../report/index.js';
 import { INSTRUMENTED_NOTE } from '../report/format.js';
 
@@ -266,8 +267,9 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
 export async function compare(floatModel: string, quantModel: string, opts: CompareOptions): Promise<Report> {
   if (!opts?.data) throw new UserInputError('compare needs evaluation data (--data <dir>)');
   const float = readModelFile(floatModel);
-  prepareModel(float);
   const quant = readModelFile(quantModel);
+  // The tensor map names tensors of the float graph as quantize prepared it (equalized or not).
+  prepareModel(float, { equalize: quant.metadata.some((m) => m.key === EQUALIZE_KEY && m.value === 'true') });
   const map = readTensorMap(quant);
   return compareModels({
     float: { model: float, path: floatModel },

@@ -13,6 +13,7 @@ import { cleanupAll, ensureRequirements, pipelineFor, prepareModel, runPipeline 
 import { analyzeModelGraph, untakenBodies } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
+import { checkGroupedWeights } from '../quant/plan-weights.js';
 import { note, type Note } from '../quant/reasons.js';
 import { dynamicOnlyNotes, floatLayerPoolNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
@@ -26,6 +27,7 @@ import {
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyKeepFloat, checkKeepFloat, withKeepFloat } from './tuning.js';
 import { autoRangesFor } from './auto-algo.js';
+import { applyBiasCorrections, measureBiasCorrections } from './bias-correction.js';
 import type { StatsFile } from '../calibration/index.js';
 
 export interface QuantizeOptions extends ConfigSources {
@@ -93,8 +95,9 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const opts = applyRecipe(options);
   const phase = phaseTracker(opts.onPhase);
   const overrides = loadOverrides(opts.overrides);
-  const config = withKeepFloat(resolveConfig(opts), overrides?.keepFloat);
+  const config = withPlanSteps(withKeepFloat(resolveConfig(opts), overrides?.keepFloat), overrides);
   const output = opts.output ?? defaultOutputPath(input);
+  if (config.biasCorrection && !overrides?.biasCorrection && !opts.data) throw new UserInputError(`${input}: --bias-correction measures on the calibration data: pass --data <dir> (statistics alone are not enough)`);
   if (fs.existsSync(input) && fs.existsSync(output) && fs.realpathSync(input) === fs.realpathSync(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
@@ -104,7 +107,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   refuseQuantized(model, input, opts.requantize);
   const original = modelNames(model);
   phase('prepare');
-  const notes: Note[] = prepareModel(model).map((m) => note('prepare', m));
+  const notes: Note[] = prepareModel(model, { equalize: config.equalize }).map((m) => note(m.startsWith('equalize: ') ? 'equalized' : 'prepare', m));
   checkModelNames(original, model, config, opts.configOrigin);
   const prepared = opts.verify ? decodeModel(encodeModel(model), { label: input }) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
@@ -112,10 +115,11 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   let analysis = config.mode === 'static' ? analyzeModelGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
-  notes.push(...ensureRequirements(model, pipeline, { config, analysis }));
+  notes.push(...ensureRequirements(model, pipeline, { config, analysis, overrides }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeModelGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);
+  if (analysis) checkGroupedWeights(model.graph, analysis, config, overrides, (opsetVersion(model) ?? 0) >= 13);
   let planned: Planned;
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
@@ -139,7 +143,19 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     }
     guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
-    planned = applyKeepFloat(planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), overrides?.keepFloat);
+    const planOpts = { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 };
+    planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
+    if (config.biasCorrection) {
+      // Measured with this plan's integer weights (or as recorded in --overrides), then planned again.
+      const corrections = overrides?.biasCorrection ?? await measureBiasCorrections(model, planned, config, { data: opts.data!, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, label: input });
+      const done = applyBiasCorrections(model, corrections);
+      analysis = analyzeModelGraph(model.graph, config);
+      planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
+      planned.plan.biasCorrection = Object.fromEntries(done.corrected.map((n) => [n, corrections[n]!]));
+      const shift = Math.max(0, ...Object.values(planned.plan.biasCorrection).flat().map(Math.abs));
+      notes.push(note('bias-corrected', `bias correction: ${done.corrected.length} layer bias${done.corrected.length === 1 ? '' : 'es'} corrected${overrides?.biasCorrection ? ' (as recorded in the overrides)' : ''}, largest shift ${shift.toPrecision(3)}${done.skipped.length ? `; not corrected: ${done.skipped.join('; ')}` : ''}`));
+    }
+    if (config.equalize) planned.plan.equalize = true;
     notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan));
   } else {
     guardModeWeights(model.graph, input, config);
@@ -198,6 +214,12 @@ function refuseQuantized(model: Model, input: string, requantize = false): void 
   throw new UnsupportedError(`${input}: the model is already quantized (${list}); quantizing it again stacks a second rounding on the first. Quantize the float model instead, or pass --requantize to quantize its remaining float ops`);
 }
 
+/** A plan made with --equalize / --bias-correction turns them on when given as --overrides. */
+function withPlanSteps(config: Readonly<QuantConfig>, o: Overrides | undefined): Readonly<QuantConfig> {
+  if (!o?.equalize && !o?.biasCorrection) return config;
+  return Object.freeze({ ...config, equalize: config.equalize || !!o.equalize, biasCorrection: config.biasCorrection || !!o.biasCorrection });
+}
+
 function loadOverrides(o: string | Overrides | undefined): Overrides | undefined {
   if (o === undefined || typeof o !== 'string') return o;
   let json: unknown;
@@ -207,9 +229,13 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
     throw new UserInputError(`${o}: cannot read overrides (${(e as Error).message.split('\n')[0]}); pass a plan JSON saved with --save-plan`);
   }
   if (!json || typeof json !== 'object') throw new UserInputError(`${o}: overrides must be a JSON object with "activations" and/or "weights"`);
-  const { activations, weights, keepFloat } = json as Overrides;
+  const { activations, weights, keepFloat, equalize, biasCorrection } = json as Overrides;
   checkKeepFloat(o, keepFloat);
-  return { activations, weights, keepFloat };
+  if (equalize !== undefined && typeof equalize !== 'boolean') throw new UserInputError(`${o}: "equalize" must be true or false`);
+  if (biasCorrection !== undefined && (!biasCorrection || typeof biasCorrection !== 'object' || Object.values(biasCorrection).some((v) => !Array.isArray(v) || v.some((x) => typeof x !== 'number')))) {
+    throw new UserInputError(`${o}: "biasCorrection" must map node names to arrays of numbers (as --save-plan writes it)`);
+  }
+  return { activations, weights, keepFloat, equalize, biasCorrection };
 }
 
 export type { RangeInput };

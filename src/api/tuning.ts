@@ -22,6 +22,7 @@ import { hostToFloats } from '../report/evaluate.js';
 import type { StatsFile } from '../calibration/index.js';
 import { resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
+import { applyBiasCorrections, measureBiasCorrections, type BiasCorrections } from './bias-correction.js';
 
 export type Fallback = 'float' | 'int16';
 
@@ -101,6 +102,8 @@ export interface TuningContext {
   timings: { calibrationMs: number; floatPassMs: number };
   trials: number;
   trialMs: number;
+  /** --bias-correction: measured once with the full-int8 plan (float inputs, so per unit independent). */
+  biasCorrection?: BiasCorrections;
 }
 
 export async function openTuning(input: string, src: TuningSource): Promise<TuningContext> {
@@ -108,7 +111,7 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   if (config.mode !== 'static') throw new UsageError(`sensitivity and --target-* work in static mode only (got --mode ${config.mode})`);
   if (config.format !== 'qdq') throw new UsageError('sensitivity and --target-* search on QDQ models; drop --format qoperator');
   const model = readModelFile(input);
-  prepareModel(model);
+  prepareModel(model, { equalize: config.equalize });
   // As quantize() does: raise the opset the pipeline needs before calibrating, and analyse the result.
   let analysis = analyzeGraph(model.graph, config);
   const opsetBefore = opsetVersion(model);
@@ -117,8 +120,11 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   const needed = tensorsToCalibrate(model.graph, config, analysis);
   const r = await obtainRanges(model, needed, config, { data: src.data, stats: src.stats, preprocess: src.preprocess, onProgress: src.onProgress, label: input });
   const base = encodeModel(model);
-  const { plan } = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+  const full = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+  const { plan } = full;
   const units = findUnits(model, analysis, plan);
+  if (config.biasCorrection && !src.data) throw new UserInputError(`${input}: --bias-correction measures on the calibration data: pass --data <dir>`);
+  const biasCorrection = config.biasCorrection ? await measureBiasCorrections(model, full, config, { data: src.data!, preprocess: src.preprocess, label: input }) : undefined;
 
   const evalData = src.evalData ?? src.data;
   if (!evalData) throw new UserInputError(`${input}: the search needs evaluation data: pass --eval-data <dir> (or --data)`);
@@ -154,7 +160,7 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   const ctx: TuningContext = {
     input, config, base, analysis, ranges: r.ranges, observed: r.observed, stats: r.stats, plan, units, batches, primary, floatOut,
     classes, labels, floatMetrics: { accuracy: null }, evalData, inSample: !src.evalData, samples: source.sampleCount,
-    timings: { calibrationMs: r.ms, floatPassMs: performance.now() - t0 }, trials: 0, trialMs: 0,
+    timings: { calibrationMs: r.ms, floatPassMs: performance.now() - t0 }, trials: 0, trialMs: 0, biasCorrection,
   };
   if (labels && classes) ctx.floatMetrics.accuracy = accuracyOf(floatOut, classes, labels);
   return ctx;
@@ -213,7 +219,10 @@ export function variantOverrides(ctx: TuningContext, v: Variant): { overrides: O
   }
   const weights: NonNullable<Overrides['weights']> = {};
   for (const name of v.int16 ?? []) for (const w of unitByName(ctx, name).weights) weights[w] = { dtype: 'int16' };
-  return { overrides: { activations, weights, keepFloat }, keepFloat };
+  // Bias corrections of the units that stay int8 (a fallen-back unit's weights are not int8 any more).
+  const moved = new Set([...floatNames, ...(v.int16 ?? [])]);
+  const biasCorrection = ctx.biasCorrection && Object.fromEntries(Object.entries(ctx.biasCorrection).filter(([n]) => !moved.has(n)));
+  return { overrides: { activations, weights, keepFloat, ...(biasCorrection ? { biasCorrection } : {}) }, keepFloat };
 }
 
 /**
@@ -235,6 +244,7 @@ export function applyKeepFloat(planned: Planned, keep: KeepFloat | undefined): P
     return rest;
   });
   return {
+    notes: planned.notes,
     plan: { ...plan, activations, biases, absorbed, nodes, keepFloat: { nodes: [...keep.nodes], tensors: [...keep.tensors] } },
     integers: {
       weights: new Map([...integers.weights].filter(([w]) => plan.weights[w])),
@@ -254,6 +264,7 @@ export function buildVariant(ctx: TuningContext, v: Variant): { bytes: Uint8Arra
   const { overrides, keepFloat } = variantOverrides(ctx, v);
   const model = decodeModel(ctx.base, { label: ctx.input });
   const config = withKeepFloat(ctx.config, keepFloat);
+  if (overrides.biasCorrection) applyBiasCorrections(model, overrides.biasCorrection);
   const analysis = analyzeGraph(model.graph, config);
   // The base model already has the opset the pipeline needs (openTuning raised it).
   const planned = applyKeepFloat(planStatic(model.graph, config, { ranges: v.ranges ?? ctx.ranges, observed: ctx.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), keepFloat);

@@ -35,7 +35,7 @@ export function percentileArg(value: string): number {
   return n;
 }
 
-const CALIBRATE_FLAGS = ['algo', 'percentile', 'calibCount', 'batchSize', 'movingAverage', 'providers', 'threads'] as const;
+const CALIBRATE_FLAGS = ['algo', 'percentile', 'calibCount', 'batchSize', 'movingAverage', 'providers', 'threads', 'equalize'] as const;
 
 export function registerCalibrate(program: Command, setExit: (code: number) => void): void {
   const cmd = program
@@ -82,6 +82,7 @@ async function runCalibrate(model: string, flags: Flags, given: Record<string, u
         movingAverage: config.movingAverage,
         providers: config.providers,
         threads: config.threads,
+        equalize: config.equalize || undefined,
       },
       preprocess: flags.preprocess,
       fixedInputs: flags.fixedInput,

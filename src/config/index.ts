@@ -182,10 +182,25 @@ function contradictions(explicit: Record<string, unknown>, origins: Map<string, 
     if (explicit.percentile !== undefined && algo !== 'percentile') errors.push(`${label('percentile')} applies to --algo percentile only (algo is ${algo})`);
     if (explicit.movingAverage === true && algo !== 'minmax') errors.push(`${label('movingAverage')} applies to --algo minmax only (algo is ${algo})`);
   }
+  if (explicit.biasCorrection === true && mode !== 'static') errors.push(`${label('biasCorrection')} applies to static mode only (it measures on the calibration data); mode is ${mode}`);
   if (explicit.blockSize !== undefined && mode !== 'weight-only') errors.push(`${label('blockSize')} applies to --mode weight-only only`);
+  errors.push(...seedflagsContradictions(explicit, mode, label));
   const include = (explicit.includeOps as string[] | undefined) ?? [];
   const both = ((explicit.excludeOps as string[] | undefined) ?? []).filter((op) => include.includes(op));
   if (both.length) errors.push(`${both.join(', ')} is in both ${label('includeOps')} and ${label('excludeOps')}`);
+  return errors;
+}
+
+/** --stochastic-rounding/--seed, --pow2-scales and --group-size (issue 13 item 5). */
+function seedflagsContradictions(explicit: Record<string, unknown>, mode: Mode, label: (k: string) => string): string[] {
+  const errors: string[] = [];
+  if (explicit.seed !== undefined && explicit.stochasticRounding !== true) errors.push(`${label('seed')} seeds --stochastic-rounding; add --stochastic-rounding or drop ${label('seed')}`);
+  if (explicit.pow2Scales === true && mode !== 'static') errors.push(`${label('pow2Scales')} applies to static mode only (${mode} mode has no stored activation scales)`);
+  if (explicit.groupSize === undefined) return errors;
+  if (mode !== 'static') errors.push(`${label('groupSize')} applies to static mode only; ${mode === 'weight-only' ? 'weight-only mode takes --block-size' : `${mode} mode has one scale per weight or channel`}`);
+  if (explicit.format === 'qoperator') errors.push(`${label('groupSize')} needs --format qdq: QLinearConv/QLinearMatMul take one weight scale per tensor or per output channel`);
+  if (explicit.perChannel === false) errors.push(`${label('groupSize')} and per-tensor weights contradict each other; give one`);
+  if (explicit.target === 'tensorrt') errors.push(`${label('groupSize')} is not available for --target tensorrt (blocked DequantizeLinear is only verified on onnxruntime's CPU kernels); drop it or use --target ort-cpu`);
   return errors;
 }
 

@@ -63,6 +63,11 @@ export const QUANT_SCHEMA = {
   // TensorRT wants biases float (target preset); int32 biases otherwise.
   quantizeBias: { type: 'boolean', default: true, cliHidden: true, help: 'store Conv/Gemm biases as int32' },
   blockSize: { type: 'int', default: 32, min: 1, help: 'weight-only int4 block size' },
+  // Issue 13 item 5 (seedflags): rounding, power-of-two scales, per-group weights.
+  stochasticRounding: { type: 'boolean', default: false, help: 'round weights up with probability = fractional part (seeded by --seed; deterministic)' },
+  seed: { type: 'int', min: 0, arg: 'S', help: 'seed of --stochastic-rounding (default 0)' },
+  pow2Scales: { type: 'boolean', default: false, help: 'static mode: every scale a power of two (shift-only hardware)' },
+  groupSize: { type: 'int', min: 1, help: 'static QDQ: weight scales per group of N input channels (opset 21 block_size)' },
   excludeNodes: { type: 'list', default: [], help: 'comma-separated node names to keep in float' },
   excludeOps: { type: 'list', default: [], help: 'comma-separated op types to keep in float' },
   includeOps: { type: 'list', default: [], help: 'quantize only these op types' },
@@ -70,6 +75,9 @@ export const QUANT_SCHEMA = {
   batchSize: { type: 'int', min: 1, help: "calibration batch size (default: the model's fixed batch, else 1)" },
   providers: { type: 'list', default: ['cpu'], flag: 'provider', help: 'onnxruntime execution providers, e.g. cpu (the only one tested) or cuda,cpu' },
   threads: { type: 'int', min: 1, help: 'onnxruntime intra-op threads' },
+  // ALGORITHMS.md §4 (passes/equalize.ts, api/bias-correction.ts).
+  equalize: { type: 'boolean', default: false, help: 'cross-layer equalisation: balance the per-channel weight ranges of consecutive layers (exact in float; helps per-tensor weights of depthwise models)' },
+  biasCorrection: { type: 'boolean', default: false, help: 'static mode: subtract the mean output error of the quantized weights (measured on the calibration data) from each layer bias' },
 } as const satisfies Record<string, SchemaEntry>;
 
 /**

@@ -15,6 +15,8 @@ export interface QRangeOptions {
 
 export interface ScaleOptions extends QRange {
   readonly symmetric: boolean;
+  /** Round the scale to a power of two (--pow2-scales): up (the range is kept) or down (it is clipped). */
+  readonly pow2?: 'ceil' | 'floor';
 }
 
 export interface QuantParams {
@@ -90,7 +92,7 @@ function checkQRange(qmin: number, qmax: number): void {
 export function computeScaleZeroPoint(
   rmin: number,
   rmax: number,
-  { qmin, qmax, symmetric }: ScaleOptions,
+  { qmin, qmax, symmetric, pow2 }: ScaleOptions,
 ): QuantParams {
   if (!Number.isFinite(rmin) || !Number.isFinite(rmax) || rmin > rmax) {
     throw new RangeError(`invalid real range [${rmin}, ${rmax}]`);
@@ -103,8 +105,9 @@ export function computeScaleZeroPoint(
     lo = -a;
     hi = a;
   }
-  const s = (hi - lo) / (qmax - qmin);
-  if (s < FLOAT32_MIN_NORMAL) return { scale: 1, zeroPoint: 0 };
+  const free = (hi - lo) / (qmax - qmin);
+  if (free < FLOAT32_MIN_NORMAL) return { scale: 1, zeroPoint: 0 };
+  const s = pow2 === undefined ? free : pow2Bounds(free)[pow2 === 'ceil' ? 1 : 0];
   const scale = Math.fround(s);
   if (!Number.isFinite(scale)) throw new RangeError(`range [${rmin}, ${rmax}] overflows a float32 scale`);
   const zeroPoint = symmetric
@@ -113,13 +116,56 @@ export function computeScaleZeroPoint(
   return { scale, zeroPoint };
 }
 
+/** How x / s becomes an integer (before the zero point and the clamp). */
+export type QuotientRounding = (x: number, scale: number) => number;
+
+/**
+ * Stochastic rounding of the float32 quotient v = x / s: up with probability v - floor(v), so that
+ * E[q] = v and the dequantized weight equals x in expectation. One draw per value whatever the
+ * value, so element i always takes draw i of the stream.
+ */
+export function stochasticRounding(rand: () => number): QuotientRounding {
+  return (x, scale) => {
+    const v = Math.fround(x / scale);
+    const u = rand();
+    if (!Number.isFinite(v)) return v;
+    const f = Math.floor(v);
+    return (u < v - f ? f + 1 : f) + 0;
+  };
+}
+
+/**
+ * The powers of two around s > 0 as float32: [largest ≤ s, smallest ≥ s] (equal when s is one),
+ * kept within the normal float32 exponents [-126, 127].
+ */
+export function pow2Bounds(s: number): [number, number] {
+  if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`invalid scale ${s}`);
+  let e = Math.floor(Math.log2(s));
+  while (2 ** e > s) e--; // log2 may be off by one ulp near a power of two
+  while (2 ** (e + 1) <= s) e++;
+  const lo = Math.max(-126, Math.min(127, e));
+  const hi = Math.max(-126, Math.min(127, 2 ** e === s ? e : e + 1));
+  return [2 ** lo, 2 ** hi];
+}
+
+/** Is v a (normal or subnormal) float32 power of two: mantissa bits 0, or exactly one bit set when subnormal. */
+export function isFloat32PowerOfTwo(v: number): boolean {
+  const bits = new Uint32Array(new Float32Array([v]).buffer)[0]!;
+  if (bits >>> 31) return false;
+  const exp = (bits >>> 23) & 0xff;
+  const man = bits & 0x7fffff;
+  if (exp === 0xff) return false;
+  if (exp === 0) return man !== 0 && (man & (man - 1)) === 0;
+  return man === 0;
+}
+
 /**
  * ONNX QuantizeLinear for one value. x / s is rounded to float32 first because the runtime divides
  * in float32; rounding the float64 quotient instead can disagree on ties. NaN maps to the zero
- * point (it dequantizes to 0); ±Infinity saturates.
+ * point (it dequantizes to 0); ±Infinity saturates. `round` replaces the rounding (weights only).
  */
-export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number): number {
-  const r = roundHalfToEven(Math.fround(x / scale));
+export function quantizeValue(x: number, scale: number, zeroPoint: number, qmin: number, qmax: number, round?: QuotientRounding): number {
+  const r = round === undefined ? roundHalfToEven(Math.fround(x / scale)) : round(x, scale);
   if (Number.isNaN(r)) return zeroPoint;
   return clamp(r + zeroPoint, qmin, qmax);
 }
@@ -218,6 +264,10 @@ export interface PerChannelOptions extends QRange {
   readonly minScales?: Float32Array | ArrayLike<number>;
   /** Range the integers are clamped to, when wider than the one the scales are computed for. */
   readonly clampTo?: QRange;
+  /** Rounding of the integers (default: to nearest, ties to even). */
+  readonly round?: QuotientRounding;
+  /** Power-of-two scales: per channel the one of the two around the free scale with less squared error. */
+  readonly pow2?: boolean;
 }
 
 export interface PerChannelQuantization {
@@ -235,7 +285,7 @@ export function quantizeWeightPerChannel(
   data: Float32Array | ArrayLike<number>,
   dims: readonly number[],
   axis: number,
-  { qmin, qmax, minScales, clampTo }: PerChannelOptions,
+  { qmin, qmax, minScales, clampTo, round, pow2 }: PerChannelOptions,
 ): PerChannelQuantization {
   checkQRange(qmin, qmax);
   const { outer, channels, inner } = channelLayout(dims, axis, data.length);
@@ -253,7 +303,11 @@ export function quantizeWeightPerChannel(
   }
   const zeroPoints = new Int32Array(channels).fill(zp);
   const store = clampTo ?? { qmin, qmax };
-  const q = quantizeWithParams(data, dims, axis, scales, zeroPoints, store);
+  if (pow2) {
+    const floor = (c: number) => (minScales === undefined ? 0 : minScales[minScales.length === 1 ? 0 : c]!);
+    choosePow2Scales(data, (i) => Math.floor(i / inner) % channels, scales, zeroPoints, floor, store);
+  }
+  const q = quantizeWithParams(data, dims, axis, scales, zeroPoints, store, round);
   return { q, scales, zeroPoints };
 }
 
@@ -268,6 +322,7 @@ export function quantizeWithParams(
   scales: ArrayLike<number>,
   zeroPoints: ArrayLike<number>,
   clampTo: QRange,
+  round?: QuotientRounding,
 ): Int32Array {
   const { outer, channels, inner } = axis === null ? { outer: 1, channels: 1, inner: data.length } : channelLayout(dims, axis, data.length);
   const q = new Int32Array(data.length);
@@ -276,30 +331,119 @@ export function quantizeWithParams(
       const base = (o * channels + c) * inner;
       const s = scales[c];
       const z = zeroPoints[c];
-      for (let i = 0; i < inner; i++) q[base + i] = quantizeValue(data[base + i], s, z, clampTo.qmin, clampTo.qmax);
+      for (let i = 0; i < inner; i++) q[base + i] = quantizeValue(data[base + i], s, z, clampTo.qmin, clampTo.qmax, round);
     }
   }
   return q;
 }
 
 /**
+ * --pow2-scales for weights: each group's scale becomes the power of two just below or just above
+ * its free scale, whichever gives the smaller squared error over the group's values (ties: above,
+ * which keeps the range). Below is allowed only when it stays ≥ the group's floor (the bias
+ * constraint). `groupOf(i)` is element i's group; edits `scales` in place.
+ */
+export function choosePow2Scales(
+  data: Float32Array | ArrayLike<number>,
+  groupOf: (i: number) => number,
+  scales: Float32Array,
+  zeroPoints: ArrayLike<number>,
+  floorOf: (g: number) => number,
+  clampTo: QRange,
+): void {
+  const n = scales.length;
+  const lo = new Float64Array(n);
+  const hi = new Float64Array(n);
+  for (let g = 0; g < n; g++) {
+    [lo[g], hi[g]] = pow2Bounds(scales[g]!);
+    if (lo[g]! < floorOf(g)) lo[g] = hi[g]!;
+  }
+  const errLo = new Float64Array(n);
+  const errHi = new Float64Array(n);
+  const err = (x: number, s: number, z: number) => (x - (quantizeValue(x, s, z, clampTo.qmin, clampTo.qmax) - z) * s) ** 2;
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    if (Number.isNaN(x)) continue;
+    const g = groupOf(i);
+    const z = zeroPoints[zeroPoints.length === 1 ? 0 : g]!;
+    if (lo[g] !== hi[g]) errLo[g] += err(x, lo[g]!, z);
+    errHi[g] += err(x, hi[g]!, z);
+  }
+  for (let g = 0; g < n; g++) scales[g] = lo[g] !== hi[g] && errLo[g]! < errHi[g]! ? lo[g]! : hi[g]!;
+}
+
+export interface BlockOptions extends QRange {
+  /** Range the integers are clamped to, when wider than the one the scales are computed for. */
+  readonly clampTo?: QRange;
+  readonly round?: QuotientRounding;
+  /** Power-of-two scales, chosen per block as in choosePow2Scales. */
+  readonly pow2?: boolean;
+}
+
+export interface BlockQuantization {
+  readonly q: Int32Array;
+  /** One per block, in the layout of ONNX blocked quantization: dims with dims[axis] → ceil(dims[axis] / blockSize). */
+  readonly scales: Float32Array;
+  readonly zeroPoints: Int32Array;
+  readonly scaleDims: number[];
+}
+
+/**
+ * Symmetric blocked weight quantization (ONNX QuantizeLinear/DequantizeLinear `block_size`, opset
+ * 21): blocks of `blockSize` consecutive values along `axis` (the last block may be shorter), one
+ * scale each, s = max|w| / qmax as for a channel (1 for an all-zero block), zero point the middle
+ * of the range. Element [o, d, i] (around axis) uses scale [o, floor(d / blockSize), i].
+ */
+export function quantizeWeightBlocks(
+  data: Float32Array | ArrayLike<number>,
+  dims: readonly number[],
+  axis: number,
+  blockSize: number,
+  { qmin, qmax, clampTo, round, pow2 }: BlockOptions,
+): BlockQuantization {
+  checkQRange(qmin, qmax);
+  if (!Number.isInteger(blockSize) || blockSize < 1) throw new RangeError(`invalid block size ${blockSize}`);
+  const { outer, channels: d, inner } = channelLayout(dims, axis, data.length);
+  const blocks = Math.ceil(d / blockSize);
+  const n = outer * blocks * inner;
+  const groupOf = (i: number) => {
+    const o = Math.floor(i / (d * inner));
+    const k = Math.floor(i / inner) % d;
+    return (o * blocks + Math.floor(k / blockSize)) * inner + (i % inner);
+  };
+  const min = new Float64Array(n);
+  const max = new Float64Array(n);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    const g = groupOf(i);
+    if (v < min[g]!) min[g] = v;
+    if (v > max[g]!) max[g] = v;
+  }
+  const scales = new Float32Array(n);
+  for (let g = 0; g < n; g++) scales[g] = computeScaleZeroPoint(min[g]!, max[g]!, { qmin, qmax, symmetric: true }).scale;
+  const zeroPoints = new Int32Array(n).fill(roundHalfToEven((qmin + qmax) / 2));
+  const store = clampTo ?? { qmin, qmax };
+  if (pow2) choosePow2Scales(data, groupOf, scales, zeroPoints, () => 0, store);
+  const q = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const g = groupOf(i);
+    q[i] = quantizeValue(data[i]!, scales[g]!, zeroPoints[g]!, store.qmin, store.qmax, round);
+  }
+  const a = axis < 0 ? axis + dims.length : axis;
+  const scaleDims = dims.map((x, i) => (i === a ? blocks : x));
+  return { q, scales, zeroPoints, scaleDims };
+}
+
+/**
  * Symmetric int4 blocks of `blockSize` values along K of a [K, N] matrix (MatMulNBits): per block
  * and column s = max|w| / 7 (1 for an all-zero block), q = clamp(round(w / s), -8, 7) with
- * Math.round's ties (what the first implementation wrote). Scales are [N, blocks], q is [K, N].
+ * Math.round's ties on the float64 quotient (what the first implementation wrote) unless `round`
+ * is given. Scales are [N, blocks], q is [K, N]. The blocks are quantizeWeightBlocks' along axis 0.
  */
-export function quantizeInt4Blocks(w: Float32Array, k: number, n: number, blockSize: number): { q: Int32Array; scales: Float32Array } {
+export function quantizeInt4Blocks(w: Float32Array, k: number, n: number, blockSize: number, round?: QuotientRounding): { q: Int32Array; scales: Float32Array } {
+  const b = quantizeWeightBlocks(w, [k, n], 0, blockSize, { qmin: -7, qmax: 7, clampTo: { qmin: -8, qmax: 7 }, round: round ?? ((x, s) => Math.round(x / s)) });
   const blocks = Math.ceil(k / blockSize);
-  const q = new Int32Array(k * n);
   const scales = new Float32Array(n * blocks);
-  for (let col = 0; col < n; col++) {
-    for (let b = 0; b < blocks; b++) {
-      const end = Math.min(k, (b + 1) * blockSize);
-      let amax = 0;
-      for (let i = b * blockSize; i < end; i++) amax = Math.max(amax, Math.abs(w[i * n + col]!));
-      const s = amax > 0 ? Math.fround(amax / 7) : 1;
-      scales[col * blocks + b] = s;
-      for (let i = b * blockSize; i < end; i++) q[i * n + col] = Math.max(-8, Math.min(7, Math.round(w[i * n + col]! / s)));
-    }
-  }
-  return { q, scales };
+  for (let col = 0; col < n; col++) for (let j = 0; j < blocks; j++) scales[col * blocks + j] = b.scales[j * n + col]!;
+  return { q: b.q, scales };
 }

@@ -1,5 +1,6 @@
 import { cleanup, nameNodes, removeIdentity } from './cleanup.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { equalize } from './equalize.js';
 import { float16ToFloat32 } from './float16.js';
 import { runPasses, type Pass } from './pass.js';
 import { scopeNames } from './scope-names.js';
@@ -11,8 +12,21 @@ export const PREPARE_PASSES: readonly Pass[] = [nameNodes, scopeNames, float16To
 /** What If/Loop/Scan bodies get of the prepare pipeline (names and float16 are whole-model passes). */
 const BODY_PASSES: readonly Pass[] = [removeIdentity, cleanup, foldBatchNorm, cleanup];
 
-export function prepareModel(model: Model, opts: { checkInvariants?: boolean } = {}): string[] {
-  const notes = runPasses(model, PREPARE_PASSES, opts);
+/** Prepare passes a config option turns on, run after PREPARE_PASSES (BN is folded first). */
+export const OPTIONAL_PREPARE_PASSES: readonly { option: 'equalize'; pass: Pass }[] = [{ option: 'equalize', pass: equalize }];
+
+export interface PrepareOptions {
+  checkInvariants?: boolean;
+  /** Cross-layer equalisation (--equalize). */
+  equalize?: boolean;
+}
+
+export function preparePasses(opts: PrepareOptions = {}): readonly Pass[] {
+  return [...PREPARE_PASSES, ...OPTIONAL_PREPARE_PASSES.filter((o) => opts[o.option]).map((o) => o.pass)];
+}
+
+export function prepareModel(model: Model, opts: PrepareOptions = {}): string[] {
+  const notes = runPasses(model, preparePasses(opts), opts);
   // Bodies, innermost last: each pass sees one body as its graph (constants of enclosing graphs
   // are not folded into a body's layers).
   const bodies = bodiesOf(model.graph);
@@ -25,6 +39,7 @@ export function prepareModel(model: Model, opts: { checkInvariants?: boolean } =
 }
 
 export { runPasses, type Pass } from './pass.js';
+export { equalize, equalizeGraph, type EqualizeResult } from './equalize.js';
 export { bodiesOf, cleanupAll, graphScopes } from '../ir/index.js';
 export { insertQdq, type QdqOptions, type QdqResult } from './insert-qdq.js';
 export { lowerToQOperator, type LowerResult } from './lower-qoperator.js';

@@ -13,6 +13,7 @@
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
 import { Graph, graphScopes, intTensor, makeAttr, Node, scaleTensor, Tensor, zeroPointTensor, type Model } from '../ir/index.js';
+import { UnsupportedError } from '../errors.js';
 import { qRange, type QType } from '../math/qparams.js';
 import type { ActivationParams, PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { ruleOf } from '../quant/rules/index.js';
@@ -21,6 +22,8 @@ import { note, type Note } from '../quant/reasons.js';
 export interface QdqOptions {
   /** Domain for Q/DQ of int16/int4 below opset 21: 'com.microsoft'. */
   wideTypeDomain: '' | 'com.microsoft';
+  /** The model's default-domain opset (blocked DequantizeLinear needs 21). */
+  opset: number;
 }
 
 export interface QdqResult {
@@ -154,6 +157,7 @@ function weightDq(g: Graph, constantOf: (name: string) => Tensor | undefined, w:
   const t = constantOf(w)!;
   const perChannel = p.axis !== null;
   const q = integers.weights.get(w)!;
+  if (p.blockSize !== undefined) return blockedWeightDq(g, w, t.dims, p, q, opts, cache);
   const qName = g.addInitializer(intTensor(g.uniqueName('wq'), p.dtype, t.dims, q)).name;
   const sName = g.addInitializer(scaleTensor(g.uniqueName('ws'), p.scales, perChannel)).name;
   // The weight zero point stays although 0 is the default: ORT fuses DQ→Gemm→Q into QGemm only
@@ -161,6 +165,26 @@ function weightDq(g: Graph, constantOf: (name: string) => Tensor | undefined, w:
   const zName = g.addInitializer(zeroPointTensor(g.uniqueName('wz'), p.dtype, p.zeroPoints, perChannel)).name;
   const out = g.uniqueName(`${w}_dq`);
   const attrs = perChannel ? [makeAttr.int('axis', p.axis!)] : [];
+  g.addNode(new Node({ name: g.uniqueName(`${w}_DQ`), opType: 'DequantizeLinear', domain: qdqDomain(p.dtype, opts), inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
+  cache.set(w, out);
+  return out;
+}
+
+/**
+ * --group-size: DequantizeLinear with `block_size` (opset 21) along the input channels; scale and
+ * zero point have the weight's rank, dims[axis] → ceil(dims[axis] / block_size).
+ */
+function blockedWeightDq(g: Graph, w: string, dims: readonly number[], p: QuantPlan['weights'][string], q: Int32Array, opts: QdqOptions, cache: Map<string, string>): string {
+  if (opts.opset < 21) {
+    throw new UnsupportedError(`weight '${w}': per-group scales (block_size ${p.blockSize}) need DequantizeLinear from opset 21, the model is at opset ${opts.opset}; quantize with --group-size so the model is converted first, or drop blockSize from the overrides`);
+  }
+  const axis = p.axis!;
+  const scaleDims = dims.map((d, i) => (i === axis ? Math.ceil(d / p.blockSize!) : d));
+  const qName = g.addInitializer(intTensor(g.uniqueName('wq'), p.dtype, dims, q)).name;
+  const sName = g.addInitializer(Tensor.fromFloat32(g.uniqueName('ws'), scaleDims, new Float32Array(p.scales))).name;
+  const zName = g.addInitializer(intTensor(g.uniqueName('wz'), p.dtype, scaleDims, p.zeroPoints)).name;
+  const out = g.uniqueName(`${w}_dq`);
+  const attrs = [makeAttr.int('axis', axis), makeAttr.int('block_size', p.blockSize!)];
   g.addNode(new Node({ name: g.uniqueName(`${w}_DQ`), opType: 'DequantizeLinear', domain: qdqDomain(p.dtype, opts), inputs: [qName, sName, zName], outputs: [out], attributes: attrs }), { before: g.nodes[0] });
   cache.set(w, out);
   return out;

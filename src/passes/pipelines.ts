@@ -9,7 +9,7 @@
 import { importDomain, opsetVersion, type Model, type OpsetId } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import type { Analysis } from '../quant/analyze.js';
-import type { PlanIntegers, QuantPlan } from '../quant/plan.js';
+import type { Overrides, PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { note, type Note } from '../quant/reasons.js';
 import { insertQdq } from './insert-qdq.js';
 import { lowerToQOperator } from './lower-qoperator.js';
@@ -37,6 +37,8 @@ export interface RequireContext {
   config: Readonly<QuantConfig>;
   /** Static mode's graph analysis. */
   analysis?: Analysis;
+  /** Per-tensor overrides (a blockSize there needs opset 21 too). */
+  overrides?: Overrides;
 }
 
 export interface RewritePass {
@@ -53,16 +55,20 @@ export interface RewritePass {
 
 export const insertQdqPass: RewritePass = {
   name: 'insert-qdq',
-  requires({ config, analysis }) {
+  requires({ config, analysis, overrides }) {
     const quantized = [...(analysis?.decisions.values() ?? [])].filter((d) => d.status !== 'float');
     if (quantized.length === 0) return undefined;
     const weights = quantized.some((d) => d.rule?.inputs.some((r) => r.kind === 'weight'));
+    // --group-size (or blockSize in the overrides): DequantizeLinear's block_size is opset 21.
+    const groups = config.groupSize !== undefined || Object.values(overrides?.weights ?? {}).some((w) => w.blockSize !== undefined);
+    if (weights && groups) return { opset: 21, why: 'per-group weight scales (DequantizeLinear block_size)' };
     return config.perChannel && weights ? { opset: 13, why: 'per-channel Q/DQ (the axis attribute)' } : { opset: 10, why: 'QuantizeLinear/DequantizeLinear' };
   },
   // int16/int4 Q/DQ below opset 21
   adds: [MS],
   run(model, { plan, integers }, result) {
-    const res = insertQdq(model, plan, integers, { wideTypeDomain: (opsetVersion(model) ?? 0) >= 21 ? '' : 'com.microsoft' });
+    const opset = opsetVersion(model) ?? 0;
+    const res = insertQdq(model, plan, integers, { wideTypeDomain: opset >= 21 ? '' : 'com.microsoft', opset });
     result.tensorMap = res.tensorMap;
     result.notes.push(...res.notes);
     return true;

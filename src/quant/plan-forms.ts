@@ -4,9 +4,10 @@
 import { graphScopes, type Graph, type Node } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { UserInputError } from '../errors.js';
-import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, type QType } from '../math/qparams.js';
+import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, stochasticRounding, type QType } from '../math/qparams.js';
+import { streamFor } from '../math/prng.js';
 import { notIncluded, userExclusion } from './analyze.js';
-import { emptyPlan, type NodePlan, type Overrides, type Planned, type WeightParams } from './plan.js';
+import { emptyPlan, seedflagsNotes, type NodePlan, type Overrides, type Planned, type WeightParams } from './plan.js';
 import { note, reason, type Note, type Reason } from './reasons.js';
 import { formOf, opsWithForm, type FormWeight, type WeightForm, type WeightMode } from './rules/index.js';
 
@@ -47,7 +48,8 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
     const r = f.form.quantized(config, dtype);
     nodes.push({ name: n.name, opType: n.opType, status: 'quantized', reason: r.message, code: r.code });
   }
-  return { plan: { ...emptyPlan(config, nodes), weights }, integers, notes };
+  const plan = { ...emptyPlan(config, nodes), weights };
+  return { plan, integers, notes: [...notes, ...seedflagsNotes(plan)] };
 }
 
 /**
@@ -70,18 +72,23 @@ function planFormWeight(name: string, w: FormWeight, form: WeightForm, config: R
   const wanted: QType = o?.dtype ?? (config.mode === 'weight-only' && config.weightType === 'int4' ? 'int4' : 'int8');
   // An op without an int4 form (Conv) takes the form's own type.
   const dtype = form.dtypes.includes(wanted) ? wanted : form.dtypes[0]!;
+  // --stochastic-rounding (or the override's rounding): one seeded stream per weight name.
+  const stochastic = (o?.rounding ?? (config.stochasticRounding ? 'stochastic' : 'nearest')) === 'stochastic';
+  const seed = o?.seed ?? config.seed ?? 0;
+  const round = stochastic ? stochasticRounding(streamFor(seed, name)) : undefined;
+  const recorded = stochastic ? { rounding: 'stochastic' as const, seed } : {};
   if (dtype === 'int4') {
     const [k, n] = w.dims as [number, number];
     const blockSize = int4BlockSize(name, k, config.blockSize, notes);
-    const b = quantizeInt4Blocks(w.data, k, n, blockSize);
-    return { params: { dtype, axis: 0, scales: [...b.scales], zeroPoints: [], raisedForBias: [], blockSize }, q: b.q };
+    const b = quantizeInt4Blocks(w.data, k, n, blockSize, round);
+    return { params: { dtype, axis: 0, scales: [...b.scales], zeroPoints: [], raisedForBias: [], blockSize, ...recorded }, q: b.q };
   }
   const perChannel = o?.perChannel ?? true;
   if (!perChannel && w.perChannelOnly) {
     throw new UserInputError(`overrides: weight '${name}' is quantized per output channel only in ${config.mode} mode; remove its perChannel: false`);
   }
   const range = qRange(dtype, { symmetric: true, reduceRange: config.reduceRange });
-  const q = perChannel ? quantizeWeightPerChannel(w.data, w.dims, w.axis, range) : quantizeWeightPerChannel(w.data, [1, w.data.length], 0, range);
-  const params: WeightParams = { dtype, axis: perChannel ? w.axis : null, scales: [...q.scales], zeroPoints: [...q.zeroPoints], raisedForBias: [] };
+  const q = perChannel ? quantizeWeightPerChannel(w.data, w.dims, w.axis, { ...range, round }) : quantizeWeightPerChannel(w.data, [1, w.data.length], 0, { ...range, round });
+  const params: WeightParams = { dtype, axis: perChannel ? w.axis : null, scales: [...q.scales], zeroPoints: [...q.zeroPoints], raisedForBias: [], ...recorded };
   return { params, q: q.q };
 }

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors.js';
 import { computeScaleZeroPoint, qRange, type QType } from '../math/qparams.js';
 import { analyzeModelGraph, type Analysis, type NodeStatus } from './analyze.js';
 import { planWeights } from './plan-weights.js';
-import type { Note, ReasonCode } from './reasons.js';
+import { note, type Note, type ReasonCode } from './reasons.js';
 
 export interface RangeInput {
   min: number;
@@ -23,6 +23,8 @@ export interface ActivationParams {
   source: 'calibrated' | 'group' | 'fixed' | 'override';
   algo?: string;
   group: string;
+  /** --pow2-scales: the scale is the power of two at or above the range's free scale. */
+  pow2Scales?: true;
 }
 
 export interface WeightParams {
@@ -33,8 +35,18 @@ export interface WeightParams {
   zeroPoints: number[];
   /** Channels whose scale was raised so the bias fits int32 (§1). */
   raisedForBias: number[];
-  /** int4 weight-only (MatMulNBits): blocks of this many values along K; `scales` are [N, blocks], no zero points. */
+  /**
+   * int4 weight-only (MatMulNBits): blocks of this many values along K; `scales` are [N, blocks], no
+   * zero points. Static --group-size: blocks along `axis` (the input channels), `scales` and
+   * `zeroPoints` in the layout of the blocked DequantizeLinear (the weight's dims, with dims[axis]
+   * → ceil(dims[axis] / blockSize)).
+   */
   blockSize?: number;
+  /** --stochastic-rounding: the integers were rounded stochastically from this seed (stream per weight name). */
+  rounding?: 'stochastic';
+  seed?: number;
+  /** --pow2-scales: every scale is a power of two. */
+  pow2Scales?: true;
 }
 
 export interface BiasParams {
@@ -77,13 +89,22 @@ export interface QuantPlan {
   keepFloat?: { nodes: string[]; tensors: string[] };
   /** How the accuracy search (--target-*) got here: its steps and the units that fell back. */
   tuning?: unknown;
+  /** --equalize: cross-layer equalisation ran in the prepare stage (the ranges are of that graph). */
+  equalize?: boolean;
+  /** --bias-correction: node → the value subtracted from its float bias, per output channel. */
+  biasCorrection?: Record<string, number[]>;
 }
 
 export interface Overrides {
-  activations?: Record<string, { range?: [number, number]; dtype?: QType }>;
-  weights?: Record<string, { perChannel?: boolean; dtype?: QType }>;
+  activations?: Record<string, { range?: [number, number]; dtype?: QType; pow2Scales?: boolean }>;
+  /** blockSize: static per-group weights (as --group-size); rounding/seed/pow2Scales as the flags, per weight. */
+  weights?: Record<string, { perChannel?: boolean; dtype?: QType; blockSize?: number; rounding?: 'nearest' | 'stochastic'; seed?: number; pow2Scales?: boolean }>;
   /** Nodes kept in float, and the tensors (their outputs) left without Q/DQ. */
   keepFloat?: { nodes: string[]; tensors: string[] };
+  /** Equalize first (a plan made with --equalize). */
+  equalize?: boolean;
+  /** Apply these bias corrections instead of measuring them (a plan made with --bias-correction). */
+  biasCorrection?: Record<string, number[]>;
 }
 
 /** The integers a plan's scales were computed for: the rewrite stores these, it does not quantize again. */
@@ -130,7 +151,7 @@ export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: 
 export function planStatic(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): Planned {
   const a = opts.analysis ?? analyzeModelGraph(g, config);
   const activations = planActivations(a, config, opts, (t) => g.isGraphOutput(t));
-  const { weights, biases, integers } = planWeights(g, a, config, { ...opts, activations });
+  const { weights, biases, integers, notes } = planWeights(g, a, config, { ...opts, activations });
   const nodes = [...g.nodes, ...(a.bodies ?? []).flatMap((b) => b.graph.nodes)];
   const plan: QuantPlan = {
     ...emptyPlan(config, nodes.map((n) => {
@@ -149,7 +170,7 @@ export function planStatic(g: Graph, config: Readonly<QuantConfig>, opts: PlanOp
     weights,
     biases,
   };
-  return { plan, integers };
+  return { plan, integers, notes: [...notes, ...seedflagsNotes(plan)] };
 }
 
 export function emptyPlan(config: Readonly<QuantConfig>, nodes: NodePlan[]): QuantPlan {
@@ -179,17 +200,41 @@ function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanO
       if (!Array.isArray(r)) algo = r.algo;
     }
     let dtype: QType = list.some((t) => a.int16.has(t)) ? 'int16' : config.activationType;
+    let pow2 = config.pow2Scales;
     for (const t of list) {
       const o = opts.overrides?.activations?.[t];
       if (o?.range) [lo, hi, source, algo] = [o.range[0], o.range[1], 'override', 'override'];
       if (o?.dtype) dtype = o.dtype;
+      if (o?.pow2Scales !== undefined) pow2 = o.pow2Scales;
     }
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
       throw new UserInputError(`no calibration statistics for tensor '${list[0]}'; the stats file does not match this model (calibrate it again)`);
     }
     const symmetric = config.symmetricActivations;
-    const { scale, zeroPoint } = computeScaleZeroPoint(lo, hi, { ...qRange(dtype, { symmetric: symmetric && dtype !== 'uint8' }), symmetric });
-    for (const t of list) out[t] = { dtype, scale, zeroPoint, range: [lo, hi], source, algo, group };
+    // --pow2-scales: the power of two at or above the free scale, so the calibrated range is kept
+    // (the range algorithm already balanced clipping against rounding for it).
+    const { scale, zeroPoint } = computeScaleZeroPoint(lo, hi, { ...qRange(dtype, { symmetric: symmetric && dtype !== 'uint8' }), symmetric, pow2: pow2 ? 'ceil' : undefined });
+    for (const t of list) out[t] = { dtype, scale, zeroPoint, range: [lo, hi], source, algo, group, ...(pow2 ? { pow2Scales: true as const } : {}) };
+  }
+  return out;
+}
+
+/** What --stochastic-rounding, --pow2-scales and --group-size did, for the run's notes. */
+export function seedflagsNotes(plan: QuantPlan): Note[] {
+  const out: Note[] = [];
+  const weights = Object.values(plan.weights);
+  const stochastic = weights.filter((w) => w.rounding === 'stochastic');
+  if (stochastic.length) {
+    const seeds = [...new Set(stochastic.map((w) => w.seed))].join(', ');
+    out.push(note('stochastic-rounding', `stochastic rounding: ${stochastic.length} of ${weights.length} weight tensors (seed ${seeds})`));
+  }
+  const acts = Object.values(plan.activations).filter((p) => p.pow2Scales).length;
+  const pw = weights.filter((w) => w.pow2Scales).length;
+  if (acts || pw) out.push(note('pow2-scales', `power-of-two scales: ${acts} activation and ${pw} weight tensors (biases at s_x·s_w, also powers of two)`));
+  const grouped = weights.filter((w) => w.blockSize !== undefined && plan.mode === 'static');
+  if (grouped.length) {
+    const sizes = [...new Set(grouped.map((w) => w.blockSize))].join(', ');
+    out.push(note('group-size', `per-group weights: ${grouped.length} tensors in groups of ${sizes} input channels (blocked DequantizeLinear, opset 21); onnxruntime runs those layers in float on the dequantized weights, not in integer kernels`));
   }
   return out;
 }

@@ -6,7 +6,7 @@ export type {
   ReportWarning, WarningCode, CollapseThresholds, Suggestion,
 } from './types.js';
 export { resolveTensorMap, resolveEntries, dequantizeParams, type LayerTarget, type TensorMapping } from './tensor-map.js';
-export { recordMetadata, tensorMapEntries, planNodeEntries, readTensorMap, readPlanNodes, type MapEntry, type PlanForMetadata, type PlanNodeEntry, type RewriteMapping } from './metadata.js';
+export { EQUALIZE_KEY, recordMetadata, tensorMapEntries, planNodeEntries, readTensorMap, readPlanNodes, type MapEntry, type PlanForMetadata, type PlanNodeEntry, type RewriteMapping } from './metadata.js';
 export { COLLAPSE_DEFAULTS, COLLAPSE_CODES, LOUD_CODES, collapseWarnings, collapses, suggestion, tensorNodes, validateCollapse, worstNodes } from './advice.js';
 export { OutputAccumulator, LayerAccumulator, displayHistogram, sqnrFromSums, type LayerResult } from './accumulate.js';
 export { evaluatePass, instrumentedBytes, DEFAULT_LAYER_BUDGET, type Progress, type PassResult } from './evaluate.js';

@@ -18,7 +18,12 @@ export interface PlanForMetadata {
   activations: Record<string, { dtype: string; scale: number; zeroPoint: number; range: [number, number]; source: string; algo?: string }>;
   absorbed: Record<string, string>;
   nodes: readonly { name: string; opType: string; status: string; reason: string }[];
+  /** --equalize: the float graph the tensor map names is the equalized one. */
+  equalize?: boolean;
 }
+
+/** Set when the prepare stage equalized the float graph (compare must equalize its float model too). */
+export const EQUALIZE_KEY = 'qtool.equalize';
 
 /** What the rewrite returns about where every quantized float tensor went. */
 export interface RewriteMapping {
@@ -80,6 +85,7 @@ export function recordMetadata(model: Model, plan: PlanForMetadata, mapping: Rew
     { key: VERSION_KEY, value: version },
     { key: TENSOR_MAP_KEY, value: JSON.stringify(map) },
     { key: NODES_KEY, value: JSON.stringify(nodes) },
+    ...(plan.equalize ? [{ key: EQUALIZE_KEY, value: 'true' }] : []),
   ];
 }
 

@@ -1,16 +1,9 @@
 // Seeded random numbers for the math tests (deterministic across runs and machines).
 
-/** mulberry32: a 32-bit seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/math/prng.js';
+
+/** mulberry32 (src/math/prng.ts, the one --stochastic-rounding uses): a 32-bit seeded PRNG returning floats in [0, 1). */
+export { mulberry32 };
 
 /** n standard-normal samples (Box–Muller), rounded to float32. */
 export function gaussian(n: number, seed: number, sigma = 1): Float32Array {

@@ -76,7 +76,7 @@ describe('op-rule registry (table-driven)', () => {
     expect(d.reason.code).toBe('no-int8-kernel');
     const d2 = analyzeGraph(b.graph, cfg({ target: 'generic' })).decisions.get(ct)!;
     expect(d2.status).toBe('quantized');
-    expect(d2.rule!.inputs[1]).toEqual({ kind: 'weight', axis: 1 });
+    expect(d2.rule!.inputs[1]).toEqual({ kind: 'weight', axis: 1, inputAxis: 0 });
   });
 
   it('Concat inputs and output share one range group; Add/Mul quantize both operands', () => {

@@ -12,8 +12,10 @@ export const conv: { -readonly [K in keyof OpRule]: OpRule[K] } = {
   ops: ['Conv'],
   describe(n, ctx) {
     if (!ctx.isConstant(n.inputs[1] ?? '')) return { float: reason('weight-not-constant', 'Conv weight is not a constant') };
-    const inputs: InputRole[] = [A, { kind: 'weight', axis: 0 }];
-    if (n.inputs[2]) inputs.push(ctx.isConstant(n.inputs[2]) ? { kind: 'bias', activation: 0, weight: 1 } : NONE);
+    const biased = !!n.inputs[2] && ctx.isConstant(n.inputs[2]);
+    // Without an int32 bias, onnxruntime fuses DQ → Conv → Q into QLinearConv even with blocked weights.
+    const inputs: InputRole[] = [A, { kind: 'weight', axis: 0, inputAxis: 1, ...(biased ? {} : { blockedInt8Fusion: 'QLinearConv' }) }];
+    if (n.inputs[2]) inputs.push(biased ? { kind: 'bias', activation: 0, weight: 1 } : NONE);
     return { inputs, outputs: [{ kind: 'activation' }], weighted: true };
   },
   lower(m) {
@@ -32,7 +34,7 @@ export const convTranspose: OpRule = {
       return { float: reason('no-int8-kernel', "onnxruntime's CPU provider has no int8 ConvTranspose kernel; a QDQ ConvTranspose would run in float with extra conversions") };
     }
     if (!ctx.isConstant(n.inputs[1] ?? '')) return { float: reason('weight-not-constant', 'ConvTranspose weight is not a constant') };
-    const inputs: InputRole[] = [A, { kind: 'weight', axis: 1 }];
+    const inputs: InputRole[] = [A, { kind: 'weight', axis: 1, inputAxis: 0 }];
     if (n.inputs[2]) inputs.push(ctx.isConstant(n.inputs[2]) ? { kind: 'bias', activation: 0, weight: 1 } : NONE);
     return { inputs, outputs: [{ kind: 'activation' }], weighted: true };
   },

@@ -128,7 +128,7 @@ export const gemm: OpRule = {
     if (n.attrInt('transA', 0) !== 0) return { float: reason('unsupported-attributes', 'Gemm with transA=1 has no integer kernel') };
     const b = n.inputs[1] ?? '';
     // B is [K, N] (transB=0) or [N, K] (transB=1); the output channel axis follows (§1).
-    const inputs: InputRole[] = [A, ctx.isConstant(b) ? { kind: 'weight', axis: n.attrInt('transB', 0) ? 0 : 1 } : A];
+    const inputs: InputRole[] = [A, ctx.isConstant(b) ? { kind: 'weight', axis: n.attrInt('transB', 0) ? 0 : 1, inputAxis: n.attrInt('transB', 0) ? 1 : 0 } : A];
     const c = n.inputs[2];
     if (c) {
       const biasOk = ctx.isConstant(c) && ctx.isConstant(b) && ctx.constantRank(c) === 1 && n.attrFloat('beta', 1) === 1 && n.attrFloat('alpha', 1) === 1;
@@ -155,7 +155,7 @@ export const matmul: OpRule = {
     const b = n.inputs[1] ?? '';
     const rank = ctx.constantRank(b);
     // An N-D constant B (batched MatMul) is quantized per tensor: its channel axis is not one axis.
-    const w: InputRole = ctx.isConstant(b) && rank === 2 ? { kind: 'weight', axis: 1 } : ctx.isConstant(b) ? { kind: 'weight', axis: -1, perTensorOnly: true } : A;
+    const w: InputRole = ctx.isConstant(b) && rank === 2 ? { kind: 'weight', axis: 1, inputAxis: 0, blockedInt8Fusion: 'QLinearMatMul/MatMulIntegerToFloat' } : ctx.isConstant(b) ? { kind: 'weight', axis: -1, perTensorOnly: true } : A;
     return { inputs: [A, w], outputs: [{ kind: 'activation' }], weighted: ctx.isConstant(b) };
   },
   lower(m) {

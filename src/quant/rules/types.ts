@@ -12,7 +12,15 @@ export type { Reason };
 
 export type InputRole =
   | { kind: 'activation' }
-  | { kind: 'weight'; axis: number; /** Quantized per tensor whatever the config says (N-D MatMul weights). */ perTensorOnly?: boolean }
+  | {
+    kind: 'weight'; axis: number; /** Quantized per tensor whatever the config says (N-D MatMul weights). */ perTensorOnly?: boolean;
+    /** The input-channel (reduction) axis: where --group-size blocks go. Absent: no groups for this weight. */ inputAxis?: number;
+    /**
+     * onnxruntime's CPU provider fuses this node, with per-group int8/uint8 weights, into this
+     * integer kernel, which rejects blocked scales at run time (measured, onnxruntime-node 1.30).
+     */
+    blockedInt8Fusion?: string;
+  }
   | { kind: 'bias'; activation: number; weight: number }
   | { kind: 'none' };
 
