@@ -107,10 +107,15 @@ export interface ModelNames {
 export function modelNames(model: Model): ModelNames {
   const nodes = new Map<string, { opType: string; input?: string; output?: string }>();
   const opTypes = new Set<string>();
-  for (const n of model.graph.nodes) {
-    if (n.name) nodes.set(n.name, { opType: n.opType, input: n.inputs[0], output: n.outputs[0] });
-    opTypes.add(n.opType);
-  }
+  // If/Loop/Scan body nodes too: they are quantized by the same rules.
+  const visit = (g: Model['graph']) => {
+    for (const n of g.nodes) {
+      if (n.name && !nodes.has(n.name)) nodes.set(n.name, { opType: n.opType, input: n.inputs[0], output: n.outputs[0] });
+      opTypes.add(n.opType);
+      for (const sub of n.subgraphs()) visit(sub);
+    }
+  };
+  visit(model.graph);
   return { nodes, opTypes };
 }
 

@@ -10,13 +10,13 @@ import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
 import { collectGarbage } from './memory.js';
 import type { QuantConfig } from '../config/index.js';
-import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
-import { analyzeGraph } from '../quant/analyze.js';
+import { cleanupAll, ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
+import { analyzeModelGraph, untakenBodies } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
 import { checkGroupedWeights } from '../quant/plan-weights.js';
 import { note, type Note } from '../quant/reasons.js';
-import { dynamicOnlyNotes, floatLayerPoolNotes, subgraphNotes } from '../quant/warnings.js';
+import { dynamicOnlyNotes, floatLayerPoolNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
@@ -116,12 +116,12 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const prepared = opts.verify ? copyModel(model, input) : undefined; // the float side of verification
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
-  let analysis = config.mode === 'static' ? analyzeGraph(model.graph, config) : undefined;
+  let analysis = config.mode === 'static' ? analyzeModelGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
   notes.push(...ensureRequirements(model, pipeline, { config, analysis, overrides }));
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
-  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
+  if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeModelGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);
   if (analysis) checkGroupedWeights(model.graph, analysis, config, overrides, (opsetVersion(model) ?? 0) >= 13);
   let planned: Planned;
@@ -132,6 +132,19 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
     const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
     calib = { ms: r.ms, samples: r.samples };
     notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
+    // Body tensors of a branch that never ran on the calibration data have no values: that branch
+    // (and what it holds) stays float.
+    const untaken = untakenBodies(analysis!, needed.filter((t) => !(r.stats.tensors[t]?.count ?? 0)));
+    if (untaken.size) {
+      analysis = analyzeModelGraph(model.graph, config, { floatBodies: untaken });
+      const kept = new Set(tensorsToCalibrate(model.graph, config, analysis));
+      for (const t of needed) if (!kept.has(t)) (r.ranges.delete(t), r.observed.delete(t));
+      // Named outermost: the bodies nested in an untaken one are counted, not listed.
+      const top = analysis.bodies!.filter((b) => untaken.has(b.graph) && !analysis!.bodies!.some((o) => untaken.has(o.graph) && o.graph.nodes.includes(b.owner)));
+      const nested = untaken.size - top.length;
+      const paths = top.map((b) => b.path);
+      notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'}${nested ? ` (and ${nested} nested in ${paths.length > 1 ? 'them' : 'it'})` : ''} never ran on the calibration data and stay${paths.length > 1 || nested ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
+    }
     guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
     const planOpts = { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 };
@@ -140,14 +153,14 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
       // Measured with this plan's integer weights (or as recorded in --overrides), then planned again.
       const corrections = overrides?.biasCorrection ?? await measureBiasCorrections(model, planned, config, { data: opts.data!, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, label: input });
       const done = applyBiasCorrections(model, corrections);
-      analysis = analyzeGraph(model.graph, config);
+      analysis = analyzeModelGraph(model.graph, config);
       planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
       planned.plan.biasCorrection = Object.fromEntries(done.corrected.map((n) => [n, corrections[n]!]));
       const shift = Math.max(0, ...Object.values(planned.plan.biasCorrection).flat().map(Math.abs));
       notes.push(note('bias-corrected', `bias correction: ${done.corrected.length} layer bias${done.corrected.length === 1 ? '' : 'es'} corrected${overrides?.biasCorrection ? ' (as recorded in the overrides)' : ''}, largest shift ${shift.toPrecision(3)}${done.skipped.length ? `; not corrected: ${done.skipped.join('; ')}` : ''}`));
     }
     if (config.equalize) planned.plan.equalize = true;
-    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...subgraphNotes(model.graph, config));
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan));
   } else {
     guardModeWeights(model.graph, input, config);
     planned = planWeightForms(model.graph, config, overrides);
@@ -163,8 +176,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   if (large) collectGarbage();
   notes.push(...rewrite.notes);
   const { tensorMap } = rewrite;
-  model.graph.toposort();
-  model.graph.cleanup();
+  cleanupAll(model.graph);
   model.graph.checkInvariants();
   phase('write');
   const integerTensors = new Map(Object.entries(rewrite.integerOf));

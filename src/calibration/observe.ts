@@ -22,6 +22,7 @@ import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
 import { inlineSink, workerSink, workerScript, type BatchPart, type ObservationSink } from './sink.js';
 import { groupByBudget, planObservation } from './targets.js';
+import { exposeBodyTensors } from './expose.js';
 
 /** Default bytes of fetched activations per batch that one pass may hold. */
 export const DEFAULT_ACTIVATION_BUDGET = 512 * 2 ** 20;
@@ -184,8 +185,15 @@ function queueDepth(groups: readonly string[][], bytes: ReadonlyMap<string, numb
   return Math.max(0, Math.min(2, Math.floor(budget / largest) - 1));
 }
 
-export async function observeTensors(model: Model, tensors: readonly string[], source: DataSource, opts: ObserveOptions): Promise<ObserveResult> {
+export async function observeTensors(model: Model, requested: readonly string[], source: DataSource, opts: ObserveOptions): Promise<ObserveResult> {
   const label = opts.label ?? 'model';
+  // Tensors inside If/Loop/Scan bodies are observed through the outputs a copy routes them to.
+  const exposed = exposeBodyTensors(model, requested);
+  if (exposed) {
+    model = exposed.model;
+    opts = { ...opts, encoded: undefined };
+  }
+  const tensors = requested.map((t) => exposed?.outputOf.get(t) ?? t);
   const plan = planObservation(model.graph, tensors);
   const observed = [...plan.fromFeeds, ...plan.fetched];
   const idOf = new Map(observed.map((name, id) => [name, id]));
@@ -243,6 +251,6 @@ export async function observeTensors(model: Model, tensors: readonly string[], s
   }
 
   const observations = new Map<string, TensorObservation>();
-  for (const t of tensors) observations.set(t, results[idOf.get(plan.sourceOf.get(t)!)!]!);
+  requested.forEach((t, i) => observations.set(t, results[idOf.get(plan.sourceOf.get(tensors[i]!)!)!]!));
   return { observations, passes: groups.length, samples: source.sampleCount };
 }

@@ -150,6 +150,16 @@ export class Graph {
     this.inits.delete(name);
   }
 
+  /**
+   * Makes these graphs (a model's graph and its If/Loop/Scan bodies) draw new names from one
+   * namespace, so that a name made in a body never shadows or repeats one of another scope.
+   */
+  static shareNamespace(graphs: readonly Graph[]): void {
+    const all = new Set<string>();
+    for (const g of graphs) for (const n of g.usedNames) all.add(n);
+    for (const g of graphs) g.usedNames = all;
+  }
+
   /** A name not yet used for any value, node or initializer of this graph. */
   uniqueName(base: string): string {
     let name = base;

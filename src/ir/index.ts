@@ -8,3 +8,4 @@ export type { HostTensor, Feeds } from './host.js';
 export { GraphBuilder } from './builder.js';
 export { inferElemTypes } from './types.js';
 export { intTensor, scaleTensor, zeroPointTensor } from './qtensors.js';
+export { bodiesOf, cleanupAll, graphScopes } from './scopes.js';

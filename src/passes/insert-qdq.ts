@@ -12,7 +12,7 @@
 // reads well; the scale, zero-point and integer tensors get short counter names (qs_3, wq_7, …)
 // because every name is stored once per use and long exporter names would cost ~10% of a small
 // model's file size.
-import { intTensor, makeAttr, Node, scaleTensor, Tensor, zeroPointTensor, type Graph, type Model } from '../ir/index.js';
+import { Graph, graphScopes, intTensor, makeAttr, Node, scaleTensor, Tensor, zeroPointTensor, type Model } from '../ir/index.js';
 import { UnsupportedError } from '../errors.js';
 import { qRange, type QType } from '../math/qparams.js';
 import type { ActivationParams, PlanIntegers, QuantPlan, WeightIntegers } from '../quant/plan.js';
@@ -34,9 +34,50 @@ export interface QdqResult {
 
 /** Stores the plan's integers (it never quantizes a weight itself). */
 export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions): QdqResult {
-  const g = model.graph;
   const notes: Note[] = [];
   const tensorMap: Record<string, string> = {};
+  // The main graph first, then the If/Loop/Scan bodies (outermost first): each tensor gets its
+  // Q/DQ in the graph that defines it, and a body reading a quantized outer tensor reads its DQ.
+  const scopes = graphScopes(model.graph);
+  if (scopes.length > 1) Graph.shareNamespace(scopes.map((s) => s.graph));
+  const dequantized = new Map<string, DqSource>();
+  for (const { graph, constantOf } of scopes) {
+    localDequantize(graph, dequantized);
+    insertInGraph(graph, constantOf, plan, integers, opts, tensorMap, notes, dequantized);
+  }
+  for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
+  return { tensorMap, notes };
+}
+
+/** A DequantizeLinear the rewrite made: what it reads, so that a body can repeat it locally. */
+interface DqSource {
+  q: string;
+  scale: Tensor;
+  zeroPoint: Tensor;
+  domain: string;
+}
+
+/**
+ * A body that reads a dequantized outer tensor gets its own DequantizeLinear of the outer integer
+ * tensor: onnxruntime fuses DQ → op → Q into an integer kernel only within one graph, so a DQ left
+ * in the enclosing graph would keep the body's Conv/MatMul in float (measured: lenet_bn split over
+ * nested If branches ran 15× slower than flat with the DQs outside).
+ */
+function localDequantize(g: Graph, dequantized: Map<string, DqSource>): void {
+  for (const ref of g.outerScopeReferences()) {
+    const src = dequantized.get(ref);
+    if (!src || !g.consumersOf(ref).some((c) => c.inputs.includes(ref))) continue;
+    const scale = g.addInitializer(new Tensor({ name: g.uniqueName('qs'), dtype: src.scale.dtype, dims: src.scale.dims, bytes: src.scale.raw })).name;
+    const zp = g.addInitializer(new Tensor({ name: g.uniqueName('qz'), dtype: src.zeroPoint.dtype, dims: src.zeroPoint.dims, bytes: src.zeroPoint.raw })).name;
+    const local = g.uniqueName(`${ref}_local`);
+    const dq = new Node({ name: g.uniqueName(`${ref}_DQ`), opType: 'DequantizeLinear', domain: src.domain, inputs: [src.q, scale, zp], outputs: [local] });
+    g.replaceAllUses(ref, local);
+    g.addNode(dq, { before: g.nodes[0] });
+    dequantized.set(local, src);
+  }
+}
+
+function insertInGraph(g: Graph, constantOf: (name: string) => Tensor | undefined, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, tensorMap: Record<string, string>, notes: Note[], dequantized: Map<string, DqSource>): void {
   // The input roles come from the plan (the rules' roles by index), not from input positions.
   const quantizedNodes = new Map(plan.nodes.filter((n) => n.status === 'quantized').map((n) => [n.name, n]));
   resolveAbsorbed(g, plan, notes);
@@ -47,15 +88,13 @@ export function insertQdq(model: Model, plan: QuantPlan, integers: PlanIntegers,
     const bias = plan.biases[n.name];
     n.inputs.forEach((inp, i) => {
       if (bias && inp === bias.tensor && i === p.biasInput) g.setNodeInput(n, i, biasDq(g, n.name, bias, integers.biases.get(n.name)!));
-      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, inp, plan, integers, opts, weightCache));
+      else if (plan.weights[inp] && p.weightInputs?.includes(i)) g.setNodeInput(n, i, weightDq(g, constantOf, inp, plan, integers, opts, weightCache));
     });
   }
   for (const [t, p] of Object.entries(plan.activations)) {
     if (!g.producerOf(t) && !g.isGraphInput(t)) continue; // removed (e.g. an absorbed Relu's input)
-    tensorMap[t] = activationQdq(g, t, p, opts);
+    tensorMap[t] = activationQdq(g, t, p, opts, dequantized);
   }
-  for (const [t, u] of Object.entries(plan.absorbed)) if (tensorMap[u]) tensorMap[t] = tensorMap[u]!;
-  return { tensorMap, notes };
 }
 
 function qdqDomain(dtype: QType, opts: QdqOptions): string {
@@ -81,7 +120,7 @@ function resolveAbsorbed(g: Graph, plan: QuantPlan, notes: Note[]): void {
   if (removed.length) notes.push(note('activations-removed', `removed ${removed.length} ${[...new Set(removed)].join('/')} nodes: the following QuantizeLinear clamps at the zero point, which is the activation`));
 }
 
-function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions): string {
+function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOptions, dequantized: Map<string, DqSource>): string {
   const domain = qdqDomain(p.dtype, opts);
   const scale = g.addInitializer(scaleTensor(g.uniqueName('qs'), [p.scale], false)).name;
   const zp = g.addInitializer(zeroPointTensor(g.uniqueName('qz'), p.dtype, [p.zeroPoint], false)).name;
@@ -107,14 +146,15 @@ function activationQdq(g: Graph, t: string, p: ActivationParams, opts: QdqOption
     g.addNode(dqNode, { after: qNode });
   }
   if (dq !== t) g.replaceAllUses(src, dq, { except: qNode });
+  dequantized.set(dq, { q, scale: g.initializers.get(scale)!, zeroPoint: g.initializers.get(zp)!, domain });
   return dq;
 }
 
-function weightDq(g: Graph, w: string, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, cache: Map<string, string>): string {
+function weightDq(g: Graph, constantOf: (name: string) => Tensor | undefined, w: string, plan: QuantPlan, integers: PlanIntegers, opts: QdqOptions, cache: Map<string, string>): string {
   const done = cache.get(w);
   if (done) return done;
   const p = plan.weights[w]!;
-  const t = g.constantOf(w)!;
+  const t = constantOf(w)!;
   const perChannel = p.axis !== null;
   const q = integers.weights.get(w)!;
   if (p.blockSize !== undefined) return blockedWeightDq(g, w, t.dims, p, q, opts, cache);

@@ -4,7 +4,7 @@
 // dynamic:     X ─▶ MatMul(W) ─▶ Y   becomes   X ─▶ DynamicQuantizeMatMul(W_int8, s_w, z_w) ─▶ Y
 //              LSTM                  becomes   DynamicQuantizeLSTM (int8 W and R)
 // weight-only: X ─▶ MatMul(W) ─▶ Y   becomes   X ─▶ MatMul(DQ(W_int8)) ─▶ Y, or MatMulNBits (int4)
-import type { Model, Node } from '../ir/index.js';
+import { Graph, graphScopes, type Model, type Node } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import type { PlanIntegers, QuantPlan } from '../quant/plan.js';
 import { nodeForm } from '../quant/plan-forms.js';
@@ -12,8 +12,16 @@ import type { FormUnit, FormWeightValues, WeightForm } from '../quant/rules/inde
 
 /** Returns the number of nodes rewritten. */
 export function rewriteWeightForms(model: Model, plan: QuantPlan, integers: PlanIntegers, config: Readonly<QuantConfig>): number {
-  const g = model.graph;
   const quantized = new Set(plan.nodes.filter((n) => n.status === 'quantized').map((n) => n.name));
+  const scopes = graphScopes(model.graph).map((s) => s.graph);
+  if (scopes.length > 1) Graph.shareNamespace(scopes);
+  let count = 0;
+  // The main graph, then each If/Loop/Scan body (its memoised shared tensors stay in that graph).
+  for (const g of scopes) count += rewriteGraph(g, quantized, plan, integers, config);
+  return count;
+}
+
+function rewriteGraph(g: Graph, quantized: ReadonlySet<string>, plan: QuantPlan, integers: PlanIntegers, config: Readonly<QuantConfig>): number {
   const work: { node: Node; form: WeightForm; unit: FormUnit }[] = [];
   for (const node of g.nodes) {
     if (!quantized.has(node.name)) continue;

@@ -1,7 +1,7 @@
 // Graph analysis for planning: which nodes are quantized (and why not), which tensors carry
 // Q/DQ, which ranges are shared, which Relu/Clip outputs absorb their producer. Pure: reads the
 // graph, never edits it.
-import { DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
+import { AttrType, DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { findHardSwishUnits, isDecision, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
 import { reason, type Reason } from './reasons.js';
@@ -31,6 +31,23 @@ export interface Analysis {
   int16: Set<string>;
   /** Outputs of quantized nodes that get no Q/DQ (a MatMul output feeding its bias Add). */
   unquantized: Set<string>;
+  /**
+   * analyzeModelGraph: the If/Loop/Scan bodies whose nodes this analysis also holds (outermost
+   * first), and the body of each of their nodes. Absent for one graph's analysis.
+   */
+  bodies?: BodyScope[];
+  scopeOf?: Map<Node, BodyScope>;
+}
+
+/** An If/Loop/Scan body: where it sits, and the constants it sees (its own and its enclosing graphs'). */
+export interface BodyScope {
+  graph: Graph;
+  owner: Node;
+  /** The graph that holds `owner`. */
+  parent: Graph;
+  /** `owner.attribute` from the main graph down, e.g. `If_0.then_branch/loop.body`. */
+  path: string;
+  constantOf(name: string): Tensor | undefined;
 }
 
 /** What a subgraph sees of its enclosing graphs: value types and constants. */
@@ -50,18 +67,35 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
     isConstant: (n) => constantOf(n) !== undefined,
     constantRank: (n) => constantOf(n)?.dims.length,
   };
+  const constLike = constantValues(g, constantOf);
   const decisions = new Map<Node, NodeDecision>();
-  for (const n of g.nodes) decisions.set(n, decide(n, ctx));
+  for (const n of g.nodes) {
+    const fromConstants = n.inputs.some((i) => i) && n.inputs.every((i) => !i || constLike(i));
+    decisions.set(n, fromConstants ? { node: n, status: 'float', reason: reason('constant-subexpression', 'computes from constants only (weights being reshaped or reordered): onnxruntime folds it; no Q/DQ') } : decide(n, ctx));
+  }
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
-  const decided = decisionTails(g, decisions, isFloat);
-  floatOperandBinaries(g, decisions);
+  const decided = decisionTails(g, decisions, isFloat, constantOf);
+  floatOperandBinaries(g, decisions, constantOf);
   floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
-  const unquantized = foldBiasAdds(g, decisions);
+  const unquantized = foldBiasAdds(g, decisions, constantOf);
   for (const t of decided) unquantized.add(t);
   const absorbed = absorbActivations(g, decisions);
-  return collect(g, decisions, absorbed, isFloat, unquantized);
+  return collect(g, decisions, absorbed, isFloat, unquantized, (t) => constantOf(t) !== undefined);
+}
+
+/**
+ * Constants (initializers, Constant nodes, of this graph or an enclosing one) and what is computed
+ * from them alone (a body's Slice/Concat/Unsqueeze that reorders an LSTM's weights): not activations.
+ */
+function constantValues(g: Graph, constantOf: (n: string) => Tensor | undefined): (n: string) => boolean {
+  const derived = new Set<string>();
+  for (const n of g.nodes) {
+    if (n.subgraphs().length || n.opType.startsWith('Random') || !n.inputs.some((i) => i)) continue;
+    if (n.inputs.every((i) => !i || constantOf(i) !== undefined || derived.has(i))) for (const o of n.outputs) if (o) derived.add(o);
+  }
+  return (n) => constantOf(n) !== undefined || derived.has(n);
 }
 
 function decide(n: Node, ctx: RuleContext): NodeDecision {
@@ -136,9 +170,9 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
  * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
  * which keeps its integer weights and gets a float output. Returns those float outputs.
  */
-function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean): Set<string> {
+function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const floatOut = new Set<string>();
-  const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !g.constantOf(i)));
+  const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !constantOf(i)));
   if (!deciders.length) return floatOut;
   const tail = new Set<Node>();
   const stack = [...deciders];
@@ -205,11 +239,11 @@ function fromQuantized(g: Graph, decisions: Map<Node, NodeDecision>, name: strin
  * arithmetic (residual adds between convs: the integer flow continues). An Add/Mul fed by float
  * ops (LayerNorm's affine, GELU's products) would add a rounding step and save no float work.
  */
-function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>): void {
+function floatOperandBinaries(g: Graph, decisions: Map<Node, NodeDecision>, constantOf: (n: string) => Tensor | undefined): void {
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || !ruleFor(n)?.integerFlowOnly || d.reason.code === 'hardswish-unit') continue;
-    const operands = n.inputs.filter((i) => !g.constantOf(i));
+    const operands = n.inputs.filter((i) => !constantOf(i));
     if (operands.every((i) => fromQuantized(g, decisions, i))) continue;
     decisions.set(n, { node: n, status: 'float', reason: reason('float-operand', `${n.opType} operand comes from a float op: quantizing it would add rounding error and save no float work`) });
   }
@@ -233,7 +267,7 @@ function floatFedActivations(g: Graph, decisions: Map<Node, NodeDecision>): void
  * MatMul/Gemm ─▶ Add(constant bias) is one linear layer: the MatMul output gets no Q/DQ (ORT runs
  * it as MatMulIntegerToFloat with the bias fused) and the Add's output carries the range.
  */
-function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string> {
+function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const out = new Set<string>();
   // A model output computed by Gemm/MatMul stays float: onnxruntime still runs the integer kernel
   // (QGemm / MatMulIntegerToFloat with float output), and a final uint8 rounding of the logits
@@ -245,9 +279,9 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string>
   for (const n of g.nodes) {
     const d = decisions.get(n)!;
     if (d.status !== 'quantized' || !ruleFor(n)?.addsBias || n.inputs.length !== 2) continue;
-    const ci = n.inputs.findIndex((i) => g.constantOf(i));
+    const ci = n.inputs.findIndex((i) => constantOf(i));
     const t = n.inputs[1 - ci];
-    if (ci < 0 || !t || (g.constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
+    if (ci < 0 || !t || (constantOf(n.inputs[ci]!)?.dims.length ?? 9) > 1) continue;
     const p = g.producerOf(t);
     if (!p || !ruleFor(p)?.linear || decisions.get(p)!.status !== 'quantized') continue;
     if (g.consumersOf(t).length !== 1 || g.isGraphOutput(t)) continue;
@@ -257,7 +291,7 @@ function foldBiasAdds(g: Graph, decisions: Map<Node, NodeDecision>): Set<string>
   return out;
 }
 
-function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>): Analysis {
+function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<string, string>, isFloat: (n: string) => boolean, unquantized: Set<string>, isConstant: (n: string) => boolean): Analysis {
   const seen = new Set<string>();
   const activations: string[] = [];
   const fixed = new Map<string, [number, number]>();
@@ -273,7 +307,7 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
     if (ra !== rb) parent.set(rb, ra);
   };
   const add = (t: string | undefined, d: NodeDecision) => {
-    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || g.constantOf(t)) return;
+    if (!t || absorbed.has(t) || unquantized.has(t) || !isFloat(t) || isConstant(t)) return;
     if (!seen.has(t)) {
       seen.add(t);
       activations.push(t);
@@ -296,6 +330,71 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
   }
   const groupOf = new Map(activations.map((t) => [t, find(t)]));
   return { decisions, activations, absorbed, groupOf, fixed, int16, unquantized };
+}
+
+/**
+ * The main graph and every If/Loop/Scan body (nested ones included) under the same rules, as one
+ * analysis: body nodes get decisions like any other, body tensors are activations by name (the
+ * prepare pass scope-names made every name unique in the model). `floatBodies` (branches that never
+ * ran in calibration, and what they hold) keep every node float.
+ */
+export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts: { floatBodies?: ReadonlySet<Graph> } = {}): Analysis {
+  const a = analyzeGraph(g, config);
+  const bodies: BodyScope[] = [];
+  const scopeOf = new Map<Node, BodyScope>();
+  const walk = (parent: Graph, outer: OuterScope | undefined, path: string, untaken: boolean) => {
+    const types = inferElemTypes(parent, outer?.types);
+    const scope: OuterScope = { types, constantOf: (n) => parent.constantOf(n) ?? outer?.constantOf(n) };
+    for (const n of parent.nodes) {
+      for (const attr of n.attributes) {
+        const graphs = attr.type === AttrType.GRAPH ? [attr.value] : attr.type === AttrType.GRAPHS ? attr.value : [];
+        graphs.forEach((sub, k) => {
+          const at = `${path}${n.name}.${attr.name}${attr.type === AttrType.GRAPHS ? `[${k}]` : ''}`;
+          const body: BodyScope = { graph: sub, owner: n, parent, path: at, constantOf: (x) => sub.constantOf(x) ?? scope.constantOf(x) };
+          bodies.push(body);
+          const skip = untaken || !!opts.floatBodies?.has(sub);
+          for (const m of sub.nodes) scopeOf.set(m, body);
+          if (skip) {
+            for (const m of sub.nodes) a.decisions.set(m, { node: m, status: 'float', reason: reason('untaken-branch', 'in a branch that never ran on the calibration data: kept in float (no ranges for its tensors)') });
+          } else mergeAnalysis(a, analyzeGraph(sub, config, scope));
+          walk(sub, scope, `${at}/`, skip);
+        });
+      }
+    }
+  };
+  walk(g, undefined, '', false);
+  if (bodies.length) {
+    a.bodies = bodies;
+    a.scopeOf = scopeOf;
+  }
+  return a;
+}
+
+/**
+ * The bodies that never ran on the calibration data: those defining a tensor in `unseen` (tensors
+ * that got no values), and every body nested in them.
+ */
+export function untakenBodies(a: Analysis, unseen: readonly string[]): Set<Graph> {
+  const out = new Set<Graph>();
+  if (!a.bodies?.length || !unseen.length) return out;
+  const missing = new Set(unseen);
+  for (const b of a.bodies) {
+    const parentUntaken = [...out].some((g) => g.nodes.includes(b.owner));
+    const defines = b.graph.inputs.some((i) => missing.has(i.name)) || b.graph.nodes.some((n) => n.outputs.some((o) => missing.has(o)));
+    if (parentUntaken || defines) out.add(b.graph);
+  }
+  return out;
+}
+
+function mergeAnalysis(into: Analysis, from: Analysis): void {
+  for (const [n, d] of from.decisions) into.decisions.set(n, d);
+  const seen = new Set(into.activations);
+  for (const t of from.activations) if (!seen.has(t)) into.activations.push(t);
+  for (const [k, v] of from.absorbed) into.absorbed.set(k, v);
+  for (const [k, v] of from.groupOf) if (!into.groupOf.has(k)) into.groupOf.set(k, v);
+  for (const [k, v] of from.fixed) into.fixed.set(k, v);
+  for (const t of from.int16) into.int16.add(t);
+  for (const t of from.unquantized) into.unquantized.add(t);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Dynamic and weight-only modes: no calibration, only weights are quantized ahead of time. The
 // plan says which nodes take their integer form (the rules' dynamic / weight-only forms) and holds
 // each weight's scales and integers, so `--save-plan` / `--overrides` work as in static mode.
-import type { Graph, Node } from '../ir/index.js';
+import { graphScopes, type Graph, type Node } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { UserInputError } from '../errors.js';
 import { qRange, quantizeInt4Blocks, quantizeWeightPerChannel, stochasticRounding, type QType } from '../math/qparams.js';
@@ -28,7 +28,9 @@ export function planWeightForms(g: Graph, config: Readonly<QuantConfig>, overrid
   const notes: Note[] = [];
   const weights: Record<string, WeightParams> = {};
   const integers = { weights: new Map<string, WeightIntegers>(), biases: new Map<string, Int32Array>() };
-  for (const n of g.nodes) {
+  // The main graph's nodes, then those of its If/Loop/Scan bodies (a body weight must be a constant of that body).
+  for (const { graph: gr, n } of graphScopes(g).flatMap(({ graph }) => graph.nodes.map((n) => ({ graph, n })))) {
+    const g = gr;
     const float = (r: Reason) => nodes.push({ name: n.name, opType: n.opType, status: 'float', reason: r.message, code: r.code });
     const f = nodeForm(n, g, config);
     if ('float' in f) { float(f.float); continue; }

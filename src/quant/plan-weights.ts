@@ -1,6 +1,6 @@
 // Static mode: weight scales per channel (raised where the layer's bias would overflow int32),
 // the weights' integers, and int32 biases at s_x·s_w (ALGORITHMS.md §1). Pure: reads the graph.
-import type { Graph, Node } from '../ir/index.js';
+import type { Graph, Node, Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import {
   channelLayout, choosePow2Scales, computeScaleZeroPoint, pow2Bounds, qRange, quantizeWeightBlocks, quantizeWeightPerChannel, quantizeWithParams,
@@ -23,12 +23,14 @@ export function planWeights(g: Graph, a: Analysis, config: Readonly<QuantConfig>
   const biases: Record<string, BiasParams> = {};
   const integers: PlanIntegers = { weights: new Map(), biases: new Map() };
   const perChannelInstead: string[] = [];
-  for (const n of g.nodes) {
+  for (const n of [...g.nodes, ...(a.bodies ?? []).flatMap((b) => b.graph.nodes)]) {
     const d = a.decisions.get(n)!;
     if (d.status !== 'quantized' || !d.rule) continue;
+    const body = a.scopeOf?.get(n);
+    const constantOf = body ? (x: string) => body.constantOf(x) : (x: string) => g.constantOf(x);
     d.rule.inputs.forEach((role, i) => {
       if (role.kind !== 'weight') return;
-      const planned = planWeight(g, n, { role, index: i, rule: d.rule! }, config, opts);
+      const planned = planWeight(constantOf, n, { role, index: i, rule: d.rule! }, config, opts);
       weights[planned.name] = planned.params;
       integers.weights.set(planned.name, narrowIntegers(planned.q, planned.params.dtype));
       if (planned.oneGroup) perChannelInstead.push(planned.name);
@@ -61,13 +63,13 @@ function storedRange(dtype: QType): QRange {
   return { qmin: dtype === 'uint8' ? 0 : -range.qmax, qmax: range.qmax };
 }
 
-function planWeight(g: Graph, n: Node, w: { role: Extract<InputRole, { kind: 'weight' }>; index: number; rule: RuleResult }, config: Readonly<QuantConfig>, opts: WeightPlanning) {
+function planWeight(constantOf: (name: string) => Tensor | undefined, n: Node, w: { role: Extract<InputRole, { kind: 'weight' }>; index: number; rule: RuleResult }, config: Readonly<QuantConfig>, opts: WeightPlanning) {
   const name = n.inputs[w.index]!;
-  const tensor = g.constantOf(name)!;
+  const tensor = constantOf(name)!;
   // The bias and activation the weight pairs with, by the roles the rule gave them.
   const biasAt = w.rule.inputs.findIndex((r) => r.kind === 'bias');
   const biasRole = w.rule.inputs[biasAt];
-  const biasTensor = biasRole?.kind === 'bias' && config.quantizeBias ? g.constantOf(n.inputs[biasAt]!) : undefined;
+  const biasTensor = biasRole?.kind === 'bias' && config.quantizeBias ? constantOf(n.inputs[biasAt]!) : undefined;
   const activation = n.inputs[biasRole?.kind === 'bias' ? biasRole.activation : 0]!;
   const xScale = opts.activations[activation]?.scale;
   const o = opts.overrides?.weights?.[name];

@@ -4,7 +4,7 @@ import type { Graph } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import { UserInputError } from '../errors.js';
 import { computeScaleZeroPoint, qRange, type QType } from '../math/qparams.js';
-import { analyzeGraph, type Analysis, type NodeStatus } from './analyze.js';
+import { analyzeModelGraph, type Analysis, type NodeStatus } from './analyze.js';
 import { planWeights } from './plan-weights.js';
 import { note, type Note, type ReasonCode } from './reasons.js';
 
@@ -68,6 +68,8 @@ export interface NodePlan {
   /** Static mode: input indices holding quantized weights, and the quantized bias (the rule's roles). */
   weightInputs?: number[];
   biasInput?: number;
+  /** A node inside an If/Loop/Scan body: the body's path (`If_0.then_branch/inner.else_branch`). */
+  graph?: string;
 }
 
 export interface QuantPlan {
@@ -155,7 +157,7 @@ export interface PlanOptions {
 
 /** Tensors whose statistics planning needs (everything that gets Q/DQ except fixed ranges). */
 export function tensorsToCalibrate(g: Graph, config: Readonly<QuantConfig>, analysis?: Analysis): string[] {
-  const a = analysis ?? analyzeGraph(g, config);
+  const a = analysis ?? analyzeModelGraph(g, config);
   return a.activations.filter((t) => !a.fixed.has(t));
 }
 
@@ -165,13 +167,16 @@ export function planQuantization(g: Graph, config: Readonly<QuantConfig>, opts: 
 
 /** Static mode: activation ranges from calibration, weights and biases from the graph. */
 export function planStatic(g: Graph, config: Readonly<QuantConfig>, opts: PlanOptions): Planned {
-  const a = opts.analysis ?? analyzeGraph(g, config);
+  const a = opts.analysis ?? analyzeModelGraph(g, config);
   const activations = planActivations(a, config, opts, (t) => g.isGraphOutput(t));
   const { weights, biases, integers, notes } = planWeights(g, a, config, { ...opts, activations });
+  const nodes = [...g.nodes, ...(a.bodies ?? []).flatMap((b) => b.graph.nodes)];
   const plan: QuantPlan = {
-    ...emptyPlan(config, g.nodes.map((n) => {
+    ...emptyPlan(config, nodes.map((n) => {
       const d = a.decisions.get(n)!;
       const entry: NodePlan = { name: n.name, opType: n.opType, status: d.status, reason: d.reason.message, code: d.reason.code };
+      const body = a.scopeOf?.get(n);
+      if (body) entry.graph = body.path;
       const roles = d.status === 'quantized' ? d.rule?.inputs ?? [] : [];
       const weightInputs = roles.flatMap((r, i) => (r.kind === 'weight' && weights[n.inputs[i]!] ? [i] : []));
       if (weightInputs.length) entry.weightInputs = weightInputs;

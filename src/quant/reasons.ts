@@ -11,7 +11,7 @@ export type ReasonCode =
   // float, by the rules
   | 'no-rule' | 'non-float' | 'no-int8-kernel' | 'weight-not-constant' | 'unsupported-attributes'
   | 'indices-output' | 'isolated-pass-through' | 'float-operand' | 'not-in-mode' | 'no-dynamic-kernel'
-  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch';
+  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch' | 'constant-subexpression';
 
 export interface Reason {
   code: ReasonCode;
@@ -20,7 +20,7 @@ export interface Reason {
 
 export type NoteCode =
   | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
-  | 'float-layer-feeds-maxpool' | 'not-verified' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'calibration-data' | 'algo-auto'
+  | 'float-layer-feeds-maxpool' | 'not-verified' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'calibration-data' | 'algo-auto'
   | 'equalized' | 'bias-corrected'
   | 'stochastic-rounding' | 'pow2-scales' | 'group-size' | 'group-size-per-channel';
 

@@ -1,7 +1,5 @@
 // Warnings about a plan that the numbers alone do not show.
-import type { Graph } from '../ir/index.js';
-import type { QuantConfig } from '../config/index.js';
-import { analyzeSubgraphs } from './analyze.js';
+import { bodiesOf, type Graph } from '../ir/index.js';
 import type { QuantPlan } from './plan.js';
 import { note, type Note } from './reasons.js';
 import { ruleOf } from './rules/index.js';
@@ -36,22 +34,10 @@ export function dynamicOnlyNotes(g: Graph, plan: QuantPlan): Note[] {
   const byOp = new Map<string, number>();
   for (const entry of plan.nodes) {
     if (entry.status !== 'float' || entry.code !== 'no-rule') continue;
-    const node = g.nodes.find((n) => n.name === entry.name);
+    const node = [g, ...bodiesOf(g)].flatMap((x) => x.nodes).find((n) => n.name === entry.name);
     const rule = node ? ruleOf(node) : undefined;
     if (rule?.dynamic && 'rewrite' in rule.dynamic) byOp.set(entry.opType, (byOp.get(entry.opType) ?? 0) + 1);
   }
   return [...byOp].map(([op, count]) => note('recurrent-needs-dynamic',
     `warning: ${count} ${op} node${count > 1 ? 's' : ''} stay${count > 1 ? '' : 's'} float in static mode (onnxruntime has no static integer ${op}); --mode dynamic quantizes ${count > 1 ? 'them' : 'it'}`, true));
-}
-
-/**
- * Nodes inside If/Loop/Scan bodies that the rules would quantize stay float (body quantization and
- * the calibration of body tensors are not implemented yet): say so instead of exiting quietly with
- * an unchanged model.
- */
-export function subgraphNotes(g: Graph, config: Readonly<QuantConfig>): Note[] {
-  const subs = analyzeSubgraphs(g, config);
-  const count = subs.reduce((s, x) => s + [...x.analysis.decisions.values()].filter((d) => d.status !== 'float').length, 0);
-  if (!count) return [];
-  return [note('subgraphs-float', `warning: ${count} quantizable nodes inside ${subs.length} If/Loop/Scan bodies stay float: qtool does not quantize inside subgraphs yet`, true)];
 }

@@ -74,7 +74,7 @@ export function suggestion(nodes: string[], command: readonly string[]): Suggest
 }
 
 function worstText(rows: readonly LayerMetrics[]): string {
-  if (rows.length === 0) return 'no per-layer analysis to name the worst layers (drop --no-per-layer)';
+  if (rows.length === 0) return 'no per-layer figures to name the worst layers (per-layer analysis was off (drop --no-per-layer), or the quantized tensors sit inside If/Loop/Scan bodies, which it does not cover)';
   const list = rows.slice(0, 3).map((r) => {
     const by = r.nodes.producers[0] ?? r.nodes.consumers[0];
     return `${r.tensor}${by ? ` (node ${by})` : ''}, own SQNR ${r.ownSqnrDb.toFixed(1)} dB, ${r.hint}`;

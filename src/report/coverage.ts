@@ -2,7 +2,7 @@
 // node list (metadata `qtool.nodes`) with the planner's reasons; otherwise the graph says it:
 // a QDQ node computes in integers when ORT can fuse it, i.e. it reads a DequantizeLinear and
 // its output goes to a QuantizeLinear; QOperator models name their integer ops.
-import type { Graph, Model, Node } from '../ir/index.js';
+import { bodiesOf, type Graph, type Model, type Node } from '../ir/index.js';
 import type { Coverage, ModelSummary, NodeStatusEntry } from './types.js';
 import { readPlanNodes } from './metadata.js';
 
@@ -21,11 +21,12 @@ function isQdq(n: Node): boolean {
 }
 
 export function modelFormat(model: Model): ModelSummary['format'] {
-  const g = model.graph;
-  const qop = g.nodes.some(isIntegerOp);
-  const qdqNode = g.nodes.some((n) => !isQdq(n) && !isIntegerOp(n) && n.opType !== 'Constant' && structuralStatus(g, n) === undefined);
+  // If/Loop/Scan bodies count too (a model whose compute sits in an If branch).
+  const scopes = [model.graph, ...bodiesOf(model.graph)];
+  const qop = scopes.some((g) => g.nodes.some(isIntegerOp));
+  const qdqNode = scopes.some((g) => g.nodes.some((n) => !isQdq(n) && !isIntegerOp(n) && n.opType !== 'Constant' && structuralStatus(g, n) === undefined));
   if (qop) return qdqNode ? 'mixed' : 'qoperator';
-  return g.nodes.some(isQdq) ? 'qdq' : 'float';
+  return scopes.some((g) => g.nodes.some(isQdq)) ? 'qdq' : 'float';
 }
 
 function dqInput(g: Graph, name: string): 'activation' | 'weight' | undefined {

@@ -2,7 +2,7 @@
 // mapping"). A model qtool wrote carries the rewrite's map in metadata_props (`qtool.tensor_map`);
 // for other QDQ models the structure is the fallback: DequantizeLinear(QuantizeLinear(T)) holds
 // T's dequantized value. Names are never parsed.
-import { QTYPE_DTYPE, qtypeOfDType, type Graph, type Model, type Node } from '../ir/index.js';
+import { bodiesOf, QTYPE_DTYPE, qtypeOfDType, type Graph, type Model, type Node } from '../ir/index.js';
 import type { QType } from '../math/index.js';
 import { TENSOR_MAP_KEY, type ReportWarning } from './types.js';
 import { readTensorMap, type MapEntry } from './metadata.js';
@@ -92,7 +92,8 @@ function fromMetadata(map: ReadonlyMap<string, MapEntry>, float: Graph, quant: G
     if (float.constantOf(tensor)) {
       out.skipped.push({ tensor, reason: 'a constant (weight): not an activation' });
     } else if (!isDefined(float, tensor)) {
-      out.missing.push(tensor);
+      if (bodiesOf(float).some((b) => isDefined(b, tensor))) out.skipped.push({ tensor, reason: 'inside an If/Loop/Scan body (per-layer analysis covers the main graph\'s tensors)' });
+      else out.missing.push(tensor);
     } else if (!isDefined(quant, e.quantized)) {
       out.skipped.push({ tensor, reason: `the quantized model has no tensor '${e.quantized}'` });
     } else {

@@ -52,8 +52,14 @@ describe('subgraphs', () => {
     saveStats(await calibrate(model, { data: CALIB, config: { calibCount: 32 } }), stats);
     const q = await quantize(model, { output: path.join(dir, 'nested-if.q.onnx'), stats });
     expect(q.plan.nodes.find((n) => n.name === 'conv1')?.status).toBe('quantized');
-    // Body nodes are not quantized yet: a warning says so.
-    expect(q.diagnostics.find((d) => d.code === 'subgraphs-float')?.message).toMatch(/2 quantizable nodes inside 4 If\/Loop\/Scan bodies stay float/);
+    // The digits are never all zero: the then branches run, the else branches never do. The
+    // taken branch is quantized; the untaken one with something to quantize (Tanh) stays float,
+    // with a note naming it (the outer else branch, a Neg, has nothing to quantize).
+    const node = (name: string) => q.plan.nodes.find((n) => n.name === name);
+    expect(node('inner_then_Sigmoid')).toMatchObject({ status: 'quantized', graph: 'outer_if.then_branch/inner_if.then_branch' });
+    expect(node('inner_else_Tanh')).toMatchObject({ status: 'float', code: 'untaken-branch' });
+    expect(q.diagnostics.find((d) => d.code === 'untaken-branch')?.message).toMatch(/1 If\/Loop\/Scan body never ran on the calibration data and stays float: outer_if\.then_branch\/inner_if\.else_branch$/);
+    expect(q.diagnostics.some((d) => d.code === 'subgraphs-float')).toBe(false);
     const g = readModel(q.output).graph;
     const outer = g.nodes.find((n) => n.name === 'outer_if')!;
     // Every outer-scope name the bodies read exists in the quantized graph.
