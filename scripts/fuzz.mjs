@@ -2,7 +2,8 @@
 // qtool's fuzzer: mutates the fixture models and calibration files, runs the built CLI on each in
 // a child process (30 s and 2 GB RSS at most) and classifies the outcome:
 //   clean  exit 1 or 2 with one `qtool: ...` line on stderr, no stack trace, no `internal error`
-//   valid  exit 0, and the written model loads in onnxruntime-node
+//   valid  exit 0, and the written model loads in onnxruntime-node (or onnxruntime cannot load
+//          the input either: qtool writes such a model without its check, see write-checked.ts)
 //   fail   anything else: a stack trace, `internal error`, a signal, a hang (past 30 s, no CPU
 //          progress in 10 s, or past 300 s), RSS over the limit,
 //          exit 0 with an output onnxruntime refuses, a write left at -o after an error
@@ -10,7 +11,19 @@
 // it can be replayed: `node scripts/fuzz.mjs --replay fuzz-failures/<case>` or the test in
 // test/robust/fuzz-replay.test.ts, which replays every case kept in test/robust/fuzz-cases/.
 //   npm run fuzz -- --iterations N --seed S [--jobs 2] [--out DIR]
-import { spawn } from 'node:child_process';
+//                   [--fresh-every 50] [--verify-every 50] [--load-every 4] [--verbose] [--case I]
+//
+// Cost. A fresh `node bin/qtool.js` spends ~0.55 s of CPU importing qtool before it reads a byte,
+// and most cases end at the parse. So each job keeps a runner (scripts/fuzz-runner.mjs), a child
+// process that imports the CLI once and runs case after case through its main(), under the same
+// time and memory limits and the same classification (its death mid-case is that case's outcome;
+// it is restarted then, and every 200 cases). Every --fresh-every-th case still runs as a fresh
+// `node bin/qtool.js` process, as the replay test does. Most quantize cases pass --no-verify;
+// every --verify-every-th one runs the full verification instead. qtool itself loads and runs
+// every model it writes in onnxruntime (its write check child) before exit 0; the fuzzer loads a
+// valid output again in its own onnxruntime for every fresh case and every --load-every-th other
+// one, so that a regression of that guarantee still shows up.
+import { fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +37,8 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 function snapshotBuild() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-fuzz-build-'));
   for (const d of ['bin', 'dist']) fs.cpSync(path.join(repo, d), path.join(dir, d), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'scripts'));
+  fs.copyFileSync(path.join(repo, 'scripts/fuzz-runner.mjs'), path.join(dir, 'scripts/fuzz-runner.mjs'));
   fs.copyFileSync(path.join(repo, 'package.json'), path.join(dir, 'package.json'));
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +56,11 @@ const jobs = Number(opt('--jobs', 2));
 const outDir = path.resolve(opt('--out', path.join(repo, 'fuzz-failures')));
 const replay = opt('--replay', undefined);
 const TIME_LIMIT_MS = Number(opt('--time-limit', 30_000));
+const FRESH_EVERY = Number(opt('--fresh-every', 50));
+const VERIFY_EVERY = Number(opt('--verify-every', 50));
+const LOAD_EVERY = Number(opt('--load-every', 4));
+const RUNNER_CASES = 200;
+const verbose = argv.includes('--verbose');
 const RSS_LIMIT_KB = 2 * 1024 * 1024;
 
 // ---- deterministic randomness (mulberry32) ------------------------------------------------
@@ -132,7 +152,13 @@ function mutateModel(bytes, r) {
   if (kind < 3) return { bytes: truncate(bytes, r), what: 'truncation' };
   const m = ModelProtoType.decode(bytes);
   const whats = [];
-  for (let i = 0, k = 1 + r.int(2); i < k; i++) whats.push(fieldMutation(m, r));
+  for (let i = 0, k = 1 + r.int(2); i < k; i++) {
+    // a mutation that does not apply to the picked tensor or node is drawn again (3 tries): an
+    // unchanged model only repeats the fixture's own quantization, the costliest case there is
+    let what = 'no-op';
+    for (let t = 0; t < 3 && what === 'no-op'; t++) what = fieldMutation(m, r);
+    whats.push(what);
+  }
   return { bytes: Buffer.from(ModelProtoType.encode(m).finish()), what: whats.join('; ') };
 }
 
@@ -145,12 +171,30 @@ function mutateCalib(files, r) {
   else if (kind === 2) out[k] = bitFlips(out[k].subarray(0, 128), r).length ? Buffer.concat([bitFlips(out[k].subarray(0, 128), r), out[k].subarray(128)]) : out[k];
   else if (kind === 3) { const v = r.pick(EXTREME_FLOATS); for (const b of out) for (let i = 128; i + 4 <= b.length; i += 4) b.writeFloatLE(v, i); return { files: out, what: `all values ${v}` }; }
   else if (kind === 4) { const b = out[k]; const hdr = b.subarray(10, 128).toString('latin1').replace(/\(([^)]*)\)/, `(${r.pick(['999999999, 1, 28, 28', '1, 1, 28', '0, 1, 28, 28', '1, 1, 28, 28, 1', '-1, 1, 28, 28', ''])})`); out[k] = Buffer.concat([b.subarray(0, 10), Buffer.from(hdr.padEnd(118).slice(0, 118), 'latin1'), b.subarray(128)]); }
-  else return { files: out, what: 'calib unchanged' };
+  else if (r.next() < 0.1) return { files: out, what: 'calib unchanged' };
+  else { // the rest of kind 5: another dtype or order in the header
+    const b = out[k];
+    const hdr = b.subarray(10, 128).toString('latin1').replace(/'descr': *'[^']*'/, `'descr': '${r.pick(['<f8', '<f2', '|u1', '|i1', '<i8', '>f4', '|b1', '|O', '<c8', '<U4', 'x'])}'`).replace(/False/, r.next() < 0.3 ? 'True' : 'False');
+    out[k] = Buffer.concat([b.subarray(0, 10), Buffer.from(hdr.padEnd(118).slice(0, 118), 'latin1'), b.subarray(128)]);
+  }
   return { files: out, what: `calib file ${k} mutation ${kind}` };
 }
 
 // ---- one case -----------------------------------------------------------------------------
-function makeCase(i, caseSeed) {
+/**
+ * The activation range algorithm: the default (mse, whose search costs some 0.35 s of CPU on
+ * these models) on a third of the cases, the cheap minmax on a third, percentile, kl and mse
+ * named on the rest. Not `auto`: its search builds and scores dozens of candidate models
+ * (some 23 s of CPU on vit_mini), for no parsing or validation path of its own.
+ */
+function algo(r) {
+  const x = r.next();
+  if (x < 1 / 3) return [];
+  if (x < 2 / 3) return ['--algo', 'minmax'];
+  return ['--algo', r.pick(['percentile', 'kl', 'mse'])];
+}
+
+function makeCase(i, caseSeed, verify = false) {
   const r = rng(caseSeed);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-fuzz-'));
   const src = r.pick(models);
@@ -167,7 +211,7 @@ function makeCase(i, caseSeed) {
   c.files.forEach((b, k) => fs.writeFileSync(path.join(calib, `${String(k).padStart(4, '0')}.npy`), b));
   const command = r.next() < 0.25 && mutateWhich < 3
     ? ['inspect', 'model.onnx']
-    : ['quantize', 'model.onnx', '--data', 'calib', '-o', 'out.onnx', '--calib-count', '2', '--no-verify', '--quiet', ...(r.next() < 0.2 ? ['--mode', r.pick(['dynamic', 'weight-only'])] : []), ...(r.next() < 0.15 ? ['--format', 'qoperator'] : [])];
+    : ['quantize', 'model.onnx', '--data', 'calib', '-o', 'out.onnx', '--calib-count', '2', ...(verify ? ['--eval-count', '2'] : ['--no-verify']), '--quiet', ...(r.next() < 0.2 ? ['--mode', r.pick(['dynamic', 'weight-only'])] : []), ...(r.next() < 0.15 ? ['--format', 'qoperator'] : []), ...algo(r)];
   const meta = { iteration: i, seed: caseSeed, source: path.basename(src.file), mutation: [model.what, c.what].filter(Boolean).join('; '), command };
   fs.writeFileSync(path.join(dir, 'case.json'), `${JSON.stringify(meta, null, 2)}\n`);
   return { dir, meta };
@@ -192,42 +236,135 @@ function rssKb(pid) {
   }
 }
 
-/** Runs qtool in `dir`; resolves with the outcome. */
+/**
+ * Watches a process running one case: past the time limit it must keep using CPU in every further
+ * 10 s window (on a loaded machine a starved but working run takes longer), nothing may run past
+ * 10x the limit at all, and its RSS with its children's (the onnxruntime check child) stays under
+ * the limit. `kill(why)` is called at most once. Returns a function that stops watching and gives
+ * the peak RSS.
+ */
+function watch(pid, kill) {
+  const t0 = performance.now();
+  let lastCpu = -1, peak = 0, killed = false;
+  const killFor = (why) => {
+    if (killed) return;
+    killed = true;
+    kill(why);
+  };
+  const check = () => {
+    const cpu = cpuTicks(pid) + childPids(pid).reduce((s, p) => s + cpuTicks(p), 0);
+    if (cpu <= lastCpu || performance.now() - t0 > 10 * TIME_LIMIT_MS) return killFor('hang');
+    lastCpu = cpu;
+    timer = setTimeout(check, 10_000);
+  };
+  let timer = setTimeout(check, TIME_LIMIT_MS);
+  const poll = setInterval(() => {
+    const kb = rssKb(pid) + childPids(pid).reduce((s, p) => s + rssKb(p), 0);
+    peak = Math.max(peak, kb);
+    if (kb > RSS_LIMIT_KB) killFor('rss');
+  }, 100);
+  return () => {
+    clearTimeout(timer);
+    clearInterval(poll);
+    return peak;
+  };
+}
+
+/** Runs qtool in `dir` as a fresh `node bin/qtool.js` process; resolves with the outcome. */
 function runCase(dir, command) {
   needsFifo(dir);
   return new Promise((resolve) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, [path.join(root, 'bin/qtool.js'), ...command], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, QTOOL_ORT_LOG_LEVEL: '' } });
-    let stdout = '', stderr = '', peak = 0, killedFor;
+    let stdout = '', stderr = '', killedFor;
     child.stdout.setEncoding('utf8').on('data', (s) => (stdout = (stdout + s).slice(-20000)));
     child.stderr.setEncoding('utf8').on('data', (s) => (stderr = (stderr + s).slice(-20000)));
-    // A hang is no CPU progress: past the time limit the process tree must keep using CPU in
-    // every further 10 s window (on a loaded machine a starved but working run takes longer),
-    // and nothing may run past 10x the limit at all.
-    let lastCpu = -1;
-    const check = () => {
-      const cpu = cpuTicks(child.pid) + childPids(child.pid).reduce((s, p) => s + cpuTicks(p), 0);
-      if (cpu <= lastCpu || performance.now() - t0 > 10 * TIME_LIMIT_MS) {
-        killedFor = 'hang';
-        child.kill('SIGKILL');
-        return;
-      }
-      lastCpu = cpu;
-      timer = setTimeout(check, 10_000);
-    };
-    let timer = setTimeout(check, TIME_LIMIT_MS);
-    const poll = setInterval(() => {
-      // the process and its onnxruntime check child
-      const kb = rssKb(child.pid) + childPids(child.pid).reduce((s, p) => s + rssKb(p), 0);
-      peak = Math.max(peak, kb);
-      if (kb > RSS_LIMIT_KB) { killedFor = 'rss'; child.kill('SIGKILL'); }
-    }, 100);
+    const stop = watch(child.pid, (why) => {
+      killedFor = why;
+      child.kill('SIGKILL');
+    });
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      resolve({ code, signal, stdout, stderr, killedFor, peakKb: peak, ms: performance.now() - t0 });
+      const peakKb = stop();
+      resolve({ code, signal, stdout, stderr, killedFor, peakKb, ms: performance.now() - t0, fresh: true });
     });
   });
+}
+
+/** One job's runner (scripts/fuzz-runner.mjs): a child that runs cases through the CLI's main(). */
+class Runner {
+  constructor() {
+    this.child = undefined;
+    this.cases = 0;
+  }
+  async start() {
+    const child = fork(path.join(root, 'scripts/fuzz-runner.mjs'), [root], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, QTOOL_ORT_LOG_LEVEL: '' } });
+    this.child = child;
+    this.cases = 0;
+    this.err = '';
+    this.out = '';
+    child.stderr.setEncoding('utf8').on('data', (s) => {
+      this.err += s;
+      this.onData?.();
+    });
+    child.stdout.setEncoding('utf8').on('data', (s) => (this.out = (this.out + s).slice(-20000)));
+    child.on('message', (m) => this.onMessage?.(m));
+    this.closed = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    this.closed.then((c) => this.onClose?.(c));
+    await new Promise((resolve, reject) => {
+      this.onMessage = (m) => m.ready && resolve();
+      this.onClose = (c) => reject(new Error(`fuzz runner ended at start (${c.code ?? c.signal}): ${this.err.slice(-2000)}`));
+    });
+  }
+  async stopRunner() {
+    if (!this.child) return;
+    const c = this.child;
+    this.child = undefined;
+    this.onClose = undefined;
+    c.kill('SIGKILL');
+    await this.closed;
+  }
+  /** Runs one case; resolves with the same fields as runCase. */
+  async run(id, dir, command) {
+    if (!this.child || this.cases >= RUNNER_CASES) {
+      await this.stopRunner();
+      await this.start();
+    }
+    this.cases++;
+    needsFifo(dir);
+    const t0 = performance.now();
+    this.err = '';
+    this.out = '';
+    const res = await new Promise((resolve) => {
+      let killedFor, reply;
+      const stop = watch(this.child.pid, (why) => {
+        killedFor = why;
+        this.child.kill('SIGKILL');
+      });
+      const marker = `\0END ${id}\0`;
+      const finish = () => {
+        const k = this.err.indexOf(marker);
+        if (!reply || k < 0) return;
+        const native = this.err.slice(0, k);
+        this.err = this.err.slice(k + marker.length);
+        this.onData = this.onMessage = this.onClose = undefined;
+        resolve({ code: reply.code, signal: null, stdout: reply.stdout, stderr: native + reply.stderr, killedFor, peakKb: stop() });
+      };
+      this.onMessage = (m) => {
+        if (m.id !== id) return;
+        reply = m;
+        finish();
+      };
+      this.onData = finish;
+      this.onClose = ({ code, signal }) => {
+        // The runner ended in the middle of the case: that is the case's outcome.
+        this.child = undefined;
+        this.onData = this.onMessage = this.onClose = undefined;
+        resolve({ code, signal, stdout: this.out, stderr: this.err, killedFor, peakKb: stop() });
+      };
+      this.child.send({ id, dir, command });
+    });
+    return { ...res, ms: performance.now() - t0, fresh: false };
+  }
 }
 
 function cpuTicks(pid) {
@@ -247,7 +384,7 @@ function childPids(pid) {
   }
 }
 
-async function classify(dir, command, res) {
+async function classify(dir, command, res, load = true) {
   if (res.killedFor === 'hang') return { outcome: 'fail', why: `hang (no CPU progress for 10 s after ${TIME_LIMIT_MS / 1000} s, or over ${TIME_LIMIT_MS / 100} s)` };
   if (res.killedFor === 'rss') return { outcome: 'fail', why: 'RSS over 2 GB' };
   if (res.signal) return { outcome: 'fail', why: `signal ${res.signal}` };
@@ -256,11 +393,16 @@ async function classify(dir, command, res) {
   if (res.code === 0) {
     if (command[0] !== 'quantize') return { outcome: 'valid' };
     if (!fs.existsSync(out)) return { outcome: 'fail', why: 'exit 0 without an output' };
+    if (!load) return { outcome: 'valid' };
     try {
       const s = await ort.InferenceSession.create(out, { logSeverityLevel: 4 });
       await s.release();
       return { outcome: 'valid' };
     } catch (e) {
+      // qtool's contract (src/api/write-checked.ts): an input that onnxruntime itself cannot load
+      // (custom ops, an invalid graph) is quantized and written without the check; only an output
+      // of an input onnxruntime loads has to load.
+      if (await inputUnloadable(path.join(dir, command[1]))) return { outcome: 'valid', unchecked: true };
       return { outcome: 'fail', why: `exit 0 but onnxruntime cannot load the output: ${String(e.message).split('\n')[0]}` };
     }
   }
@@ -273,6 +415,24 @@ async function classify(dir, command, res) {
     return { outcome: 'clean' };
   }
   return { outcome: 'fail', why: `exit ${res.code} with ${lines.length} stderr line(s): ${lines.slice(0, 3).join(' | ').slice(0, 300)}` };
+}
+
+/** Whether onnxruntime refuses to load the (mutated) input model: asked of qtool's check child, in its own process. */
+function inputUnloadable(model) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(root, 'dist/api/check-child.js')], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
+    child.on('close', () => {
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop());
+        resolve(!r.ok && r.stage === 'load');
+      } catch {
+        resolve(false);
+      }
+    });
+    child.stdin.end(JSON.stringify({ model, feeds: [], threads: 1 }));
+  });
 }
 
 function keepFailure(dir, meta, res, verdict) {
@@ -314,14 +474,33 @@ async function main() {
   let next = 0;
   const master = rng(seed);
   const seeds = Array.from({ length: iterations }, () => Math.floor(master.next() * 2 ** 31));
+  const ways = { fresh: 0, runner: 0, loaded: 0, verified: 0, unchecked: 0 };
   async function worker() {
+    const runner = new Runner();
+    try {
+      await work(runner);
+    } finally {
+      await runner.stopRunner();
+    }
+  }
+  const only = opt('--case', undefined);
+  async function work(runner) {
     while (next < iterations) {
       const i = next++;
-      const { dir, meta } = makeCase(i, seeds[i]);
+      if (only !== undefined && i !== Number(only)) continue;
+      const { dir, meta } = makeCase(i, seeds[i], VERIFY_EVERY > 0 && i % VERIFY_EVERY === VERIFY_EVERY - 1);
       try {
-        const res = await runCase(dir, meta.command);
-        const verdict = await classify(dir, meta.command, res);
+        const fresh = FRESH_EVERY > 0 && i % FRESH_EVERY === 0;
+        const res = fresh ? await runCase(dir, meta.command) : await runner.run(i, dir, meta.command);
+        const load = fresh || (LOAD_EVERY > 0 && i % LOAD_EVERY === 1);
+        const verdict = await classify(dir, meta.command, res, load);
         counts[verdict.outcome]++;
+        if (verbose) console.log(`#${i} ${fresh ? 'fresh ' : 'runner'} ${meta.command[0]} ${verdict.outcome.padEnd(5)} ${res.ms.toFixed(0).padStart(6)} ms${load ? ' +load' : ''}${meta.command[0] === 'quantize' && !meta.command.includes('--no-verify') ? ' +verify' : ''} ${meta.source}: ${meta.mutation} [${meta.command.slice(2).join(" ")}]`);
+        if (fresh) ways.fresh++;
+        else ways.runner++;
+        if (load && verdict.outcome === 'valid' && meta.command[0] === 'quantize') ways.loaded++;
+        if (verdict.unchecked) ways.unchecked++;
+        if (!meta.command.includes('--no-verify') && meta.command[0] === 'quantize') ways.verified++;
         if (verdict.outcome === 'fail') {
           const kept = keepFailure(dir, meta, res, verdict);
           failures.push({ ...meta, why: verdict.why, kept });
@@ -339,6 +518,7 @@ async function main() {
     const done = counts.clean + counts.valid + counts.fail;
     console.log(`fuzz: ${done} of ${iterations} iterations${stopped ? ' (stopped early)' : ''}, seed ${seed}, ${jobs} jobs, ${wall.toFixed(0)} s wall`);
     console.log(`outcomes: ${counts.clean} clean errors, ${counts.valid} valid models/runs, ${counts.fail} failures`);
+    console.log(`how: ${ways.fresh} cases in a fresh qtool process, ${ways.runner} in a runner; ${ways.verified} quantize runs with the full verification; ${ways.loaded} valid outputs loaded again by the fuzzer (${ways.unchecked} of them not loadable, from an input onnxruntime cannot load either)`);
     for (const f of failures) console.log(`  failure: seed ${f.seed} ${f.why} (${f.kept})`);
   };
   process.once('SIGTERM', () => {

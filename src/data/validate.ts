@@ -59,6 +59,9 @@ export function checkInputs(inputs: readonly ValueInfo[], batchSize: number): vo
       throw new UserInputError(`input '${input.name}' ${describeInput(input)} has the dim ${bad} in its shape, which is not a size; the model file is corrupt, export it again`);
     }
     const b = fixedBatch(input);
+    if (b === 0) {
+      throw new UserInputError(`input '${input.name}' ${describeInput(input)} fixes the batch size to 0, so no sample can be fed; export the model again with a batch dim of 1 or more (or a dynamic one)`);
+    }
     if (b !== undefined && b !== batchSize) {
       throw new UserInputError(`input '${input.name}' ${describeInput(input)} fixes the batch size to ${b}; use --batch-size ${b}`);
     }
