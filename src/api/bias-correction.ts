@@ -11,12 +11,13 @@
 //
 // The measured corrections go into the plan (`biasCorrection`, node → per-channel values): with
 // --overrides they are applied as recorded instead of measured again, so the model is reproduced.
-import { DataType, Node, Tensor, isDefaultDomain, makeAttr, opsetVersion, type Graph, type Model } from '../ir/index.js';
+import { DataType, Node, Tensor, makeAttr, opsetVersion, type Graph, type Model } from '../ir/index.js';
 import { decodeModel, encodeModel, modelWithOutputs } from '../onnx/index.js';
 import { openDataFolder, parseFixedInputs, parsePreprocess } from '../data/index.js';
 import { Session } from '../runtime/index.js';
 import type { QuantConfig } from '../config/index.js';
 import type { Planned } from '../quant/plan.js';
+import { biasCorrectionOf, flattenToRows } from '../quant/rules/index.js';
 import { ModelError } from '../errors.js';
 
 /** Node name → the value subtracted from its bias, per output channel. */
@@ -36,22 +37,26 @@ interface Target {
   delta: Float32Array;
   dims: number[];
   channels: number;
+  /** The rule's output-channel axis (≥ 0 in an output of the weight's rank; -1: last axis, any rank). */
+  channelAxis: number;
 }
 
-/** Dequantized-minus-float weights of every quantized Conv/Gemm/MatMul with a 2-D (or conv) constant weight. */
+/** Dequantized-minus-float weights of every quantized layer whose rule takes a bias correction for its constant weight. */
 function targets(g: Graph, { plan, integers }: Planned): Target[] {
   const out: Target[] = [];
   const kept = new Set(plan.keepFloat?.nodes ?? []);
   for (const entry of plan.nodes) {
-    if (entry.status !== 'quantized' || kept.has(entry.name) || !['Conv', 'Gemm', 'MatMul'].includes(entry.opType) || !entry.weightInputs?.includes(1)) continue;
+    if (entry.status !== 'quantized' || kept.has(entry.name) || !entry.weightInputs?.includes(1)) continue;
     const node = g.nodes.find((n) => n.name === entry.name);
-    if (!node || !isDefaultDomain(node.domain)) continue;
+    const facts = node && biasCorrectionOf(node);
+    if (!node || !facts) continue;
     const name = node.inputs[1]!;
     const p = plan.weights[name];
     const q = integers.weights.get(name);
     const w = g.constantOf(name);
     if (!p || !q || !w || w.dtype !== DataType.FLOAT || p.blockSize) continue;
-    if (node.opType !== 'Conv' && w.dims.length !== 2) continue;
+    const channels = facts.outputChannels(node, w.dims);
+    if (channels === undefined) continue;
     const data = w.toFloat32();
     const dims = [...w.dims];
     const delta = new Float32Array(data.length);
@@ -62,8 +67,7 @@ function targets(g: Graph, { plan, integers }: Planned): Target[] {
       const c = axis === null ? 0 : Math.floor(i / inner) % n;
       delta[i] = Math.fround((q[i]! - p.zeroPoints[c]!) * p.scales[c]!) - data[i]!;
     }
-    const channels = node.opType === 'Conv' ? dims[0]! : node.opType === 'Gemm' && node.attrInt('transB', 0) ? dims[0]! : dims[1]!;
-    out.push({ node, delta, dims, channels });
+    out.push({ node, delta, dims, channels, channelAxis: facts.channelAxis });
   }
   return out;
 }
@@ -83,16 +87,14 @@ export async function measureBiasCorrections(model: Model, planned: Planned, con
     const y = g.uniqueName(`${base}_y`);
     const attrs = n.attributes.filter((a) => a.name !== 'beta');
     g.addNode(new Node({ name: g.uniqueName(`${base}_op`), opType: n.opType, inputs: [n.inputs[0]!, dw], outputs: [y], attributes: attrs }));
-    // The channel is axis 1 of a Conv output and the last axis of a Gemm/MatMul output: flatten
-    // the latter to [-1, N] so both reduce over known axes.
+    // Sum over every axis but the channel axis. An output whose rank is not known (channel last)
+    // is first viewed as [rows, channels].
     let src2 = y;
     let axes: number[];
-    if (n.opType === 'Conv') {
-      axes = [0, ...t.dims.slice(2).map((_, i) => i + 2)];
+    if (t.channelAxis >= 0) {
+      axes = t.dims.map((_, i) => i).filter((i) => i !== t.channelAxis);
     } else {
-      const shape = g.addInitializer(Tensor.fromInt64(g.uniqueName(`${base}_shape`), [2], [-1, t.channels])).name;
-      src2 = g.uniqueName(`${base}_flat`);
-      g.addNode(new Node({ name: g.uniqueName(`${base}_reshape`), opType: 'Reshape', inputs: [y, shape], outputs: [src2] }));
+      src2 = flattenToRows(g, y, t.channels, base);
       axes = [0];
     }
     const sum = g.uniqueName(`${base}_sum`);
@@ -165,51 +167,6 @@ export function applyBiasCorrections(model: Model, corrections: BiasCorrections)
 }
 
 function applyOne(g: Graph, n: Node, corr: Float64Array): string | undefined {
-  const size = corr.length;
-  const base = `${n.name || n.opType}_bias_corrected`;
-  const setBias = (node: Node, index: number, values: Float64Array, dims: number[]) => {
-    const t = g.addInitializer(Tensor.fromFloat32(g.uniqueName(base), dims, Float32Array.from(values)));
-    g.setNodeInput(node, index, t.name);
-  };
-  const existing = (name: string | undefined) => {
-    if (!name) return undefined;
-    const t = g.constantOf(name);
-    if (!t || t.dtype !== DataType.FLOAT) return null;
-    if (t.size !== 1 && t.size !== size) return null;
-    const v = t.toFloat64();
-    return { values: Float64Array.from({ length: size }, (_, c) => v[t.size === 1 ? 0 : c]!), dims: t.size === size ? [...t.dims] : [size] };
-  };
-  if (n.opType === 'Conv' || n.opType === 'Gemm') {
-    // Gemm adds β·C: subtract corr/β from C.
-    const beta = n.opType === 'Gemm' ? n.attrFloat('beta', 1) : 1;
-    if (beta === 0) return 'Gemm beta is 0';
-    const b = existing(n.inputs[2]);
-    if (b === null) return 'its bias is not a float constant of one value per channel';
-    const values = b ? b.values : new Float64Array(size);
-    for (let c = 0; c < size; c++) values[c] = values[c]! - corr[c]! / beta;
-    setBias(n, 2, values, b ? b.dims : [size]);
-    return undefined;
-  }
-  if (n.opType !== 'MatMul') return `${n.opType} has no bias`;
-  const y = n.outputs[0]!;
-  const users = g.consumersOf(y);
-  const add = users.length === 1 && !g.isGraphOutput(y) && users[0]!.opType === 'Add' && isDefaultDomain(users[0]!.domain) ? users[0]! : undefined;
-  if (add) {
-    const at = add.inputs[0] === y ? 1 : 0;
-    const b = add.inputs[1 - at] === y ? existing(add.inputs[at]) : null;
-    if (b && b.dims[b.dims.length - 1] === size) {
-      const values = b.values;
-      for (let c = 0; c < size; c++) values[c] = values[c]! - corr[c]!;
-      setBias(add, at, values, b.dims);
-      return undefined;
-    }
-  }
-  // No bias Add: insert one that takes the MatMul's output name, so every reader (and the
-  // calibrated range of that tensor) stays as it was.
-  const pre = g.uniqueName(`${y}_before_bias`);
-  g.setNodeOutput(n, 0, pre);
-  const values = Float64Array.from(corr, (v) => -v);
-  const t = g.addInitializer(Tensor.fromFloat32(g.uniqueName(base), [size], Float32Array.from(values)));
-  g.addNode(new Node({ name: g.uniqueName(`${n.name || 'MatMul'}_bias_add`), opType: 'Add', inputs: [pre, t.name], outputs: [y] }), { after: n });
-  return undefined;
+  const facts = biasCorrectionOf(n);
+  return facts ? facts.applyBias(g, n, corr) : `${n.opType} has no bias`;
 }

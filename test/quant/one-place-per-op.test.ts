@@ -1,8 +1,9 @@
 // Every fact about a quantizable op lives in its rule (src/quant/rules/). Outside that folder, the
-// prepare passes (BN folding is about Conv/Gemm by nature; cleanup removes Identity/Dropout; the
-// float16 pass leaves Identity where a Cast became one; calibration/expose.ts carries a body
-// tensor out of its If/Loop/Scan through an Identity or a flattening Reshape, on a copy used only
-// for observation) and
+// prepare passes (BN folding is about Conv/Gemm by nature; cross-layer equalisation, the optional
+// prepare pass of --equalize, rescales Conv/Gemm/MatMul pairs by nature; cleanup removes
+// Identity/Dropout; the float16 pass leaves Identity where a Cast became one;
+// calibration/expose.ts carries a body tensor out of its If/Loop/Scan through an Identity or a
+// flattening Reshape, on a copy used only for observation) and
 // the IR's type tables, no source file may name one as a string literal.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,18 @@ import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/quant/rules/index.js';
 
 const SRC = path.resolve(__dirname, '../../src');
-const ALLOWED = ['quant/rules/', 'passes/fold-batchnorm.ts', 'passes/cleanup.ts', 'passes/float16.ts', 'passes/upgrade/', 'ir/types.ts', 'calibration/expose.ts'];
+const ALLOWED = [
+  'quant/rules/',
+  'passes/fold-batchnorm.ts',
+  // An optional prepare pass (OPTIONAL_PREPARE_PASSES): like BN folding, it is about Conv/Gemm/MatMul pairs by nature.
+  'passes/equalize.ts',
+  'passes/cleanup.ts',
+  'passes/float16.ts',
+  'passes/upgrade/',
+  'ir/types.ts',
+  // Observation copies only: carries a body tensor out of its If/Loop/Scan (Identity, flattening Reshape).
+  'calibration/expose.ts',
+];
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

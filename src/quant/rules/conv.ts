@@ -2,6 +2,7 @@
 // constant bias per channel at s_x·s_w. QOperator: QLinearConv.
 import { DataType, Node, Tensor, intTensor, makeAttr, type Attribute, type Graph } from '../../ir/index.js';
 import { reason, type Reason } from '../reasons.js';
+import { correctBiasInput } from './bias.js';
 import { dequantizedWeight } from './linear.js';
 import type { FormRewrite, FormUnit, InputRole, OpRule } from './types.js';
 
@@ -24,6 +25,12 @@ export const conv: { -readonly [K in keyof OpRule]: OpRule[K] } = {
     const c = n.inputs[2] ? m.bias(2) : undefined;
     if (!out || !m.allQuantized(2) || (n.inputs[2] && !c)) return undefined;
     return m.make('QLinearConv', '', [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, out.scale, out.zp, ...(c ? [c] : [])], [out.q]);
+  },
+  // Weight [M, C/group, k…] of any rank, output [N, M, …] of the same rank; B is input 2.
+  biasCorrection: {
+    outputChannels: (_node, dims) => dims[0],
+    channelAxis: 1,
+    applyBias: (g, node, correction) => correctBiasInput(g, node, 2, correction),
   },
 };
 

@@ -8,8 +8,9 @@ import { decision } from './decision.js';
 import { add, concat, mul } from './elementwise.js';
 import { gemm, matmul } from './linear.js';
 import { identity, maxPool, reshape, resize, select } from './movement.js';
+export { flattenToRows } from './movement.js';
 import { lstm, otherRecurrent } from './recurrent.js';
-import type { FloatForm, OpRule, WeightForm } from './types.js';
+import type { BiasCorrectionFacts, FloatForm, OpRule, WeightForm } from './types.js';
 
 export const RULES: readonly OpRule[] = [
   conv, convTranspose, matmul, gemm, add, mul, concat, relu, clip, unary, leakyRelu, pool, hardSigmoid, sigmoid, softmax,
@@ -51,6 +52,11 @@ export function opsWithForm(mode: WeightMode): string[] {
 /** Does this node compare or select by value (its inputs' order decides its output)? */
 export function isDecision(node: Pick<Node, 'opType' | 'domain'>): boolean {
   return ruleOf(node)?.decision === true;
+}
+
+/** Bias correction: where the node's output channels are and how its bias takes a shift (Conv/Gemm/MatMul). */
+export function biasCorrectionOf(node: Pick<Node, 'opType' | 'domain'>): BiasCorrectionFacts | undefined {
+  return ruleOf(node)?.biasCorrection;
 }
 
 /** Calibration: does this node's output hold exactly the values of its input 0? */

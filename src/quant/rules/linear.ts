@@ -4,7 +4,8 @@
 // quantized per batch at run time; Gemm when transA=0, alpha=beta=1, B transposed to [K, N] ahead
 // of time). Weight-only: int8 W dequantized in the graph (DQ(W) ─▶ MatMul), or int4 MatMulNBits
 // (com.microsoft) with blocks of `blockSize` along K.
-import { Node, Tensor, intTensor, makeAttr, scaleTensor, zeroPointTensor, type Graph } from '../../ir/index.js';
+import { Node, Tensor, intTensor, isDefaultDomain, makeAttr, scaleTensor, zeroPointTensor, type Graph } from '../../ir/index.js';
+import { correctBiasInput, correctedBiasName, existingBias, setBias } from './bias.js';
 
 import { reason } from '../reasons.js';
 import { MS } from './domains.js';
@@ -121,6 +122,35 @@ function matMulNBits(r: FormRewrite): void {
   }));
 }
 
+/**
+ * Bias correction of a MatMul: its bias is the constant operand of the Add that alone reads its
+ * output. Without one, an Add is inserted that takes over the MatMul's output name, so every
+ * reader (and the calibrated range of that tensor) stays as it was.
+ */
+function correctMatMulBias(g: Graph, n: Node, correction: Float64Array): string | undefined {
+  const size = correction.length;
+  const base = correctedBiasName(n);
+  const y = n.outputs[0]!;
+  const users = g.consumersOf(y);
+  const add = users.length === 1 && !g.isGraphOutput(y) && users[0]!.opType === 'Add' && isDefaultDomain(users[0]!.domain) ? users[0]! : undefined;
+  if (add) {
+    const at = add.inputs[0] === y ? 1 : 0;
+    const b = add.inputs[1 - at] === y ? existingBias(g, add.inputs[at], size) : null;
+    if (b && b.dims[b.dims.length - 1] === size) {
+      const values = b.values;
+      for (let c = 0; c < size; c++) values[c] = values[c]! - correction[c]!;
+      setBias(g, add, at, values, b.dims, base);
+      return undefined;
+    }
+  }
+  const pre = g.uniqueName(`${y}_before_bias`);
+  g.setNodeOutput(n, 0, pre);
+  const values = Float64Array.from(correction, (v) => -v);
+  const t = g.addInitializer(Tensor.fromFloat32(g.uniqueName(base), [size], Float32Array.from(values)));
+  g.addNode(new Node({ name: g.uniqueName(`${n.name || n.opType}_bias_add`), opType: 'Add', inputs: [pre, t.name], outputs: [y] }), { after: n });
+  return undefined;
+}
+
 export const gemm: OpRule = {
   ops: ['Gemm'],
   linear: true,
@@ -144,6 +174,15 @@ export const gemm: OpRule = {
     const tail = out ? [out.scale, out.zp] : [];
     return m.make('QGemm', MS, [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, c ?? '', ...tail], [out ? out.q : n.outputs[0]!], m.copyAttrs(['beta']));
   },
+  // A 2-D B ([K, N], or [N, K] with transB), output [M, N]; β·C is added: C takes correction/β.
+  biasCorrection: {
+    outputChannels: (n, dims) => (dims.length !== 2 ? undefined : n.attrInt('transB', 0) ? dims[0] : dims[1]),
+    channelAxis: 1,
+    applyBias(g, n, correction) {
+      const beta = n.attrFloat('beta', 1);
+      return beta === 0 ? 'Gemm beta is 0' : correctBiasInput(g, n, 2, correction, beta);
+    },
+  },
   dynamic: dynamicLinear,
   weightOnly: weightOnlyLinear,
 };
@@ -163,6 +202,12 @@ export const matmul: OpRule = {
     if (!m.allQuantized(2)) return undefined;
     if (out) return m.make('QLinearMatMul', '', [a!.q, a!.scale, a!.zp, b!.q, b!.scale, b!.zp, out.scale, out.zp], [out.q]);
     return m.make('MatMulIntegerToFloat', MS, [a!.q, b!.q, a!.scale, b!.scale, a!.zp, b!.zp], [n.outputs[0]!]);
+  },
+  // A 2-D B [K, N]; the output [..., N] has any number of leading axes.
+  biasCorrection: {
+    outputChannels: (_n, dims) => (dims.length === 2 ? dims[1] : undefined),
+    channelAxis: -1,
+    applyBias: correctMatMulBias,
   },
   dynamic: dynamicLinear,
   weightOnly: weightOnlyLinear,

@@ -1,8 +1,9 @@
 // Ops that move data without arithmetic (MaxPool picks, Reshape/Transpose/… rearrange, Gather/
 // Slice/Split select). Quantized only next to quantized neighbours, sharing their input's scale;
 // QOperator runs them on the integer tensor directly.
+import { Node, Tensor, type Graph } from '../../ir/index.js';
 import { reason } from '../reasons.js';
-import type { InputRole, LowerContext, Node, OpRule, RuleOutcome } from './types.js';
+import type { InputRole, LowerContext, OpRule, RuleOutcome } from './types.js';
 
 const A: InputRole = { kind: 'activation' };
 const NONE: InputRole = { kind: 'none' };
@@ -48,3 +49,14 @@ export const resize: OpRule = {
   },
   lower: onInteger,
 };
+
+/**
+ * Graph plumbing for callers outside the rules (bias correction's probe): views `x` as
+ * [rows, columns] with a Reshape to [-1, columns]; returns the new value's name.
+ */
+export function flattenToRows(g: Graph, x: string, columns: number, base: string): string {
+  const shape = g.addInitializer(Tensor.fromInt64(g.uniqueName(`${base}_shape`), [2], [-1, columns])).name;
+  const out = g.uniqueName(`${base}_flat`);
+  g.addNode(new Node({ name: g.uniqueName(`${base}_reshape`), opType: 'Reshape', inputs: [x, shape], outputs: [out] }));
+  return out;
+}

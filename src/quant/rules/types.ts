@@ -148,6 +148,25 @@ export interface WeightForm {
   rewrite(r: FormRewrite): void;
 }
 
+/**
+ * Empirical bias correction (ALGORITHMS.md §4, api/bias-correction.ts): where a layer's output
+ * channels are and how a per-channel shift of its output becomes part of its bias.
+ */
+export interface BiasCorrectionFacts {
+  /** The number of output channels for this constant float weight (input 1), or undefined: not corrected. */
+  outputChannels(node: Node, weightDims: readonly number[]): number | undefined;
+  /**
+   * The output-channel axis of the layer's output. ≥ 0: the output has the weight's rank (Conv
+   * [N, M, …], Gemm [B, N]). -1: the last axis of an output of any rank (MatMul [..., N]).
+   */
+  channelAxis: number;
+  /**
+   * Subtracts `correction` (one value per output channel) from the layer's bias, as new float
+   * initializers (a bias is created where there is none). Returns why not, or undefined when done.
+   */
+  applyBias(g: Graph, node: Node, correction: Float64Array): string | undefined;
+}
+
 /** A mode in which this op family stays float, with the reason. */
 export interface FloatForm {
   float: (config: Readonly<QuantConfig>, node: Node) => Reason;
@@ -178,6 +197,8 @@ export interface OpRule {
    * that reach only such ops stay float, with the chain that feeds only them.
    */
   decision?: boolean;
+  /** Conv/Gemm/MatMul: the mean output error of its quantized weight can be subtracted from its bias. */
+  biasCorrection?: BiasCorrectionFacts;
   /** MaxPool: onnxruntime runs it on uint8 in a slow generic kernel when a float layer feeds it. */
   slowOnUint8?: boolean;
 }
