@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
+import { findFiles, parseSweepArgs, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -49,7 +49,7 @@ const RANDOM_OPS = new Set([
 // Coordinator
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseSweepArgs('corpus-sweep', process.argv.slice(2));
   const t0 = Date.now();
   ensureCorpus();
   let models = [
@@ -83,20 +83,6 @@ async function main() {
   process.exit(failed > 0 ? 1 : 0);
 }
 
-function parseArgs(argv) {
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
-    else if (argv[i] === '--filter') out.filter = argv[++i];
-    else if (argv[i] === '--verbose') out.verbose = true;
-    else {
-      console.error(`corpus-sweep: unknown argument '${argv[i]}'`);
-      process.exit(2);
-    }
-  }
-  return out;
-}
 
 function ensureCorpus() {
   if (fs.existsSync(path.join(CORPUS, '.fetched')) && fs.existsSync(CORPUS_DATA)) return;

@@ -24,7 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
+import { findFiles, parseSweepArgs, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -40,7 +40,7 @@ else await main();
 // Coordinator
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseSweepArgs('quantize-sweep', process.argv.slice(2));
   const t0 = Date.now();
   if (!fs.existsSync(CORPUS_DATA)) {
     console.error(`quantize-sweep: ${path.relative(ROOT, CORPUS_DATA)} is missing: run npm run test:corpus first (it fetches the corpus)`);
@@ -104,20 +104,6 @@ async function main() {
   process.exit(failed ? 1 : 0);
 }
 
-function parseArgs(argv) {
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
-    else if (argv[i] === '--filter') out.filter = argv[++i];
-    else if (argv[i] === '--verbose') out.verbose = true;
-    else {
-      console.error(`quantize-sweep: unknown argument '${argv[i]}' (use --jobs N, --filter SUBSTRING, --verbose)`);
-      process.exit(2);
-    }
-  }
-  return out;
-}
 
 function rel(p) {
   return path.relative(CORPUS_DATA, p);

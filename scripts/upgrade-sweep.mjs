@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { findFiles, progressPrinter, runPool } from './lib/pool.mjs';
+import { findFiles, parseSweepArgs, progressPrinter, runPool } from './lib/pool.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -35,7 +35,7 @@ const MODEL_TIMEOUT_MS = 120_000;
 const RANDOM_OPS = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial']);
 
 async function main() {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseSweepArgs('upgrade-sweep', process.argv.slice(2), ['cli', 'newer']);
   const t0 = Date.now();
   if (!fs.existsSync(CORPUS_DATA)) {
     const r = spawnSync('bash', [path.join(HERE, 'fetch-corpus.sh')], { stdio: 'inherit', cwd: ROOT });
@@ -75,22 +75,6 @@ async function main() {
   process.exit(ok ? 0 : 1);
 }
 
-function parseArgs(argv) {
-  const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, cli: false, newer: false, verbose: false };
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
-    else if (argv[i] === '--filter') out.filter = argv[++i];
-    else if (argv[i] === '--cli') out.cli = true;
-    else if (argv[i] === '--newer') out.newer = true;
-    else if (argv[i] === '--verbose') out.verbose = true;
-    else {
-      console.error(`upgrade-sweep: unknown argument '${argv[i]}'`);
-      process.exit(2);
-    }
-  }
-  return out;
-}
 
 const rel = (p) => path.relative(CORPUS_DATA, p);
 

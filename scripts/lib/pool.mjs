@@ -4,6 +4,7 @@
 // `process.send({ index, result })`.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Files below `dir` (recursively, sorted) whose path satisfies `pred`; [] when `dir` is missing. */
@@ -109,4 +110,28 @@ export function progressPrinter(verbose, line, always = () => false) {
       console.log(`  … ${done}/${total}`);
     }
   };
+}
+
+/**
+ * The sweeps' arguments: --jobs N (default QTOOL_SWEEP_JOBS or min(cores, 4)), --filter SUBSTRING,
+ * --verbose, plus the boolean `flags` a script adds (e.g. ['cli', 'newer'] for --cli, --newer).
+ * An unknown argument exits 2 with one line naming the script.
+ */
+export function parseSweepArgs(script, argv, flags = []) {
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const out = { jobs: Number(process.env.QTOOL_SWEEP_JOBS) || Math.min(cores, 4), filter: undefined, verbose: false };
+  for (const f of flags) out[f] = false;
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, '');
+    if (argv[i] === '--jobs') out.jobs = Number(argv[++i]);
+    else if (argv[i] === '--filter') out.filter = argv[++i];
+    else if (argv[i] === '--verbose') out.verbose = true;
+    else if (argv[i].startsWith('--') && flags.includes(name)) out[name] = true;
+    else {
+      const known = ['--jobs N', '--filter SUBSTRING', '--verbose', ...flags.map((f) => `--${f}`)].join(', ');
+      console.error(`${script}: unknown argument '${argv[i]}' (use ${known})`);
+      process.exit(2);
+    }
+  }
+  return out;
 }

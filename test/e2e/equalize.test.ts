@@ -12,19 +12,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { autotune, compare, quantize, readModel, writeModel } from '../../src/index.js';
 import { prepareModel } from '../../src/passes/index.js';
-import { CALIB, fixture, logits, sqnr, tmpDir } from './helpers.js';
+import { CALIB, fixture, logits, maxRelDiff, sqnr, tmpDir } from './helpers.js';
 import { plantDepthwise } from './depthwise-model.js';
 import { logitsOn, sqnrDb, testDigits } from '../tune/helpers.js';
 
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(a[i]!));
-  }
-  return d / m;
-}
 
 const dir = tmpDir('equalize');
 const planted = plantDepthwise(path.join(dir, 'lenet_dw.onnx'));

@@ -64,3 +64,14 @@ export async function optimizedOps(model: string, level: 'extended' | 'all'): Pr
   for (const n of readModel(out).graph.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
   return ops;
 }
+
+/** The largest absolute difference, relative to the largest magnitude of `a`. */
+export function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(a[i]!));
+  }
+  return d / m;
+}

@@ -5,6 +5,7 @@ import { GraphBuilder, type Graph, type Model, type Node } from '../../src/ir/in
 import { encodeModel, decodeModel } from '../../src/onnx/index.js';
 import { equalizeGraph } from '../../src/passes/index.js';
 import { Session } from '../../src/runtime/index.js';
+import { maxRelDiff } from '../e2e/helpers.js';
 
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   let s = seed;
@@ -29,15 +30,6 @@ async function run(model: Model, shape: number[]): Promise<Float32Array> {
   return r[s.outputNames[0]!]!.data as Float32Array;
 }
 
-function maxRel(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(a[i]!));
-  }
-  return d / m;
-}
 
 const weightOf = (g: Graph, name: string) => g.constantOf(g.nodes.find((n) => n.name === name)!.inputs[1]!)!;
 
@@ -85,7 +77,7 @@ describe('equalize', () => {
     expect(r.rounds).toBeGreaterThan(1);
     // Stopped when no channel moved by 0.1%: every pair is within that of balanced.
     for (const [a, c] of r.pairs) expect(imbalance(copy.graph, a, c)).toBeLessThan(0.01);
-    expect(maxRel(before, await run(copy, [2, 4, 8, 8]))).toBeLessThan(1e-5);
+    expect(maxRelDiff(before, await run(copy, [2, 4, 8, 8]))).toBeLessThan(1e-5);
   });
 
   it('Gemm (transB) → Relu → MatMul + bias Add → PRelu → Gemm: two pairs, the MatMul bias Add rescaled, same outputs', async () => {
@@ -103,7 +95,7 @@ describe('equalize', () => {
     const r = equalizeGraph(copy.graph);
     copy.graph.cleanup();
     expect(r.pairs).toEqual([['g1', 'mm'], ['mm', 'g2']]);
-    expect(maxRel(before, await run(copy, [3, 16]))).toBeLessThan(1e-5);
+    expect(maxRelDiff(before, await run(copy, [3, 16]))).toBeLessThan(1e-5);
   });
 
   it('leaves Clip (Relu6), HardSwish, joins and tensors with other readers alone', async () => {

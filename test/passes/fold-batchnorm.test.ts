@@ -3,6 +3,7 @@ import { GraphBuilder, Tensor, type Model } from '../../src/ir/index.js';
 import { encodeModel } from '../../src/onnx/index.js';
 import { prepareModel } from '../../src/passes/index.js';
 import { Session } from '../../src/runtime/index.js';
+import { maxRelDiff } from '../e2e/helpers.js';
 
 function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   let s = seed;
@@ -27,15 +28,6 @@ async function outputs(model: Model, feeds: Record<string, Float32Array>, shapes
   return s.outputNames.map((n) => r[n]!.data as Float32Array);
 }
 
-function maxRel(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(a[i]!));
-  }
-  return d / m;
-}
 
 async function checkFold(build: (b: GraphBuilder) => void, shape: number[], expectOps: Record<string, number>) {
   const b = new GraphBuilder({ seed: 7 });
@@ -48,7 +40,7 @@ async function checkFold(build: (b: GraphBuilder) => void, shape: number[], expe
   for (const n of model.graph.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
   expect(ops).toEqual(expectOps);
   const got = await outputs(model, { x }, { x: shape });
-  got.forEach((o, i) => expect(maxRel(ref[i]!, o)).toBeLessThan(1e-5));
+  got.forEach((o, i) => expect(maxRelDiff(ref[i]!, o)).toBeLessThan(1e-5));
   return model;
 }
 
