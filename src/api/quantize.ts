@@ -182,7 +182,8 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const integerTensors = new Map(Object.entries(rewrite.integerOf));
   recordMetadata(model, plan, { tensorMap, integerOf: integerTensors }, QTOOL_VERSION);
   if (opts.savePlan) atomicWrite(opts.savePlan, [Buffer.from(`${JSON.stringify(plan, null, 2)}\n`)]);
-  await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads, externalData: large || undefined });
+  const written = await writeChecked(model, output, { inputPath: input, floatModel: input, threads: config.threads, externalData: large || undefined });
+  if (written.unchecked) notes.push(note('not-checked', `${input}: ${written.unchecked} (onnxruntime-node cannot load or run the input model either); check the input with onnx.checker or load it in onnxruntime`, true));
   // The written model as verification needs it: a large model's integer weights are dropped from
   // memory and read back from the output's data file only if asked for.
   if (large && prepared) {

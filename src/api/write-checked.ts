@@ -25,7 +25,10 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The compiled child beside this file; from the TypeScript sources (tests), the built one in dist/. */
 const CHILD = [path.join(HERE, 'check-child.js'), path.join(HERE, '../../dist/api/check-child.js')].find((f) => fs.existsSync(f)) ?? path.join(HERE, 'check-child.js');
 
-export async function writeChecked(model: Model, output: string, opts: CheckedWriteOptions = {}): Promise<WriteResult> {
+/** What was written; `unchecked` says why the load-and-run check stopped short (the float model fails it too). */
+export type CheckedWriteResult = WriteResult & { unchecked?: string };
+
+export async function writeChecked(model: Model, output: string, opts: CheckedWriteOptions = {}): Promise<CheckedWriteResult> {
   if (opts.inputPath && path.resolve(opts.inputPath) === path.resolve(output)) {
     throw new UserInputError(`${output}: refusing to overwrite the input model; choose another output path with -o`);
   }
@@ -44,14 +47,14 @@ export async function writeChecked(model: Model, output: string, opts: CheckedWr
     }
     const tmpModel = path.join(tmpDir, base);
     const result = writeModelFile(model, tmpModel, { externalDataThreshold: opts.externalDataThreshold, externalData: opts.externalData });
-    if (opts.check !== false) await checkRuns(tmpModel, output, model, opts);
+    const unchecked = opts.check !== false ? await checkRuns(tmpModel, output, model, opts) : undefined;
     try {
       if (result.externalDataFile) fs.renameSync(path.join(tmpDir, result.externalDataFile), path.join(dir, result.externalDataFile));
       fs.renameSync(tmpModel, output);
     } catch (e) {
       throw writeError(output, e);
     }
-    return result;
+    return unchecked ? { ...result, unchecked } : result;
   } finally {
     fs.rmSync(tmpDir, { recursive: true, force: true });
     untrackTemp(tmpDir);
@@ -67,7 +70,8 @@ function feedsOf(model: Model): CheckFeed[] {
   }));
 }
 
-async function checkRuns(tmpModel: string, output: string, model: Model, opts: CheckedWriteOptions): Promise<void> {
+/** Resolves with the child's note when it accepted the model without a full check; throws when the model fails. */
+async function checkRuns(tmpModel: string, output: string, model: Model, opts: CheckedWriteOptions): Promise<string | undefined> {
   const request = JSON.stringify({ model: tmpModel, floatModel: opts.floatModel, feeds: feedsOf(model), threads: opts.threads ?? 1 });
   const { code, signal, stdout, stderr } = await runChild(request);
   const last = stdout.trim().split('\n').pop() ?? '';
@@ -77,7 +81,7 @@ async function checkRuns(tmpModel: string, output: string, model: Model, opts: C
   } catch {
     res = undefined;
   }
-  if (res?.ok) return;
+  if (res?.ok) return res.note;
   if (res && !res.ok) {
     throw new ModelError(`${output}: not written: onnxruntime ${res.stage === 'load' ? 'cannot load' : 'fails to run'} the quantized model (${res.message}); keep the failing layers in float with --exclude-nodes/--exclude-ops, or try --format qdq`);
   }

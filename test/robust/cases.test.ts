@@ -308,3 +308,31 @@ describe('8. temp files', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
+
+describe('9. inputs onnxruntime cannot load either', () => {
+  it('a model whose float original fails in onnxruntime too is written with a not-checked warning, not silently', () => {
+    // Fuzz case 144801485: lstm_rows with a Transpose whose required input is the empty name.
+    const src = path.resolve('test/robust/fuzz-cases/144801485');
+    const dir = tmpDir();
+    for (const f of ['model.onnx', 'w.bin']) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const out = path.join(dir, 'out.onnx');
+    const r = qtool(['quantize', path.join(dir, 'model.onnx'), '--data', path.join(src, 'calib'), '-o', out, '--calib-count', '2', '--no-verify', '--json']);
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(out)).toBe(true);
+    const notes: string[] = JSON.parse(r.stdout).notes;
+    const warned = notes.filter((n) => n.includes('cannot load or run the input model either'));
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('model.onnx');
+    // Without --json the same line reaches the terminal.
+    const t = qtool(['quantize', path.join(dir, 'model.onnx'), '--data', path.join(src, 'calib'), '-o', path.join(dir, 'out2.onnx'), '--calib-count', '2', '--no-verify']);
+    expect(t.code).toBe(0);
+    expect(t.stdout + t.stderr).toContain('cannot load or run the input model either');
+  });
+
+  it('a model onnxruntime loads and runs gets no such warning', () => {
+    const dir = tmpDir();
+    const r = qtool(['quantize', RESNET, '--data', CALIB, '-o', path.join(dir, 'out.onnx'), '--calib-count', '4', '--no-verify', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('cannot load or run the input model either');
+  });
+});
