@@ -13,7 +13,7 @@
 // --overrides they are applied as recorded instead of measured again, so the model is reproduced.
 import { DataType, Node, Tensor, makeAttr, opsetVersion, type Graph, type Model } from '../ir/index.js';
 import { decodeModel, encodeModel, modelWithOutputs } from '../onnx/index.js';
-import { openDataFolder, parseFixedInputs, parsePreprocess } from '../data/index.js';
+import { openCalibrationData } from './calibrate.js';
 import { Session } from '../runtime/index.js';
 import type { QuantConfig } from '../config/index.js';
 import type { Planned } from '../quant/plan.js';
@@ -111,13 +111,7 @@ export async function measureBiasCorrections(model: Model, planned: Planned, con
   }
   const names = outputs.flatMap((o) => [o.sum, o.size]);
   const bytes = modelWithOutputs(probe, names, { elemType: DataType.FLOAT });
-  const source = await openDataFolder(src.data, {
-    inputs: model.graph.feedInputs(),
-    count: config.calibCount,
-    batchSize: config.batchSize,
-    preprocess: src.preprocess ? parsePreprocess(src.preprocess) : undefined,
-    fixed: parseFixedInputs(src.fixedInputs ?? []),
-  });
+  const source = await openCalibrationData(model, config, src);
   const sums = outputs.map((o) => new Float64Array(o.target.channels));
   const counts = outputs.map(() => 0);
   const session = await Session.open(bytes, { providers: config.providers, threads: config.threads, label: src.label });

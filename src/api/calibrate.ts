@@ -83,15 +83,20 @@ interface ObserveToStatsOptions {
   encoded?: Uint8Array;
 }
 
-/** Observes `tensors` of an already prepared model over a data folder; returns the stats. */
-async function observeToStats(model: Model, tensors: readonly string[], config: Readonly<QuantConfig>, opts: ObserveToStatsOptions): Promise<StatsFile> {
-  const source = await openDataFolder(opts.data, {
+/** The calibration data of `model` as the config asks for it (--calib-count, --batch-size, --preprocess, --fixed-input). */
+export function openCalibrationData(model: Model, config: Readonly<QuantConfig>, opts: { data: string; preprocess?: string; fixedInputs?: readonly string[] }) {
+  return openDataFolder(opts.data, {
     inputs: model.graph.feedInputs(),
     count: config.calibCount,
     batchSize: config.batchSize,
     preprocess: opts.preprocess ? parsePreprocess(opts.preprocess) : undefined,
     fixed: parseFixedInputs(opts.fixedInputs ?? []),
   });
+}
+
+/** Observes `tensors` of an already prepared model over a data folder; returns the stats. */
+async function observeToStats(model: Model, tensors: readonly string[], config: Readonly<QuantConfig>, opts: ObserveToStatsOptions): Promise<StatsFile> {
+  const source = await openCalibrationData(model, config, opts);
   const { observations, samples } = await observeTensors(model, tensors, source, {
     batchSize: source.batchSize,
     bins: config.histogramBins,
