@@ -23,6 +23,15 @@ import type { OpenSessions } from './latency.js';
 /** Default bytes of exposed tensors per batch (both models together) one per-layer pass may hold. */
 export const DEFAULT_LAYER_BUDGET = 256 * 2 ** 20;
 
+/**
+ * Largest bytes one exposed float tensor may have per batch when the pass may choose its batch
+ * (no --batch-size, no fixed batch dim). Above glibc's mmap threshold (at most 32 MiB) every
+ * fetched output is a fresh mapping, faulted in page by page on every run: on ResNet-18 224 with
+ * 31 tensors exposed, 32 samples took 2.16 s in batches of 32 and 0.64-0.73 s in batches of 1-4
+ * (0.37-0.42 s fetching only the model outputs).
+ */
+export const MAX_FETCHED_TENSOR_BYTES = 8 * 2 ** 20;
+
 export interface Progress {
   phase: 'evaluate' | 'layers' | 'latency';
   done: number;
@@ -108,19 +117,21 @@ async function firstBatch(source: DataSource): Promise<Feeds> {
 const INT_BYTES: Record<string, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint4: 1, int4: 1 };
 
 /** Exposed bytes per sample of each fetched target (float tensor + its quantized counterpart), from one sample. */
-async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs: Session): Promise<Map<LayerTarget, number>> {
+async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs: Session): Promise<{ sizes: Map<LayerTarget, number>; largest: number }> {
   const batch = await firstBatch(run.source);
   const n = batchLength(batch);
   const names = [...new Set(fetched.map((t) => t.tensor))];
   const out = await fs.run(n > 1 ? firstSample(batch) : batch, names).catch(() => fs.run(batch, names));
   const sizes = new Map<LayerTarget, number>();
+  let largest = 0;
   for (const t of fetched) {
     const v = out[t.tensor];
     const per = v && !Array.isArray(v.data) ? v.data.byteLength / Math.max(1, v.dims[0] ?? 1) : 0;
     const q = t.fetch ? (per / 4) * (INT_BYTES[t.dtype] ?? 4) : per;
     sizes.set(t, per + q);
+    largest = Math.max(largest, per);
   }
-  return sizes;
+  return { sizes, largest };
 }
 
 /** Greedy groups whose exposed bytes per batch stay within the budget (each group at least one target). */
@@ -293,17 +304,23 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     const allNames = [...new Set([...names, ...fetched.map((t) => t.tensor)])];
     const fs = await Session.open(instrumentedBytes(run.float, allNames), { ...run.session, label: 'float model (instrumented)' });
     let sizes: Map<LayerTarget, number>;
+    let largest: number;
     try {
-      sizes = await measureTargets(run, fetched, fs);
+      ({ sizes, largest } = await measureTargets(run, fetched, fs));
     } catch (e) {
       await fs.close();
       throw e;
     }
     const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
     const fits = Math.floor(budget / Math.max(1, perSample));
+    // A batch the pass may choose (reopen) also keeps every fetched tensor small (MAX_FETCHED_TENSOR_BYTES).
+    const small = Math.min(fits, Math.max(1, Math.floor(MAX_FETCHED_TENSOR_BYTES / Math.max(1, largest))));
     // Sequential passes keep the float side of every sample, not of one batch.
     const held = sequential ? source.sampleCount : source.batchSize;
-    if (perSample * held <= budget) {
+    if (run.reopen && !sequential && small >= 1 && small < source.batchSize) {
+      source = await run.reopen(small);
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
+    } else if (perSample * held <= budget) {
       groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions && !sequential });
     } else if (fits >= 1 && run.reopen && !sequential) {
       source = await run.reopen(fits);
