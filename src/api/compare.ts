@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { QTOOL_VERSION } from '../version.js';
 import { UserInputError } from '../errors.js';
 import { Tensor, type Feeds, type Model, type ValueInfo } from '../ir/index.js';
-import { hasLazyTensors, readModelFile } from '../onnx/index.js';
+import { hasLazyTensors, readModelFile, selfContainedBytes } from '../onnx/index.js';
 import { batchLength, checkLabels, openDataFolder, parseFixedInputs, parsePreprocess, readLabels, type DataSource, type PreprocessSpec } from '../data/index.js';
 import { hostFromTensor } from '../runtime/index.js';
 import { prepareModel } from '../passes/index.js';
@@ -30,6 +30,8 @@ export interface CompareOptions {
   batchSize?: number;
   /** Per-layer analysis (default true). */
   perLayer?: boolean;
+  /** Samples the per-layer errors are summed over: the first N (default: all; the output metrics always use all). */
+  layerSamples?: number;
   /** The data is the calibration data: the report marks its figures as in-sample. */
   inSample?: boolean;
   /** onnxruntime intra-op threads for every session (default 2). */
@@ -60,6 +62,8 @@ export interface CompareOptions {
 export interface ComparedModel {
   model: Model;
   path: string;
+  /** The model's encoding as it is in memory (e.g. the file just written), when at hand: sessions append their outputs to it. */
+  bytes?: Uint8Array;
 }
 
 /** What the compare core needs: both models in memory and the rewrite's mapping. */
@@ -221,7 +225,7 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
   }
   // The latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
   const run = await evaluatePass({
-    float, quantized: quant, targets: m?.targets ?? [], source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
+    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
     reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
     keepSessions: opts.latency !== false,
   });
@@ -238,6 +242,7 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
     mapSource: m.source,
     floatGraph: 'prepared',
     passes: run.layers.passes,
+    samples: run.layers.samples,
     tensors: rankLayers(run.layers.results, opts.histograms ?? 8, float, plan),
     skipped: [...m.skipped, ...run.layers.skipped],
     absorbed: m.absorbed,
@@ -283,7 +288,7 @@ export async function compare(floatModel: string, quantModel: string, opts: Comp
   const map = readTensorMap(quant);
   return compareModels({
     float: { model: float, path: floatModel },
-    quantized: { model: quant, path: quantModel },
+    quantized: { model: quant, path: quantModel, bytes: selfContainedBytes(quantModel, quant) },
     // absent or unusable: resolveTensorMap falls back to the Q→DQ structure and says why.
     entries: map instanceof Map ? map : undefined,
     planNodes: readPlanNodes(quant),

@@ -59,6 +59,7 @@ export function applyRecipe(opts: QuantizeOptions): QuantizeOptions {
     v.count ??= job.evalCount;
     v.reports ??= job.report;
     v.perLayer ??= job.perLayer;
+    v.layerSamples ??= job.layerSamples;
     v.latency ??= job.latency;
     const gates = { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement };
     v.gates = { ...gates, ...Object.fromEntries(Object.entries(v.gates ?? {}).filter(([, x]) => x !== undefined)) };

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { UnsupportedError, UserInputError } from '../errors.js';
 import { quantizedOps } from '../quant/already-quantized.js';
 import { opsetVersion, type Model } from '../ir/index.js';
-import { copyModel, hasLazyTensors, readModelFile } from '../onnx/index.js';
+import { copyModelWithBytes, hasLazyTensors, readModelFile, selfContainedBytes } from '../onnx/index.js';
 import { takeDataWarnings } from '../data/index.js';
 import { guardModeWeights, guardRanges, guardWeights } from '../quant/guard.js';
 import { removeOnFailure, writeChecked } from './write-checked.js';
@@ -61,6 +61,8 @@ export interface VerifyOptions {
   reports?: string[];
   gates?: Gates;
   perLayer?: boolean;
+  /** Samples the per-layer errors are summed over (default: all; the output metrics use every sample). */
+  layerSamples?: number;
   latency?: boolean;
   count?: number;
   /** Warn when an output's SQNR or top-1 agreement falls under these (default 20 dB, 98%). */
@@ -113,7 +115,8 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   phase('prepare');
   const notes: Note[] = prepareModel(model, { equalize: config.equalize }).map((m) => note(m.startsWith('equalize: ') ? 'equalized' : 'prepare', m));
   checkModelNames(original, model, config, opts.configOrigin);
-  const prepared = opts.verify ? copyModel(model, input) : undefined; // the float side of verification
+  // The float side of verification, and its encoding for verification's sessions.
+  const prepared = opts.verify ? copyModelWithBytes(model, input) : undefined;
   const targetNote = autoTargetNote(config, opts.config?.target);
   if (targetNote) notes.push(note('auto-target', targetNote));
   let analysis = config.mode === 'static' ? analyzeModelGraph(model.graph, config) : undefined;
@@ -194,7 +197,8 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   const qBytes = fs.statSync(output).size;
   const mapping = { tensorMap, integerOf: integerTensors };
   if (opts.verify) phase('verify');
-  const verified = prepared && await removeOnFailure(output, () => verifyWritten({ float: { model: prepared, path: input }, quantized: { model, path: output }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes));
+  const quantizedBytes = prepared && !written.externalDataFile ? selfContainedBytes(output, model) : undefined;
+  const verified = prepared && await removeOnFailure(output, () => verifyWritten({ float: { model: prepared.copy, path: input, bytes: prepared.bytes }, quantized: { model, path: output, bytes: quantizedBytes }, entries: tensorMapEntries(plan, mapping), planNodes: planNodeEntries(plan) }, config, opts, notes));
   phase.end();
   const messages = notes.map((n) => n.message);
   return {
@@ -216,7 +220,7 @@ async function verifyWritten(pair: ModelPair, config: Readonly<QuantConfig>, opt
   const command = v.command ?? ['qtool', 'quantize', pair.float.path, '-o', pair.quantized.path, ...(opts.data ? ['--data', opts.data] : ['--stats', typeof opts.stats === 'string' ? opts.stats : '<statistics in memory>'])];
   return verifyAndReport(pair, {
     data, labels: v.labels, inSample: !v.evalData, count: v.count ?? (v.evalData ? undefined : config.calibCount),
-    threads: config.threads, perLayer: v.perLayer, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
+    threads: config.threads, perLayer: v.perLayer, layerSamples: v.layerSamples, latency: v.latency, preprocess: opts.preprocess, gates: v.gates,
     batchSize: config.batchSize, fixedInputs: opts.fixedInputs,
     reports: v.reports, onProgress: v.onProgress, collapse: v.collapse, command,
   });

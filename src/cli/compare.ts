@@ -13,6 +13,7 @@ interface CompareFlags {
   batchSize?: string;
   report?: string[];
   perLayer: boolean;
+  layerSamples?: string;
   latency: boolean;
   inSample?: boolean;
   preprocess?: string;
@@ -71,7 +72,7 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
     result = await verifyAndReport([floatModel, quantModel], {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
       batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
-      inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
+      layerSamples: number('--layer-samples', o.layerSamples, { int: true, min: 1 }), inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
       fixedInputs: o.fixedInput, reports: files, onProgress: progress.onVerify, collapse: collapseFrom(o),
     });
   } finally {
@@ -108,6 +109,7 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--batch-size <b>', 'samples per batch')
     .option('--report <file>', 'write a report: .json, .md or .html (repeatable, or a comma list)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-per-layer', 'skip the per-layer analysis')
+    .option('--layer-samples <n>', 'sum the per-layer errors over the first N samples (default: all; the output metrics use every sample)')
     .option('--no-latency', 'skip the latency measurement')
     .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
     .option('--preprocess <spec>', 'image folders: preprocessing, as for quantize')

@@ -67,7 +67,7 @@ function checkJob(config: Readonly<QuantConfig>, job: JobOptions): void {
     const given = (['evalData', 'labels', 'evalCount', 'report', 'maxDrop', 'minSqnr', 'minAgreement'] as const)
       .filter((k) => job[k] !== undefined && !(searched && (k === 'evalData' || k === 'labels' || k === 'evalCount')));
     if (given.length) problems.push(`--no-verify contradicts ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} (they need the verification)`);
-    if (job.perLayer === false || job.latency === false) problems.push('--no-verify makes --no-per-layer/--no-latency meaningless; give one');
+    if (job.perLayer === false || job.latency === false || job.layerSamples !== undefined) problems.push('--no-verify makes --no-per-layer/--no-latency/--layer-samples meaningless; give one');
   }
   if (job.maxDrop !== undefined && !job.labels) problems.push('--max-drop needs --labels to measure accuracy');
   if (job.evalCount !== undefined && !job.evalData && !job.data) problems.push('--eval-count needs --eval-data or --data');
@@ -89,7 +89,7 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
       fixedInputs: job.fixedInput, requantize: job.requantize,
       configFile, config: cliConfig, configOrigin: COMMAND_LINE, onProgress: view.onCalibration, onPhase: view.onPhase,
       verify: job.verify === false ? false : {
-        evalData: job.evalData, labels: job.labels, reports: reportFlag(job.report), perLayer: job.perLayer, latency: job.latency, count: job.evalCount,
+        evalData: job.evalData, labels: job.labels, reports: reportFlag(job.report), perLayer: job.perLayer, layerSamples: job.layerSamples, latency: job.latency, count: job.evalCount,
         gates: { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement }, onProgress: view.onVerify,
         collapse: { minSqnrDb: job.warnSqnr, minAgreement: job.warnAgreement }, command: ['qtool', ...process.argv.slice(2)],
       },

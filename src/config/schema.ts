@@ -98,6 +98,7 @@ export const JOB_SCHEMA = {
   evalCount: { type: 'int', min: 1, help: 'evaluate on the first N samples only' },
   report: { type: 'string', path: true, repeatable: true, help: 'write the report: .json, .md or .html (repeatable, or a comma list)' },
   perLayer: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the per-layer error analysis' },
+  layerSamples: { type: 'int', min: 1, arg: 'N', help: 'sum the per-layer errors over the first N evaluation samples (default: all; the output metrics use every sample)' },
   latency: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the latency measurement' },
   verify: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the verification against the float model' },
   maxDrop: { type: 'number', min: 0, arg: 'PP', help: 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written' },

@@ -102,6 +102,16 @@ export function writeModelFile(model: Model, file: string, opts: WriteOptions = 
   return { bytes: bytes.byteLength, externalDataFile: dataFile };
 }
 
+/**
+ * The bytes of `file`, which `model` was read from and still is, when they hold every tensor (no
+ * external data): a session of the model can be opened from them, with outputs appended
+ * (appendGraphOutputs), without encoding the model again. Undefined otherwise.
+ */
+export function selfContainedBytes(file: string, model: Model): Uint8Array | undefined {
+  if (hasLazyTensors(model) || allTensors(model.graph).some((t) => (t.source as { data_location?: number } | undefined)?.data_location === 1)) return undefined;
+  return fs.readFileSync(file);
+}
+
 /** Initializers and Constant-node tensors of a graph, subgraphs included, in a stable order. */
 function allTensors(g: Graph): Tensor[] {
   const out: Tensor[] = [...g.initializers.values()];
@@ -290,8 +300,19 @@ export function sessionModel(model: Model, externalDataThreshold?: number): Sess
  * passes changed.
  */
 export function copyModel(model: Model, label = 'model'): Model {
+  return copyModelWithBytes(model, label).copy;
+}
+
+/**
+ * copyModel, also returning the encoding the copy was decoded from when it holds every tensor
+ * (no large model's references): the bytes of a session of the copy, to append outputs to
+ * (appendGraphOutputs) instead of encoding the copy again.
+ */
+export function copyModelWithBytes(model: Model, label = 'model'): { copy: Model; bytes?: Uint8Array } {
   const lazy = model.baseDir !== undefined && hasLazyTensors(model);
-  return decodeModel(encodeModel(model, { referenceLazy: lazy }), { baseDir: model.baseDir, label, lazyExternalBytes: lazy ? 0 : undefined });
+  const bytes = encodeModel(model, { referenceLazy: lazy });
+  const copy = decodeModel(bytes, { baseDir: model.baseDir, label, lazyExternalBytes: lazy ? 0 : undefined });
+  return { copy, bytes: lazy || hasLazyTensors(model) || bytes.byteLength > EXTERNAL_DATA_THRESHOLD ? undefined : bytes };
 }
 
 /**
@@ -302,10 +323,11 @@ export function copyModel(model: Model, label = 'model'): Model {
  * a 45 MB ResNet-18 this takes microseconds where encoding the model again took 66 ms.
  * `names` must not already be graph outputs (a duplicate output would be refused).
  */
-export function appendGraphOutputs(encoded: Uint8Array, names: readonly string[], elemType: number): Uint8Array {
+export function appendGraphOutputs(encoded: Uint8Array, names: readonly string[], elemType?: number): Uint8Array {
   if (names.length === 0) return encoded;
+  // Without an element type the outputs are named only; onnxruntime infers their types.
   const tail = ModelProtoType.encode({
-    graph: { output: names.map((name) => ({ name, type: { tensor_type: { elem_type: elemType } } })) },
+    graph: { output: names.map((name) => (elemType === undefined ? { name } : { name, type: { tensor_type: { elem_type: elemType } } })) },
   }).finish();
   const out = new Uint8Array(encoded.byteLength + tail.byteLength);
   out.set(encoded, 0);

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
-import { hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
+import { appendGraphOutputs, hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
@@ -31,6 +31,11 @@ export const DEFAULT_LAYER_BUDGET = 256 * 2 ** 20;
  * (0.37-0.42 s fetching only the model outputs).
  */
 export const MAX_FETCHED_TENSOR_BYTES = 8 * 2 ** 20;
+
+/** Samples a target is summed over: the first `layerSamples`, or all. */
+function layerNeed(run: PassRun): number {
+  return run.layerSamples === undefined ? Infinity : Math.max(1, run.layerSamples);
+}
 
 export interface Progress {
   phase: 'evaluate' | 'layers' | 'latency';
@@ -58,8 +63,13 @@ export function hostToFloats(t: HostTensor, q?: { scale: number; zeroPoint: numb
 }
 
 
-/** Model bytes with `names` added as graph outputs; the model object is left as it was. */
-export function instrumentedBytes(model: Model, names: readonly string[]): SessionModel {
+/**
+ * Model bytes with `names` added as graph outputs; the model object is left as it was. With
+ * `encoded` (the model's bytes as they are, e.g. the file just written) the outputs are appended
+ * to those instead of encoding the model again.
+ */
+export function instrumentedBytes(model: Model, names: readonly string[], encoded?: Uint8Array): SessionModel {
+  if (encoded && !hasLazyTensors(model)) return appendGraphOutputs(encoded, [...new Set(names)].filter((n) => !model.graph.isGraphOutput(n)));
   return modelWithOutputs(model, names);
 }
 
@@ -67,8 +77,16 @@ export interface PassRun {
   /** The float model the quantized one was made from (as prepared: BN folded), in memory. */
   float: Model;
   quantized: Model;
+  /** The encodings of `float` and `quantized` as they are in memory, when the caller has them (sessions append outputs to those). */
+  floatBytes?: Uint8Array;
+  quantizedBytes?: Uint8Array;
   /** Per-layer targets; empty for outputs only. */
   targets: readonly LayerTarget[];
+  /**
+   * Samples every compared tensor is summed over: the first N of the source (default: all). The
+   * output metrics always use every sample; past the first N only the model outputs are fetched.
+   */
+  layerSamples?: number;
   source: DataSource;
   /** The same data at another batch size (models with a free batch dimension), to fit the budget in one pass. */
   reopen?: (batchSize: number) => Promise<DataSource>;
@@ -105,6 +123,8 @@ export interface PassResult {
 
 export interface LayerRunResult {
   results: LayerResult[];
+  /** Samples the per-layer figures were summed over. */
+  samples: number;
   skipped: { tensor: string; reason: string }[];
   passes: number;
 }
@@ -155,6 +175,10 @@ function groupBySize(fetched: readonly LayerTarget[], sizes: ReadonlyMap<LayerTa
 
 interface PassCtx {
   run: PassRun;
+  /** Samples each target is summed over (layerNeed), known from its first batch. */
+  need: Map<LayerTarget, number>;
+  /** Most samples any target was summed over. */
+  layerSamples: number;
   kept?: OpenSessions;
   passes: number;
   accs: Map<LayerTarget, LayerAccumulator>;
@@ -178,6 +202,12 @@ function observePair(ctx: PassCtx, t: LayerTarget, f: HostTensor | undefined, q:
 }
 
 type IntegerArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
+
+/** The first `m` of a batch of `n` samples (a tensor without that batch dimension as it is). */
+function firstSamples(t: HostTensor | undefined, n: number, m: number): HostTensor | undefined {
+  if (!t || m >= n || Array.isArray(t.data) || t.dims[0] !== n) return t;
+  return { dtype: t.dtype, dims: [m, ...t.dims.slice(1)], data: t.data.subarray(0, (t.data.length / n) * m) };
+}
 
 /** 8/16-bit integer tensors the layer accumulator dequantizes itself (no float copy). */
 function isInteger(t: HostTensor): boolean {
@@ -210,30 +240,60 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
   const fNames = [...new Set([...outNames, ...g.targets.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n))])];
   const qNames = [...new Set([...outNames, ...g.targets.map((t) => t.fetch ?? t.quantized)])];
   const label = (l: string) => ({ ...run.session, label: `${l}${g.targets.length ? ' (instrumented)' : ''}` });
-  const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames), label('float model')) : undefined);
+  const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames, run.floatBytes), label('float model')) : undefined);
+  // Each target is fetched for the samples it needs (layerNeed); past them only what is still needed.
+  const active = (done: number) => g.targets.filter((t) => done < (ctx.need.get(t) ?? Infinity));
+  const names = (done: number) => {
+    const a = active(done);
+    return {
+      f: [...new Set([...outNames, ...a.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n))])],
+      q: [...new Set([...outNames, ...a.map((t) => t.fetch ?? t.quantized)])],
+      any: a.length > 0,
+    };
+  };
+  const floatOf = (t: LayerTarget, feeds: Feeds, fo: Record<string, HostTensor>) => (ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor]);
+  const learnNeeds = () => {
+    for (const t of g.targets) if (!ctx.need.has(t)) ctx.need.set(t, layerNeed(run));
+  };
+  const observeLayers = (done: number, n: number, feeds: Feeds, fo: Record<string, HostTensor>, qo: Record<string, HostTensor>) => {
+    learnNeeds();
+    for (const t of active(done)) {
+      const f = floatOf(t, feeds, fo);
+      const m = Math.min(n, ctx.need.get(t)! - done);
+      observePair(ctx, t, firstSamples(f, n, m), firstSamples(qo[t.fetch ?? t.quantized], n, m));
+      ctx.layerSamples = Math.max(ctx.layerSamples, Math.min(done + m, source.sampleCount));
+    }
+  };
   if (sequential) {
     // The float side first, kept per batch; its session is closed before the quantized one opens.
     const floats: Record<string, HostTensor>[] = [];
     try {
+      let done = 0;
       for await (const feeds of source.batches()) {
-        floats.push(fs ? await fs.run(feeds, fNames) : {});
+        const want = names(done);
+        if (!g.outputs && !want.any) break;
+        const fo = fs && want.f.length ? await fs.run(feeds, want.f) : {};
+        learnNeeds();
+        floats.push(fo);
+        done += batchLength(feeds);
         progress.done += batchLength(feeds);
         run.onProgress?.({ phase: 'evaluate', ...progress });
       }
     } finally {
       await fs?.close();
     }
-    const qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
+    const qs = await Session.open(instrumentedBytes(run.quantized, qNames, run.quantizedBytes), label('quantized model'));
     try {
       let done = 0;
       let k = 0;
       for await (const feeds of source.batches()) {
+        if (k >= floats.length) break;
         const n = batchLength(feeds);
         const fo = floats[k]!;
         floats[k++] = {};
-        const qo = await qs.run(feeds, qNames);
+        const qo = await qs.run(feeds, names(done).q);
         if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
-        for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
+        observeLayers(done, n, feeds, fo, qo);
         done += n;
         progress.done += n;
         run.onProgress?.({ phase: 'evaluate', ...progress });
@@ -246,22 +306,24 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
   let qs: Session | undefined;
   let kept = false;
   try {
-    qs = await Session.open(instrumentedBytes(run.quantized, qNames), label('quantized model'));
+    qs = await Session.open(instrumentedBytes(run.quantized, qNames, run.quantizedBytes), label('quantized model'));
     // Milliseconds per sample of each model, the first (colder) batch left out when there are others.
     const cost = { float: 0, quantized: 0, samples: 0, first: { float: 0, quantized: 0, samples: 0 } };
     let done = 0;
     for await (const feeds of source.batches()) {
+      const want = names(done);
+      if (!g.outputs && !want.any) break;
       const n = batchLength(feeds);
       const t0 = performance.now();
-      const fo = fs ? await fs.run(feeds, fNames) : {};
+      const fo = fs && want.f.length ? await fs.run(feeds, want.f) : {};
       const t1 = performance.now();
-      const qo = await qs.run(feeds, qNames);
+      const qo = await qs.run(feeds, want.q);
       const into = done === 0 ? cost.first : cost;
       into.float += t1 - t0;
       into.quantized += performance.now() - t1;
       into.samples += n;
       if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
-      for (const t of g.targets) observePair(ctx, t, ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor], qo[t.fetch ?? t.quantized]);
+      observeLayers(done, n, feeds, fo, qo);
       done += n;
       progress.done += n;
       run.onProgress?.({ phase: 'evaluate', ...progress });
@@ -288,7 +350,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   if (missing.length) throw new UserInputError(`the quantized model has no output named ${missing.map((n) => `'${n}'`).join(', ')}; compare needs the same outputs in both models`);
   const feedNames = new Set(run.float.graph.feedInputs().map((i) => i.name));
   const ctx: PassCtx = {
-    run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0,
+    run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0, need: new Map(), layerSamples: 0,
     accs: new Map(run.targets.map((t) => [t, new LayerAccumulator(t, run.histogramBins)])),
     outputs: new Map(names.map((n) => [n, new OutputAccumulator(n)])),
   };
@@ -302,7 +364,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     groups.push({ targets: [...fromFeeds], outputs: true, keep: run.keepSessions });
   } else {
     const allNames = [...new Set([...names, ...fetched.map((t) => t.tensor)])];
-    const fs = await Session.open(instrumentedBytes(run.float, allNames), { ...run.session, label: 'float model (instrumented)' });
+    const fs = await Session.open(instrumentedBytes(run.float, allNames, run.floatBytes), { ...run.session, label: 'float model (instrumented)' });
     let sizes: Map<LayerTarget, number>;
     let largest: number;
     try {
@@ -363,7 +425,10 @@ function passResult(ctx: PassCtx, names: readonly string[]): PassResult {
   return {
     outputs: names.filter((n) => !ctx.skippedOutputs.has(n)).map((n) => ctx.outputs.get(n)!.result()),
     skippedOutputs: [...ctx.skippedOutputs],
-    layers: { results, skipped, passes: fetched.length ? ctx.passes : run.targets.length ? 1 : 0 },
+    layers: {
+      results, skipped, passes: fetched.length ? ctx.passes : run.targets.length ? 1 : 0,
+      samples: ctx.layerSamples,
+    },
     sessions: ctx.kept,
   };
 }

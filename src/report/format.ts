@@ -51,6 +51,12 @@ export const INSTRUMENTED_NOTE =
   'which keeps its integer kernels; a tensor without one (no QuantizeLinear before its DequantizeLinear) is exposed as is, which can stop onnxruntime fusing across it. ' +
   'Latency: see its own note.';
 
+/** Which samples the per-layer figures were summed over, when not every sample. */
+export function layerSamplesText(r: Report): string {
+  const l = r.layers;
+  return l && l.samples < r.data.samples ? `, over the first ${l.samples} of ${r.data.samples} samples (--layer-samples)` : '';
+}
+
 export const IN_SAMPLE_NOTE = 'IN-SAMPLE: evaluated on the calibration samples, so these figures are optimistic; pass --eval-data for held-out figures.';
 
 /** Loud warnings first (a slower quantized model), then the report's own. */

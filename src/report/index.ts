@@ -9,7 +9,7 @@ export { resolveTensorMap, resolveEntries, dequantizeParams, type LayerTarget, t
 export { EQUALIZE_KEY, recordMetadata, tensorMapEntries, planNodeEntries, readTensorMap, readPlanNodes, type MapEntry, type PlanForMetadata, type PlanNodeEntry, type RewriteMapping } from './metadata.js';
 export { COLLAPSE_DEFAULTS, COLLAPSE_CODES, LOUD_CODES, collapseWarnings, collapses, suggestion, tensorNodes, validateCollapse, worstNodes } from './advice.js';
 export { OutputAccumulator, LayerAccumulator, displayHistogram, sqnrFromSums, type LayerResult } from './accumulate.js';
-export { closeSessions, evaluatePass, instrumentedBytes, DEFAULT_LAYER_BUDGET, type Progress, type PassResult } from './evaluate.js';
+export { closeSessions, evaluatePass, instrumentedBytes, DEFAULT_LAYER_BUDGET,  type Progress, type PassResult } from './evaluate.js';
 export { measureLatency, slowerWarning, LATENCY_DEFAULTS, LATENCY_NOTES, type LatencyOptions, type OpenSessions } from './latency.js';
 export { coverage, modelFormat } from './coverage.js';
 export { applyGates, checkGates, evaluateGates, gateFailureMessage, validateGates } from './gates.js';

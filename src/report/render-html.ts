@@ -91,7 +91,7 @@ function layers(r: Report, maxHistograms: number): string {
   const absorbed = l.absorbed.length ? `<details><summary>${l.absorbed.length} tensors analysed as the tensor whose range absorbed them</summary>${tableHtml(['tensor', 'analysed as'], l.absorbed.map((a) => [c(a.tensor), c(a.into)]))}</details>` : '';
   const how = l.mapSource === 'metadata' ? 'matched through the tensor map qtool recorded in the model' : 'matched through QuantizeLinear→DequantizeLinear pairs (the model carries no qtool tensor map)';
   return `<h2>Per-layer analysis</h2><div class="note">${esc(f.INSTRUMENTED_NOTE)}</div>` +
-    `<p>${l.tensors.length} quantized tensors, ${esc(how)}; ranked worst first by the error each adds on its own (only that tensor quantized). Bars are coloured by hint: <span class="hint-clipping-dominated">clipping-dominated</span>, <span class="hint-rounding-dominated">rounding-dominated</span>.</p>` +
+    `<p>${l.tensors.length} quantized tensors${esc(f.layerSamplesText(r))}, ${esc(how)}; ranked worst first by the error each adds on its own (only that tensor quantized). Bars are coloured by hint: <span class="hint-clipping-dominated">clipping-dominated</span>, <span class="hint-rounding-dominated">rounding-dominated</span>.</p>` +
     (l.tensors.length ? layerBars(l.tensors) : '') +
     (hists ? `<h2>Histograms of the worst tensors</h2><p class="muted">Float values over the evaluation data (log counts); dashed red lines mark the clip range the quantizer chose, the shaded area is clipped.</p><div class="hists">${hists}</div>` : '') +
     `<h2>All quantized tensors</h2>${tableHtml(['#', 'nodes (producer → consumers)', ...f.LAYER_HEADERS.slice(2, 8), 'clip range', 'algo', 'dtype'], rows, new Set([0, 3, 4, 5]))}${absorbed}${skipped}`;

@@ -74,7 +74,7 @@ function layers(r: Report, h: string, max: number): string[] {
   });
   const out = [
     `${h}# Worst layers`, '',
-    `Ranked by the error each tensor adds on its own; accumulated error beside it. <sub>${cell(f.INSTRUMENTED_NOTE)}</sub>`, '',
+    `Ranked by the error each tensor adds on its own; accumulated error beside it${f.layerSamplesText(r)}. <sub>${cell(f.INSTRUMENTED_NOTE)}</sub>`, '',
     ...mdTable(['#', 'nodes (producer → consumers)', 'tensor', 'own SQNR dB', 'accum. dB', 'clipped', 'hint', 'range', 'algo'], rows), '',
   ];
   if (l.tensors.length > max) out.push(`<sub>${l.tensors.length - max} more tensors in the HTML/JSON report.</sub>`, '');

@@ -37,7 +37,7 @@ function layersBlock(r: Report, max: number): string[] {
   const shown = l.tensors.slice(0, max);
   const lines = [
     '',
-    `per-layer  ${l.tensors.length} quantized tensors, worst first by the error each adds on its own (matched by ${l.mapSource === 'metadata' ? 'the qtool tensor map' : 'Q→DQ structure'})`,
+    `per-layer  ${l.tensors.length} quantized tensors${f.layerSamplesText(r)}, worst first by the error each adds on its own (matched by ${l.mapSource === 'metadata' ? 'the qtool tensor map' : 'Q→DQ structure'})`,
     `           ${f.INSTRUMENTED_NOTE}`,
     ...f.table(f.LAYER_HEADERS, shown.map(f.layerRow), new Set([0, 3, 4, 5])).map((x) => `  ${x}`),
   ];

@@ -116,6 +116,8 @@ export interface LayerSection {
   floatGraph: 'original' | 'prepared';
   /** Passes over the data (tensors are observed in groups to bound memory). */
   passes: number;
+  /** Samples the per-layer figures are summed over: the first of the evaluation data (--layer-samples; the output metrics use every sample). */
+  samples: number;
   tensors: LayerMetrics[];
   /** Tensors not analysed, and why. */
   skipped: { tensor: string; reason: string }[];

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { compare, quantize, readModel, type Report } from '../../src/index.js';
+import { compare, quantize, readModel, renderText, type Report } from '../../src/index.js';
 import { instrumentedBytes, readPlanNodes, resolveTensorMap } from '../../src/report/index.js';
 import { prepareModel } from '../../src/passes/index.js';
 import { Session } from '../../src/runtime/index.js';
@@ -44,6 +44,23 @@ describe('verification in memory', () => {
     expect(figures(fromFiles)).toEqual(figures(fromMemory));
     expect(fromFiles.outputs).toEqual(fromMemory.outputs);
     expect(fromMemory.layers!.passes).toBe(1);
+  });
+
+  it('--layer-samples N: per-layer figures over the first N samples, the output metrics still over all of them', async () => {
+    const output = path.join(dir, 'resnet.int8.onnx');
+    if (!fs.existsSync(output)) await quantize(RESNET, { output, data: CALIB, config: { calibCount: 64 }, verify: false });
+    const all = await compare(RESNET, output, { data: split.data, count: 400, latency: false });
+    const some = await compare(RESNET, output, { data: split.data, count: 400, latency: false, layerSamples: 24 });
+    const first = await compare(RESNET, output, { data: split.data, count: 24, latency: false });
+    expect(all.layers!.samples).toBe(400);
+    expect(some.layers!.samples).toBe(24);
+    expect(some.outputs).toEqual(all.outputs);
+    // The per-layer figures are exactly those of an evaluation on the first 24 samples alone.
+    const figures = (x: Report) => x.layers!.tensors.map((t) => [t.tensor, t.elements, t.ownSqnrDb, t.accumulatedSqnrDb, t.clippedFraction]);
+    expect(figures(some)).toEqual(figures(first));
+    expect(figures(some)).not.toEqual(figures(all));
+    expect(renderText(some)).toContain('over the first 24 of 400 samples');
+    expect(renderText(all)).not.toContain('of 400 samples');
   });
 
   it('exposing the integer tensors leaves the quantized outputs bit for bit as the unmodified model gives them', async () => {
