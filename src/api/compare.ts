@@ -32,6 +32,8 @@ export interface CompareOptions {
   perLayer?: boolean;
   /** Samples the per-layer errors are summed over: the first N (default: all; the output metrics always use all). */
   layerSamples?: number;
+  /** Sum the per-layer errors on a worker thread running this compiled script, or never (false); default: when it pays. */
+  layerWorker?: URL | false;
   /** The data is the calibration data: the report marks its figures as in-sample. */
   inSample?: boolean;
   /** onnxruntime intra-op threads for every session (default 2). */
@@ -225,7 +227,7 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
   }
   // The latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
   const run = await evaluatePass({
-    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
+    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, layerWorker: opts.layerWorker, source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
     reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
     keepSessions: opts.latency !== false,
   });

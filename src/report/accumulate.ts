@@ -109,6 +109,13 @@ export type LayerResult = Pick<
   'clipRange' | 'observed' | 'elements' | 'ownSqnrDb' | 'accumulatedSqnrDb' | 'clipErrorShare' | 'clippedFraction' | 'hint'
 > & { target: LayerTarget; histogram: StreamingHistogram };
 
+/** What a LayerAccumulator has summed, as plain data (it crosses to and from a worker thread). */
+export interface LayerState {
+  sums: QuantErrorSums;
+  count: number;
+  histogram: unknown;
+}
+
 /**
  * One quantized tensor. The error it adds on its own is float T against fake-quantized float T
  * (ALGORITHMS.md §1, as ONNX QuantizeLinear computes it: x/s in float32, ties to even, clamp),
@@ -121,10 +128,10 @@ export class LayerAccumulator {
   private readonly params: QuantErrorParams;
   readonly histogram: StreamingHistogram;
 
-  constructor(readonly target: LayerTarget, bins = 512) {
+  constructor(readonly target: LayerTarget, bins = 512, histogram?: StreamingHistogram) {
     const { qmin, qmax } = qRange(target.dtype);
     this.params = { scale: target.scale, zeroPoint: target.zeroPoint, qmin, qmax };
-    this.histogram = new StreamingHistogram(bins);
+    this.histogram = histogram ?? new StreamingHistogram(bins);
   }
 
   /**
@@ -136,6 +143,20 @@ export class LayerAccumulator {
     quantErrorSums(f, q, this.params, this.sums);
     this.count += f.length;
     this.histogram.observe(f);
+  }
+
+  /** The sums and the histogram so far, as plain data. */
+  state(): LayerState {
+    return { sums: { ...this.sums }, count: this.count, histogram: this.histogram.toJSON() };
+  }
+
+  /** An accumulator in the state `state()` returned (of an accumulator of the same target). */
+  static fromState(target: LayerTarget, state: LayerState): LayerAccumulator {
+    const h = StreamingHistogram.fromJSON(state.histogram);
+    const a = new LayerAccumulator(target, h.bins, h);
+    Object.assign(a.sums, state.sums);
+    a.count = state.count;
+    return a;
   }
 
   result(): LayerResult {

@@ -16,6 +16,7 @@ import { appendGraphOutputs, hasLazyTensors, modelWithOutputs, type SessionModel
 import { Session, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
+import { inlineLayerSink, layerWorkerScript, workerLayerSink, type LayerPart, type LayerSink } from './layer-sink.js';
 import type { LayerTarget } from './tensor-map.js';
 import type { OutputMetrics } from './types.js';
 import type { OpenSessions } from './latency.js';
@@ -102,6 +103,8 @@ export interface PassRun {
    */
   keepSessions?: boolean;
   onProgress?: (p: Progress) => void;
+  /** Sum the per-layer errors on a worker thread (this compiled script) or never (false); default: when it pays and the compiled script is there. */
+  layerWorker?: URL | false;
   /**
    * Run the float and the quantized session one after the other, never both loaded at once: the
    * float session goes over the data first and its fetched tensors are kept (within the budget,
@@ -181,7 +184,11 @@ interface PassCtx {
   layerSamples: number;
   kept?: OpenSessions;
   passes: number;
-  accs: Map<LayerTarget, LayerAccumulator>;
+  /** Each target's accumulator index in the sink, which sums batch by batch (on a worker thread when it pays). */
+  ids: Map<LayerTarget, number>;
+  sink: LayerSink;
+  /** The pairs of the batch being observed, handed to the sink together. */
+  parts: LayerPart[];
   failed: Map<LayerTarget, string>;
   feedNames: Set<string>;
   outputs: Map<string, OutputAccumulator>;
@@ -197,8 +204,17 @@ function observePair(ctx: PassCtx, t: LayerTarget, f: HostTensor | undefined, q:
   } else if (fv.length !== qv.length) {
     ctx.failed.set(t, `float has ${fv.length} values per batch, the quantized counterpart ${qv.length}`);
   } else {
-    ctx.accs.get(t)!.add(fv instanceof Float32Array ? fv : Float32Array.from(fv), qv);
+    // A fed tensor is the data source's array: the sink gets a copy (its own arrays may move to a worker).
+    const own = fv instanceof Float32Array ? (ctx.feedNames.has(t.tensor) ? fv.slice() : fv) : Float32Array.from(fv);
+    ctx.parts.push({ id: ctx.ids.get(t)!, f: own, q: qv });
   }
+}
+
+async function flushParts(ctx: PassCtx): Promise<void> {
+  if (ctx.parts.length === 0) return;
+  const parts = ctx.parts;
+  ctx.parts = [];
+  await ctx.sink.observe(parts);
 }
 
 type IntegerArray = Uint8Array | Int8Array | Uint16Array | Int16Array;
@@ -263,6 +279,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
       observePair(ctx, t, firstSamples(f, n, m), firstSamples(qo[t.fetch ?? t.quantized], n, m));
       ctx.layerSamples = Math.max(ctx.layerSamples, Math.min(done + m, source.sampleCount));
     }
+    return flushParts(ctx);
   };
   if (sequential) {
     // The float side first, kept per batch; its session is closed before the quantized one opens.
@@ -293,7 +310,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
         floats[k++] = {};
         const qo = await qs.run(feeds, names(done).q);
         if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
-        observeLayers(done, n, feeds, fo, qo);
+        await observeLayers(done, n, feeds, fo, qo);
         done += n;
         progress.done += n;
         run.onProgress?.({ phase: 'evaluate', ...progress });
@@ -323,7 +340,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
       into.quantized += performance.now() - t1;
       into.samples += n;
       if (g.outputs) observeOutputs(ctx, fo, qo, done, n);
-      observeLayers(done, n, feeds, fo, qo);
+      await observeLayers(done, n, feeds, fo, qo);
       done += n;
       progress.done += n;
       run.onProgress?.({ phase: 'evaluate', ...progress });
@@ -351,7 +368,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   const feedNames = new Set(run.float.graph.feedInputs().map((i) => i.name));
   const ctx: PassCtx = {
     run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0, need: new Map(), layerSamples: 0,
-    accs: new Map(run.targets.map((t) => [t, new LayerAccumulator(t, run.histogramBins)])),
+    ids: new Map(run.targets.map((t, i) => [t, i])), sink: inlineLayerSink(run.targets, run.histogramBins), parts: [],
     outputs: new Map(names.map((n) => [n, new OutputAccumulator(n)])),
   };
   const fromFeeds = run.targets.filter((t) => feedNames.has(t.tensor));
@@ -359,6 +376,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   const budget = run.budgetBytes ?? DEFAULT_LAYER_BUDGET;
   const sequential = run.sequential ?? (hasLazyTensors(run.float) || hasLazyTensors(run.quantized));
   let source = run.source;
+  let fetchedBytes = 0;
   const groups: Group[] = [];
   if (fetched.length === 0) {
     groups.push({ targets: [...fromFeeds], outputs: true, keep: run.keepSessions });
@@ -374,6 +392,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
       throw e;
     }
     const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
+    fetchedBytes = perSample;
     const fits = Math.floor(budget / Math.max(1, perSample));
     // A batch the pass may choose (reopen) also keeps every fetched tensor small (MAX_FETCHED_TENSOR_BYTES).
     const small = Math.min(fits, Math.max(1, Math.floor(MAX_FETCHED_TENSOR_BYTES / Math.max(1, largest))));
@@ -396,10 +415,18 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   }
   const progress = { done: 0, total: source.sampleCount * groups.length * (sequential ? 2 : 1) };
   ctx.passes = groups.length;
+  // One pass over several batches: sum on a worker while onnxruntime runs the next batch, when
+  // the budget holds the batch in flight besides the one being fetched.
+  const script = run.layerWorker === false ? undefined : run.layerWorker ?? layerWorkerScript();
+  const batchBytes = fetchedBytes * source.batchSize;
+  if (script && groups.length === 1 && !sequential && fetched.length && source.sampleCount > source.batchSize && 2 * batchBytes <= budget) {
+    ctx.sink = workerLayerSink(run.targets, run.histogramBins, script, 1);
+  }
   try {
     for (const g of groups) await runPass(ctx, source, g, progress, sequential);
-    return passResult(ctx, names);
+    return await passResult(ctx, names);
   } catch (e) {
+    await ctx.sink.abort();
     await closeSessions(ctx.kept);
     throw e;
   }
@@ -415,12 +442,13 @@ export async function closeSessions(s: OpenSessions | undefined): Promise<void> 
   }
 }
 
-function passResult(ctx: PassCtx, names: readonly string[]): PassResult {
+async function passResult(ctx: PassCtx, names: readonly string[]): Promise<PassResult> {
   const { run } = ctx;
   const fetched = run.targets.filter((t) => !ctx.feedNames.has(t.tensor));
   const results: LayerResult[] = [];
   const skipped = [...ctx.failed].map(([t, reason]) => ({ tensor: t.tensor, reason }));
-  for (const [t, a] of ctx.accs) if (!ctx.failed.has(t)) results.push(a.result());
+  const states = await ctx.sink.finish();
+  for (const [t, id] of ctx.ids) if (!ctx.failed.has(t)) results.push(LayerAccumulator.fromState(t, states[id]!).result());
   if (results.length === 0 && run.targets.length > 0 && skipped.length === 0) throw new ModelError('per-layer analysis produced no results');
   return {
     outputs: names.filter((n) => !ctx.skippedOutputs.has(n)).map((n) => ctx.outputs.get(n)!.result()),
