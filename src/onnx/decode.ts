@@ -17,6 +17,8 @@ interface Ctx {
   label?: string;
   /** External tensors stay in their file until asked for (Tensor.lazy). */
   lazy?: boolean;
+  /** Tensors view the decoded buffer (DecodeOptions.shareBytes). */
+  share?: boolean;
 }
 
 export interface DecodeOptions {
@@ -28,6 +30,11 @@ export interface DecodeOptions {
    * them. Default: never (every tensor is read into memory).
    */
   lazyExternalBytes?: number;
+  /**
+   * Tensors view `bytes` instead of copying out of it: for a buffer the caller never changes and
+   * keeps for as long as the model lives (a copy decoded from its own encoding).
+   */
+  shareBytes?: boolean;
 }
 
 export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model {
@@ -42,7 +49,7 @@ export function decodeModel(bytes: Uint8Array, opts: DecodeOptions = {}): Model 
     throw new UserInputError(`${label}: not an ONNX model (no ${has(m, 'graph') ? 'ir_version' : 'graph'} field); pass a .onnx file`);
   }
   const lazy = opts.baseDir !== undefined && opts.lazyExternalBytes !== undefined && externalBytes(m.graph) >= opts.lazyExternalBytes;
-  const ctx: Ctx = { baseDir: opts.baseDir, label, lazy };
+  const ctx: Ctx = { baseDir: opts.baseDir, label, lazy, share: opts.shareBytes };
   return {
     irVersion: toInt64(m.ir_version),
     opsets: (m.opset_import as Msg[]).map((o) => ({ domain: o.domain ?? '', version: toNumber(o.version) })),
@@ -201,7 +208,7 @@ export function decodeTensor(t: Msg, ctx: Ctx): Tensor {
     if (want !== undefined && raw.byteLength !== want) {
       throw new UserInputError(`${label}: tensor '${name}' holds ${raw.byteLength} bytes of raw data, but ${dtypeName(dtype)} [${dims.join(',')}] needs ${want}; the model file is corrupt or was written incorrectly`);
     }
-    return new Tensor({ name, dtype, dims, bytes: copyBytes(raw), source: t });
+    return new Tensor({ name, dtype, dims, bytes: ctx.share ? raw : copyBytes(raw), source: t });
   }
   if (want !== undefined && want > MAX_ALLOC_BYTES) {
     throw new UserInputError(`${label}: tensor '${name}' declares ${dtypeName(dtype)} [${dims.join(',')}], over ${mib(MAX_ALLOC_BYTES)}; fix its dims`);

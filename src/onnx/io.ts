@@ -311,7 +311,8 @@ export function copyModel(model: Model, label = 'model'): Model {
 export function copyModelWithBytes(model: Model, label = 'model'): { copy: Model; bytes?: Uint8Array } {
   const lazy = model.baseDir !== undefined && hasLazyTensors(model);
   const bytes = encodeModel(model, { referenceLazy: lazy });
-  const copy = decodeModel(bytes, { baseDir: model.baseDir, label, lazyExternalBytes: lazy ? 0 : undefined });
+  // The bytes are this function's own and never change: the copy's tensors view them.
+  const copy = decodeModel(bytes, { baseDir: model.baseDir, label, lazyExternalBytes: lazy ? 0 : undefined, shareBytes: true });
   return { copy, bytes: lazy || hasLazyTensors(model) || bytes.byteLength > EXTERNAL_DATA_THRESHOLD ? undefined : bytes };
 }
 
