@@ -121,9 +121,9 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
 export async function calibratePrepared(
   model: Model,
   tensors: readonly string[],
-  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string },
+  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string; encoded?: Uint8Array },
 ): Promise<StatsFile> {
-  const { encoded, hash } = preparedBytes(model);
+  const { encoded, hash } = opts.encoded ? { encoded: opts.encoded, hash: sha256(opts.encoded) } : preparedBytes(model);
   const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: hash };
   return observeToStats(model, tensors, opts.config, { ...opts, identity, encoded });
 }

@@ -122,7 +122,10 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   let analysis = config.mode === 'static' ? analyzeModelGraph(model.graph, config) : undefined;
   const pipeline = pipelineFor(config);
   const opsetBefore = opsetVersion(model);
-  notes.push(...ensureRequirements(model, pipeline, { config, analysis, overrides }));
+  const upgraded = ensureRequirements(model, pipeline, { config, analysis, overrides });
+  notes.push(...upgraded);
+  // Unchanged since the copy was encoded: calibration hashes those bytes and opens its sessions from them.
+  const encoded = upgraded.length === 0 && opsetVersion(model) === opsetBefore ? prepared?.bytes : undefined;
   // The opset conversion replaces the nodes it adapts (and may add some): analyse the result.
   if (analysis && opsetVersion(model) !== opsetBefore) analysis = analyzeModelGraph(model.graph, config);
   if (analysis) guardWeights(model.graph, analysis, input);
@@ -132,7 +135,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
     phase('calibrate');
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase });
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase, encoded });
     calib = { ms: r.ms, samples: r.samples };
     notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
     // Body tensors of a branch that never ran on the calibration data have no values: that branch

@@ -17,6 +17,8 @@ export interface RangeSource {
   /** Called with 'ranges' once the statistics are in (the range search follows). */
   onPhase?: (phase: 'ranges') => void;
   label: string;
+  /** The model's encoding as it is now, when the caller has it (calibration hashes it and appends its outputs to it). */
+  encoded?: Uint8Array;
 }
 
 export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{ ranges: Map<string, RangeInput>; observed: Map<string, { min: number; max: number }>; ms: number; samples: number; stats: StatsFile }> {
@@ -28,7 +30,7 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     if (missing) throw new UserInputError(`${typeof src.stats === 'string' ? src.stats : 'statistics'}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
   } else {
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
-    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label });
+    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label, encoded: src.encoded });
   }
   src.onPhase?.('ranges');
   const all = rangesFromStats(stats, config);
