@@ -4,7 +4,7 @@
 
 export type ReasonCode =
   // quantized
-  | 'quantized' | 'pass-through' | 'hardswish-unit' | 'bias-add' | 'float-fed-activation' | 'absorbed'
+  | 'quantized' | 'peak-test-int16' | 'pass-through' | 'hardswish-unit' | 'bias-add' | 'float-fed-activation' | 'absorbed'
   | 'dynamic-int8' | 'dynamic-lstm' | 'weight-only-int8' | 'weight-only-int4'
   // float, by the user's choice
   | 'excluded-node' | 'excluded-op' | 'not-included' | 'edge-layer-float'
