@@ -99,6 +99,8 @@ describe('decision tails', () => {
     const uint8 = Object.fromEntries(Object.keys(r.plan.activations).map((t) => [t, { dtype: 'uint8' as const }]));
     const r8 = await quantize(model, { output: path.join(dir, 'suppress.q8.onnx'), stats, overrides: { activations: uint8 } });
     const a8 = agreement(ref, await peaks(r8.output));
+    expect(r.diagnostics.find((n) => n.code === 'peak-test-int16')?.message).toMatch(/^9 layers feed only a peak test/);
+    expect(r8.diagnostics.some((n) => n.code === 'peak-test-int16')).toBe(false);
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     console.log(`suppression tail: selected positions equal to float on ${pct(a)} of ${mnistTest().n} test digits (tail quantized: ${pct(tailQ)}; uint8 backbone: ${pct(a8)})`);
     // Measured on the 2,000 test digits: 96.3%; with the tail quantized as well 84.7%; with the
