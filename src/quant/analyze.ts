@@ -75,7 +75,7 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
   }
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
-  const decided = decisionTails(g, decisions, isFloat, constantOf);
+  const decided = decisionTails(g, config, decisions, isFloat, constantOf);
   floatOperandBinaries(g, decisions, constantOf);
   floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
@@ -170,7 +170,7 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
  * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
  * which keeps its integer weights and gets a float output. Returns those float outputs.
  */
-function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
+function decisionTails(g: Graph, config: Readonly<QuantConfig>, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const floatOut = new Set<string>();
   const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !constantOf(i)));
   if (!deciders.length) return floatOut;
@@ -205,7 +205,8 @@ function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n
     if (decisions.get(n)!.status === 'float') continue;
     decisions.set(n, { node: n, status: 'float', reason: reason('decision-tail', 'feeds only comparisons or selections (post-processing): kept in float so quantization creates no ties') });
   }
-  peakTestFeeders(g, decisions, tail, deciders);
+  // TensorRT's explicit quantization has no 16-bit Q/DQ: there the layers stay int8.
+  if (config.target !== 'tensorrt') peakTestFeeders(g, decisions, tail, deciders);
   return floatOut;
 }
 

@@ -5,7 +5,7 @@ import { GraphBuilder } from '../../src/ir/index.js';
 import { normalizeConfig } from '../../src/config/index.js';
 import { analyzeGraph } from '../../src/quant/analyze.js';
 
-const cfg = () => normalizeConfig([{ values: {}, origin: 'test' }]);
+const cfg = (values: Record<string, unknown> = {}) => normalizeConfig([{ values, origin: 'test' }]);
 
 describe('decision tails', () => {
   it('Conv → Conv → Softmax → ArgMax: Softmax stays float, the last Conv is quantized with a float output', () => {
@@ -67,6 +67,10 @@ describe('decision tails', () => {
     expect(st('box').precision).toBeUndefined();
     expect(st('cls').precision).toBeUndefined();
     expect(a.int16).not.toContain(x);
+    // TensorRT has no 16-bit Q/DQ: there the head stays int8.
+    const trt = analyzeGraph(b.graph, cfg({ target: 'tensorrt' }));
+    expect(trt.int16.size).toBe(0);
+    expect(trt.decisions.get(b.graph.nodes.find((n) => n.name === 'sig')!)!.status).toBe('float');
   });
 
   it('Equal against a MaxPool of another tensor is no peak test: no 16-bit activations', () => {
