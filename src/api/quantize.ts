@@ -16,7 +16,7 @@ import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type Quan
 import { planWeightForms } from '../quant/plan-forms.js';
 import { checkGroupedWeights } from '../quant/plan-weights.js';
 import { note, type Note } from '../quant/reasons.js';
-import { dynamicOnlyNotes, floatLayerPoolNotes } from '../quant/warnings.js';
+import { dynamicOnlyNotes, floatLayerPoolNotes, peakTestNotes } from '../quant/warnings.js';
 import { atomicWrite } from '../onnx/io.js';
 import { QTOOL_VERSION } from '../version.js';
 import { verifyAndReport, type ModelPair } from './compare.js';
@@ -166,7 +166,7 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
       notes.push(note('bias-corrected', `bias correction: ${done.corrected.length} layer bias${done.corrected.length === 1 ? '' : 'es'} corrected${overrides?.biasCorrection ? ' (as recorded in the overrides)' : ''}, largest shift ${shift.toPrecision(3)}${done.skipped.length ? `; not corrected: ${done.skipped.join('; ')}` : ''}`));
     }
     if (config.equalize) planned.plan.equalize = true;
-    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan));
+    notes.push(...floatLayerPoolNotes(model.graph, planned.plan), ...dynamicOnlyNotes(model.graph, planned.plan), ...peakTestNotes(model.graph, planned.plan));
   } else {
     guardModeWeights(model.graph, input, config);
     planned = planWeightForms(model.graph, config, overrides);

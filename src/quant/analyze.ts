@@ -3,7 +3,7 @@
 // graph, never edits it.
 import { AttrType, DataType, inferElemTypes, type Graph, type Node, type Tensor } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
-import { findHardSwishUnits, isDecision, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
+import { findHardSwishUnits, isDecision, isPeakTest, ruleFor, type RuleContext, type RuleResult } from './rules/index.js';
 import { reason, type Reason } from './reasons.js';
 
 export type NodeStatus = 'quantized' | 'float' | 'absorbed';
@@ -13,7 +13,7 @@ export interface NodeDecision {
   status: NodeStatus;
   reason: Reason;
   rule?: RuleResult;
-  /** Layer precision from the first/last-layer policy. */
+  /** Activation precision from the first/last-layer policy or a peak-test tail. */
   precision?: 'int16';
 }
 
@@ -75,7 +75,7 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
   }
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
-  const decided = decisionTails(g, decisions, isFloat, constantOf);
+  const decided = decisionTails(g, config, decisions, isFloat, constantOf);
   floatOperandBinaries(g, decisions, constantOf);
   floatFedActivations(g, decisions);
   settlePassThrough(g, decisions);
@@ -170,7 +170,7 @@ function settlePassThrough(g: Graph, decisions: Map<Node, NodeDecision>): void {
  * stays float (a MaxPool compared with its input is part of it), back to the first weighted layer,
  * which keeps its integer weights and gets a float output. Returns those float outputs.
  */
-function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
+function decisionTails(g: Graph, config: Readonly<QuantConfig>, decisions: Map<Node, NodeDecision>, isFloat: (n: string) => boolean, constantOf: (n: string) => Tensor | undefined): Set<string> {
   const floatOut = new Set<string>();
   const deciders = g.nodes.filter((n) => isDecision(n) && n.inputs.some((i) => i && isFloat(i) && !constantOf(i)));
   if (!deciders.length) return floatOut;
@@ -205,7 +205,48 @@ function decisionTails(g: Graph, decisions: Map<Node, NodeDecision>, isFloat: (n
     if (decisions.get(n)!.status === 'float') continue;
     decisions.set(n, { node: n, status: 'float', reason: reason('decision-tail', 'feeds only comparisons or selections (post-processing): kept in float so quantization creates no ties') });
   }
+  // TensorRT's explicit quantization has no 16-bit Q/DQ: there the layers stay int8.
+  if (config.target !== 'tensorrt') peakTestFeeders(g, decisions, tail, deciders);
   return floatOut;
+}
+
+/**
+ * A peak test (Equal(x, MaxPool(x)), rules/index.ts isPeakTest) holds on every tie: where close
+ * neighbours of x are reordered by noise, the selected positions change, so even a float tail is
+ * only as good as the map that reaches it. The quantized layers whose data reaches nothing but such
+ * a tail (back to where it also feeds a model output or another consumer: a detector's shared
+ * backbone stays int8) keep int8 weights and get 16-bit activations (W8A16).
+ */
+function peakTestFeeders(g: Graph, decisions: Map<Node, NodeDecision>, tail: Set<Node>, deciders: Node[]): void {
+  const peakTests = deciders.filter((n) => isPeakTest(n, g));
+  if (!peakTests.length) return;
+  const feeds = new Set<Node>();
+  const onlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || feeds.has(c))));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = g.nodes.length - 1; i >= 0; i--) {
+      const n = g.nodes[i]!;
+      if (tail.has(n) || feeds.has(n) || n.subgraphs().length || !onlyTail(n)) continue;
+      feeds.add(n);
+      changed = true;
+    }
+  }
+  // Of those, the ones a peak test reads (an ArgMax-only branch of the same tail keeps its precision).
+  const stack = peakTests.flatMap((n) => n.inputs.map((i) => g.producerOf(i)));
+  const reaches = new Set<Node>();
+  while (stack.length) {
+    const n = stack.pop();
+    if (!n || reaches.has(n) || !feeds.has(n)) continue;
+    reaches.add(n);
+    for (const i of n.inputs) if (i) stack.push(g.producerOf(i));
+  }
+  for (const n of reaches) {
+    const d = decisions.get(n)!;
+    if (d.status === 'float') continue;
+    d.precision = 'int16';
+    if (d.reason.code === 'quantized') d.reason = reason('peak-test-int16', 'feeds only a peak test (x == MaxPool(x)), which keeps every tie: int8 weights, 16-bit activations');
+  }
 }
 
 function absorbActivations(g: Graph, decisions: Map<Node, NodeDecision>): Map<string, string> {

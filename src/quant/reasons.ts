@@ -4,7 +4,7 @@
 
 export type ReasonCode =
   // quantized
-  | 'quantized' | 'pass-through' | 'hardswish-unit' | 'bias-add' | 'float-fed-activation' | 'absorbed'
+  | 'quantized' | 'peak-test-int16' | 'pass-through' | 'hardswish-unit' | 'bias-add' | 'float-fed-activation' | 'absorbed'
   | 'dynamic-int8' | 'dynamic-lstm' | 'weight-only-int8' | 'weight-only-int4'
   // float, by the user's choice
   | 'excluded-node' | 'excluded-op' | 'not-included' | 'edge-layer-float'
@@ -20,7 +20,7 @@ export interface Reason {
 
 export type NoteCode =
   | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
-  | 'float-layer-feeds-maxpool' | 'not-verified' | 'not-checked' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'calibration-data' | 'algo-auto'
+  | 'float-layer-feeds-maxpool' | 'peak-test-int16' | 'not-verified' | 'not-checked' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'calibration-data' | 'algo-auto'
   | 'equalized' | 'bias-corrected'
   | 'stochastic-rounding' | 'pow2-scales' | 'group-size' | 'group-size-per-channel';
 

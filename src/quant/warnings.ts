@@ -41,3 +41,17 @@ export function dynamicOnlyNotes(g: Graph, plan: QuantPlan): Note[] {
   return [...byOp].map(([op, count]) => note('recurrent-needs-dynamic',
     `warning: ${count} ${op} node${count > 1 ? 's' : ''} stay${count > 1 ? '' : 's'} float in static mode (onnxruntime has no static integer ${op}); --mode dynamic quantizes ${count > 1 ? 'them' : 'it'}`, true));
 }
+
+/**
+ * Layers that feed only a peak test got 16-bit activations (analyze.ts peakTestFeeders): say so,
+ * with the cost (onnxruntime's CPU provider has no 16-bit Conv/MatMul kernel) and the way back.
+ */
+export function peakTestNotes(g: Graph, plan: QuantPlan): Note[] {
+  const layers = plan.nodes.filter((entry) => {
+    if (entry.code !== 'peak-test-int16' || !entry.weightInputs?.length) return false;
+    const node = [g, ...bodiesOf(g)].flatMap((x) => x.nodes).find((n) => n.name === entry.name);
+    return !!node?.inputs.some((i) => plan.activations[i]?.dtype === 'int16');
+  });
+  if (!layers.length) return [];
+  return [note('peak-test-int16', `${layers.length} layer${layers.length > 1 ? 's feed' : ' feeds'} only a peak test (x == MaxPool(x), which keeps every tie): int8 weights with 16-bit activations, so close neighbours keep their order; onnxruntime's CPU provider runs 16-bit Q/DQ layers in float on the dequantized values (no integer kernel). Pin their activations to uint8 with --overrides for integer speed`)];
+}

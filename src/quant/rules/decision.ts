@@ -5,6 +5,13 @@
 import type { OpRule } from './types.js';
 
 export const decision: OpRule = {
-  ops: ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'ArgMax', 'ArgMin', 'TopK', 'NonMaxSuppression'],
+  ops: ['Greater', 'Less', 'ArgMax', 'ArgMin', 'TopK', 'NonMaxSuppression'],
   decision: true,
+};
+
+/** Comparisons that are true on a tie: Equal(x, MaxPool(x)) is a peak test (isPeakTest). */
+export const equality: OpRule = {
+  ops: ['Equal', 'GreaterOrEqual', 'LessOrEqual'],
+  decision: true,
+  trueOnTies: true,
 };

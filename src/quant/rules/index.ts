@@ -1,10 +1,10 @@
 // The op-rule registry: one rule per op family (conv.ts, linear.ts, …), each holding every fact
 // about its ops. No module outside this folder names a quantizable op type; they ask here.
-import { isDefaultDomain, type Node } from '../../ir/index.js';
+import { isDefaultDomain, type Graph, type Node } from '../../ir/index.js';
 import type { QuantConfig } from '../../config/index.js';
 import { clip, hardSigmoid, leakyRelu, pool, relu, sigmoid, softmax, unary } from './activation.js';
 import { conv, convTranspose } from './conv.js';
-import { decision } from './decision.js';
+import { decision, equality } from './decision.js';
 import { add, concat, mul } from './elementwise.js';
 import { gemm, matmul } from './linear.js';
 import { identity, maxPool, reshape, resize, select } from './movement.js';
@@ -14,7 +14,7 @@ import type { BiasCorrectionFacts, FloatForm, OpRule, WeightForm } from './types
 
 export const RULES: readonly OpRule[] = [
   conv, convTranspose, matmul, gemm, add, mul, concat, relu, clip, unary, leakyRelu, pool, hardSigmoid, sigmoid, softmax,
-  reshape, identity, select, maxPool, resize, lstm, otherRecurrent, decision,
+  reshape, identity, select, maxPool, resize, lstm, otherRecurrent, decision, equality,
 ];
 
 const BY_OP = new Map<string, OpRule>();
@@ -52,6 +52,20 @@ export function opsWithForm(mode: WeightMode): string[] {
 /** Does this node compare or select by value (its inputs' order decides its output)? */
 export function isDecision(node: Pick<Node, 'opType' | 'domain'>): boolean {
   return ruleOf(node)?.decision === true;
+}
+
+/**
+ * A peak test: Equal(x, MaxPool(x)) (or ≥, ≤), the suppression step of a heat-map decoder. It holds
+ * on every tie, so its output moves wherever noise reorders close neighbours of x.
+ */
+export function isPeakTest(node: Node, g: Graph): boolean {
+  const [a, b] = node.inputs;
+  if (ruleOf(node)?.trueOnTies !== true || !a || !b) return false;
+  const pooledFrom = (pooled: string, x: string) => {
+    const p = g.producerOf(pooled);
+    return !!p && ruleOf(p)?.localMax === true && p.inputs[0] === x;
+  };
+  return pooledFrom(a, b) || pooledFrom(b, a);
 }
 
 /** Bias correction: where the node's output channels are and how its bias takes a shift (Conv/Gemm/MatMul). */

@@ -33,6 +33,7 @@ export const select: OpRule = { ops: ['Split', 'Slice', 'Gather'], describe: sha
 export const maxPool: OpRule = {
   ops: ['MaxPool'],
   slowOnUint8: true,
+  localMax: true,
   describe(n) {
     if (n.outputs.length > 1 && n.outputs[1]) return { float: reason('indices-output', 'MaxPool with an Indices output') };
     return shared(n);

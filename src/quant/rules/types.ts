@@ -197,6 +197,10 @@ export interface OpRule {
    * that reach only such ops stay float, with the chain that feeds only them.
    */
   decision?: boolean;
+  /** Equal/GreaterOrEqual/LessOrEqual: a comparison that holds on a tie (x == MaxPool(x) keeps every tied neighbour). */
+  trueOnTies?: boolean;
+  /** MaxPool: each output is the largest input value of its window (compared with its input, a peak test). */
+  localMax?: boolean;
   /** Conv/Gemm/MatMul: the mean output error of its quantized weight can be subtracted from its bias. */
   biasCorrection?: BiasCorrectionFacts;
   /** MaxPool: onnxruntime runs it on uint8 in a slow generic kernel when a float layer feeds it. */
