@@ -77,7 +77,10 @@ function planWeight(constantOf: (name: string) => Tensor | undefined, n: Node, w
   const axis = w.role.axis < 0 ? w.role.axis + rank : w.role.axis;
   const perChannel = (o?.perChannel ?? config.perChannel) && opts.perChannelAllowed !== false && rank >= 2 && !w.role.perTensorOnly;
   const dtype = o?.dtype ?? config.weightType;
-  const range = qRange(dtype, { symmetric: dtype !== 'uint8', reduceRange: config.reduceRange && (dtype === 'int8' || dtype === 'uint8') });
+  // The reduced range guards onnxruntime's u8×s8 kernels (ort-cpu-novnni); a layer whose input is
+  // a 16-bit activation never runs in them (onnxruntime's CPU provider dequantizes it and runs float).
+  const eightBitInput = !opts.activations[activation] || ['int8', 'uint8'].includes(opts.activations[activation]!.dtype);
+  const range = qRange(dtype, { symmetric: dtype !== 'uint8', reduceRange: config.reduceRange && eightBitInput && (dtype === 'int8' || dtype === 'uint8') });
   const data = tensor.toFloat32();
   const minScales = biasTensor && xScale ? requiredWeightScaleForBias(biasTensor.toFloat32(), xScale) : undefined;
   const clampTo = storedRange(dtype);
