@@ -8,6 +8,8 @@ import { openDataFolder, parseFixedInputs, parsePreprocess } from '../data/index
 import { encodeModel, hasLazyTensors } from '../onnx/index.js';
 import { prepareModel } from '../passes/index.js';
 import { tensorsToCalibrate } from '../quant/plan.js';
+import { analyzeModelGraph } from '../quant/analyze.js';
+import { channelAxesFor } from '../quant/outliers.js';
 import {
   buildStats, loadStats, mergeLabelled, observeTensors, saveStats, statsWithRanges, type StatsFile,
 } from '../calibration/index.js';
@@ -46,8 +48,10 @@ export async function calibrate(modelPath: string, opts: CalibrateOptions): Prom
   const fileSha = sha256(fs.readFileSync(modelPath));
   prepareModel(model, { equalize: config.equalize });
   const { encoded, hash } = preparedBytes(model);
-  const tensors = tensorsToCalibrate(model.graph, config);
+  const analysis = analyzeModelGraph(model.graph, config);
+  const tensors = tensorsToCalibrate(model.graph, config, analysis);
   const stats = await observeToStats(model, tensors, config, {
+    channelAxes: channelAxesFor(model.graph, analysis, config),
     data: opts.data, preprocess: opts.preprocess, budgetBytes: opts.budgetBytes, onProgress: opts.onProgress, label: modelPath,
     identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: hash }, encoded,
   });
@@ -81,6 +85,8 @@ interface ObserveToStatsOptions {
   identity: { file: string; sha256: string; preparedSha256: string };
   /** The prepared model's bytes (see ObserveOptions.encoded). */
   encoded?: Uint8Array;
+  /** Tensor → axis of its per-channel abs-max (ObserveOptions.channelAxes). */
+  channelAxes?: ReadonlyMap<string, number>;
 }
 
 /** The calibration data of `model` as the config asks for it (--calib-count, --batch-size, --preprocess, --fixed-input). */
@@ -107,6 +113,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     onProgress: opts.onProgress,
     label: opts.label,
     encoded: opts.encoded,
+    channelAxes: opts.channelAxes,
   });
   return buildStats({
     model: opts.identity,
@@ -121,7 +128,7 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
 export async function calibratePrepared(
   model: Model,
   tensors: readonly string[],
-  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string; encoded?: Uint8Array },
+  opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string; encoded?: Uint8Array; channelAxes?: ReadonlyMap<string, number> },
 ): Promise<StatsFile> {
   const { encoded, hash } = opts.encoded ? { encoded: opts.encoded, hash: sha256(opts.encoded) } : preparedBytes(model);
   const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: hash };

@@ -27,6 +27,8 @@ import {
 } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyKeepFloat, checkKeepFloat, withKeepFloat } from './tuning.js';
+import { channelAxesFor, outlierFloatNodes, outlierNotes, withOutliers } from '../quant/outliers.js';
+import { checkOutlierOverrides, outliersFor } from './outlier-channels.js';
 import { autoRangesFor } from './auto-algo.js';
 import { applyBiasCorrections, measureBiasCorrections } from './bias-correction.js';
 import type { StatsFile } from '../calibration/index.js';
@@ -134,8 +136,9 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
   let calib = { ms: 0, samples: 0 };
   if (config.mode === 'static') {
     const needed = tensorsToCalibrate(model.graph, config, analysis);
+    const channelAxes = channelAxesFor(model.graph, analysis!, config);
     phase('calibrate');
-    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase, encoded });
+    const r = await obtainRanges(model, needed, config, { data: opts.data, stats: opts.stats, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, onProgress: opts.onProgress, label: input, onPhase: phase, encoded, channelAxes });
     calib = { ms: r.ms, samples: r.samples };
     notes.push(...takeDataWarnings().map((m) => note('calibration-data', m, true)));
     // Body tensors of a branch that never ran on the calibration data have no values: that branch
@@ -151,16 +154,24 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
       const paths = top.map((b) => b.path);
       notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'}${nested ? ` (and ${nested} nested in ${paths.length > 1 ? 'them' : 'it'})` : ''} never ran on the calibration data and stay${paths.length > 1 || nested ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
     }
+    // Channels orders of magnitude apart: the tensor and its readers stay float (quant/outliers.ts).
+    const outliers = outliersFor(model.graph, analysis!, config, r.stats, overrides?.outlierChannels);
+    const analyze = () => analyzeModelGraph(model.graph, config, { floatBodies: untaken, floatNodes: outlierFloatNodes(outliers) });
+    if (outliers.size) {
+      analysis = analyze();
+      notes.push(...outlierNotes(outliers));
+    }
     guardRanges(model.graph, new Map([...r.ranges, ...r.observed]), input, opts.data ?? (typeof opts.stats === 'string' ? opts.stats : 'the given statistics'));
     if (config.algo === 'auto') r.ranges = await autoRangesFor(input, r.stats, needed, config, opts, notes);
     const planOpts = { ranges: r.ranges, observed: r.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13 };
-    planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
+    const makePlan = () => withOutliers(applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat), outliers);
+    planned = makePlan();
     if (config.biasCorrection) {
       // Measured with this plan's integer weights (or as recorded in --overrides), then planned again.
       const corrections = overrides?.biasCorrection ?? await measureBiasCorrections(model, planned, config, { data: opts.data!, preprocess: opts.preprocess, fixedInputs: opts.fixedInputs, label: input });
       const done = applyBiasCorrections(model, corrections);
-      analysis = analyzeModelGraph(model.graph, config);
-      planned = applyKeepFloat(planStatic(model.graph, config, { ...planOpts, analysis }), overrides?.keepFloat);
+      analysis = analyze();
+      planned = makePlan();
       planned.plan.biasCorrection = Object.fromEntries(done.corrected.map((n) => [n, corrections[n]!]));
       const shift = Math.max(0, ...Object.values(planned.plan.biasCorrection).flat().map(Math.abs));
       notes.push(note('bias-corrected', `bias correction: ${done.corrected.length} layer bias${done.corrected.length === 1 ? '' : 'es'} corrected${overrides?.biasCorrection ? ' (as recorded in the overrides)' : ''}, largest shift ${shift.toPrecision(3)}${done.skipped.length ? `; not corrected: ${done.skipped.join('; ')}` : ''}`));
@@ -252,13 +263,14 @@ function loadOverrides(o: string | Overrides | undefined): Overrides | undefined
     throw new UserInputError(`${o}: cannot read overrides (${(e as Error).message.split('\n')[0]}); pass a plan JSON saved with --save-plan`);
   }
   if (!json || typeof json !== 'object') throw new UserInputError(`${o}: overrides must be a JSON object with "activations" and/or "weights"`);
-  const { activations, weights, keepFloat, equalize, biasCorrection } = json as Overrides;
+  const { activations, weights, keepFloat, equalize, biasCorrection, outlierChannels } = json as Overrides;
   checkKeepFloat(o, keepFloat);
+  checkOutlierOverrides(o, outlierChannels);
   if (equalize !== undefined && typeof equalize !== 'boolean') throw new UserInputError(`${o}: "equalize" must be true or false`);
   if (biasCorrection !== undefined && (!biasCorrection || typeof biasCorrection !== 'object' || Object.values(biasCorrection).some((v) => !Array.isArray(v) || v.some((x) => typeof x !== 'number')))) {
     throw new UserInputError(`${o}: "biasCorrection" must map node names to arrays of numbers (as --save-plan writes it)`);
   }
-  return { activations, weights, keepFloat, equalize, biasCorrection };
+  return { activations, weights, keepFloat, equalize, biasCorrection, outlierChannels };
 }
 
 export type { RangeInput };

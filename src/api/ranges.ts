@@ -14,6 +14,8 @@ export interface RangeSource {
   preprocess?: string;
   fixedInputs?: readonly string[];
   onProgress?: CalibrationProgress;
+  /** Tensor → channel axis to keep per-channel abs-max along (quant/outliers.ts channelAxesFor). */
+  channelAxes?: ReadonlyMap<string, number>;
   /** Called with 'ranges' once the statistics are in (the range search follows). */
   onPhase?: (phase: 'ranges') => void;
   label: string;
@@ -30,7 +32,7 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     if (missing) throw new UserInputError(`${typeof src.stats === 'string' ? src.stats : 'statistics'}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
   } else {
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
-    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label, encoded: src.encoded });
+    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label, encoded: src.encoded, channelAxes: src.channelAxes });
   }
   src.onPhase?.('ranges');
   const all = rangesFromStats(stats, config);

@@ -14,7 +14,7 @@ import { opsetVersion, type Feeds, type Model } from '../ir/index.js';
 import { readModelFile, encodeModel, decodeModel, hasLazyTensors, largeModelBytes } from '../onnx/index.js';
 import { ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
 import { analyzeGraph, type Analysis } from '../quant/analyze.js';
-import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
+import { dropActivations, planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import type { QuantConfig } from '../config/index.js';
 import { openDataFolder, parsePreprocess, readLabels } from '../data/index.js';
 import { Session } from '../runtime/index.js';
@@ -235,24 +235,8 @@ export function variantOverrides(ctx: TuningContext, v: Variant): { overrides: O
  */
 export function applyKeepFloat(planned: Planned, keep: KeepFloat | undefined): Planned {
   if (!keep || (keep.nodes.length === 0 && keep.tensors.length === 0)) return planned;
-  const { plan, integers } = planned;
-  const groups = new Set(keep.tensors.map((t) => plan.activations[t]?.group).filter((x): x is string => !!x));
-  const activations = Object.fromEntries(Object.entries(plan.activations).filter(([t, p]) => !keep.tensors.includes(t) && !groups.has(p.group)));
-  const biases = Object.fromEntries(Object.entries(plan.biases).filter(([, b]) => activations[b.activation]));
-  const absorbed = Object.fromEntries(Object.entries(plan.absorbed).filter(([, u]) => activations[u]));
-  const nodes = plan.nodes.map((n) => {
-    if (n.biasInput === undefined || biases[n.name]) return n;
-    const { biasInput: _dropped, ...rest } = n;
-    return rest;
-  });
-  return {
-    notes: planned.notes,
-    plan: { ...plan, activations, biases, absorbed, nodes, keepFloat: { nodes: [...keep.nodes], tensors: [...keep.tensors] } },
-    integers: {
-      weights: new Map([...integers.weights].filter(([w]) => plan.weights[w])),
-      biases: new Map([...integers.biases].filter(([node]) => biases[node])),
-    },
-  };
+  const out = dropActivations(planned, keep.tensors);
+  return { ...out, plan: { ...out.plan, keepFloat: { nodes: [...keep.nodes], tensors: [...keep.tensors] } } };
 }
 
 /** The config with kept-float nodes added to excludeNodes. */

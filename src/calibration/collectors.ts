@@ -92,28 +92,97 @@ export class MovingAverageCollector implements Collector<MovingAverageResult> {
   }
 }
 
+export interface ChannelAbsMax {
+  /** The channel axis of the observed tensor (resolved: never negative). */
+  readonly axis: number;
+  /** Largest finite |x| per channel (0 for a channel that only held zeros or non-finite values). */
+  readonly absMax: number[];
+}
+
+/**
+ * Largest finite |x| per channel along one axis (negative: from the end), for the outlier-channel
+ * check (quant/outliers.ts). Memory: one float per channel. A maximum, so order-independent and
+ * exactly mergeable. Batches whose rank or channel count disagree with the first one leave no
+ * result (the tensor has no fixed channels to compare).
+ */
+export class ChannelAbsMaxCollector {
+  readonly #axis: number;
+  #resolved = -1;
+  #max: Float32Array | undefined;
+  #broken = false;
+
+  constructor(axis: number) {
+    this.#axis = axis;
+  }
+
+  observe(batch: Float32Array, dims: readonly number[]): void {
+    if (this.#broken || batch.length === 0) return;
+    const a = this.#axis < 0 ? this.#axis + dims.length : this.#axis;
+    const c = dims[a] ?? 0;
+    if (a < 0 || a >= dims.length || c < 1 || (this.#max && (a !== this.#resolved || c !== this.#max.length))) {
+      this.#broken = true;
+      this.#max = undefined;
+      return;
+    }
+    this.#resolved = a;
+    const max = (this.#max ??= new Float32Array(c));
+    let inner = 1;
+    for (let i = a + 1; i < dims.length; i++) inner *= dims[i]!;
+    const outer = batch.length / (c * inner);
+    for (let o = 0, at = 0; o < outer; o++) {
+      for (let k = 0; k < c; k++) {
+        let m = max[k]!;
+        for (const end = at + inner; at < end; at++) {
+          const v = Math.abs(batch[at]!);
+          if (v > m && v !== Infinity) m = v;
+        }
+        max[k] = m;
+      }
+    }
+  }
+
+  result(): ChannelAbsMax | undefined {
+    return this.#max ? { axis: this.#resolved, absMax: Array.from(this.#max) } : undefined;
+  }
+}
+
 export interface TensorObservation {
   readonly histogram: StreamingHistogram;
   readonly movingAverage?: MovingAverageResult;
+  /** Per-channel abs-max, when a channel axis was asked for and the batches agreed on it. */
+  readonly channels?: ChannelAbsMax;
 }
 
-/** Everything one tensor needs from one pass: the histogram (with min/max) and, opt-in, the moving average. */
+export interface TensorCollectorOptions {
+  bins?: number;
+  movingAverage?: boolean;
+  /** Also keep the per-channel abs-max along this axis (negative: from the end). */
+  channelAxis?: number;
+}
+
+/** Everything one tensor needs from one pass: the histogram (with min/max) and, opt-in, the moving average and per-channel abs-max. */
 export class TensorCollector implements Collector<TensorObservation> {
   readonly #hist: HistogramCollector;
   readonly #avg: MovingAverageCollector | undefined;
+  readonly #channels: ChannelAbsMaxCollector | undefined;
 
-  constructor(opts: { bins?: number; movingAverage?: boolean } = {}) {
+  constructor(opts: TensorCollectorOptions = {}) {
     this.#hist = new HistogramCollector(opts.bins);
     this.#avg = opts.movingAverage ? new MovingAverageCollector() : undefined;
+    this.#channels = opts.channelAxis === undefined ? undefined : new ChannelAbsMaxCollector(opts.channelAxis);
   }
 
-  observe(batch: Float32Array): void {
+  /** `dims`: the batch's shape, needed for the per-channel abs-max. */
+  observe(batch: Float32Array, dims?: readonly number[]): void {
     this.#hist.observe(batch);
     this.#avg?.observe(batch);
+    // A batch without its shape cannot be split into channels: then no channel result at all.
+    this.#channels?.observe(batch, dims ?? []);
   }
 
   result(): TensorObservation {
     const histogram = this.#hist.result();
-    return this.#avg ? { histogram, movingAverage: this.#avg.result() } : { histogram };
+    const channels = this.#channels?.result();
+    return { histogram, ...(this.#avg ? { movingAverage: this.#avg.result() } : {}), ...(channels ? { channels } : {}) };
   }
 }

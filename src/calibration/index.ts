@@ -1,7 +1,7 @@
 // Calibration: observe activations over a data source, collect streaming statistics, and
 // save/load/merge them as a versioned stats file.
-export { HistogramCollector, MinMaxCollector, MovingAverageCollector, TensorCollector } from './collectors.js';
-export type { Collector, MinMax, MovingAverageResult, TensorObservation } from './collectors.js';
+export { ChannelAbsMaxCollector, HistogramCollector, MinMaxCollector, MovingAverageCollector, TensorCollector } from './collectors.js';
+export type { ChannelAbsMax, Collector, MinMax, MovingAverageResult, TensorObservation } from './collectors.js';
 export { DEFAULT_ACTIVATION_BUDGET, augmentedModelBytes, observeTensors } from './observe.js';
 export type { ObserveOptions, ObserveResult } from './observe.js';
 export { groupByBudget, planObservation, type ObservationPlan } from './targets.js';

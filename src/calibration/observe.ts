@@ -33,6 +33,12 @@ export interface ObserveOptions {
   bins?: number;
   /** Also keep the (order-dependent) moving average of per-batch extrema. */
   movingAverage?: boolean;
+  /**
+   * Requested tensor → axis (negative: from the end) to also keep a per-channel abs-max along.
+   * Such a tensor is observed itself, not through the reshape chain it may come from (a reshape
+   * moves its channels). Tensors inside If/Loop/Scan bodies get none.
+   */
+  channelAxes?: ReadonlyMap<string, number>;
   providers?: string[];
   threads?: number;
   optimizationLevel?: SessionOptions['optimizationLevel'];
@@ -194,10 +200,11 @@ export async function observeTensors(model: Model, requested: readonly string[],
     opts = { ...opts, encoded: undefined };
   }
   const tensors = requested.map((t) => exposed?.outputOf.get(t) ?? t);
-  const plan = planObservation(model.graph, tensors);
+  const axes = new Map([...(opts.channelAxes ?? [])].filter(([t]) => !exposed?.outputOf.has(t)));
+  const plan = planObservation(model.graph, tensors, new Set(axes.keys()));
   const observed = [...plan.fromFeeds, ...plan.fetched];
   const idOf = new Map(observed.map((name, id) => [name, id]));
-  const spec = { bins: opts.bins, movingAverage: opts.movingAverage };
+  const spec = { bins: opts.bins, movingAverage: opts.movingAverage, channelAxes: observed.map((name) => axes.get(name) ?? null) };
   // A worker can only help when onnxruntime has tensors to produce while it bins the last batch.
   const script = opts.worker === false || plan.fetched.length === 0 ? undefined : workerScript();
   // Between runs this thread (or the worker) bins for a long while: intra-op threads spinning for
@@ -231,10 +238,10 @@ export async function observeTensors(model: Model, requested: readonly string[],
           const n = batchLength(feeds);
           // Fed arrays belong to the data source (a worker gets a copy); fetched ones are this
           // loop's own copies from onnxruntime and move to a worker as they are.
-          const parts: BatchPart[] = fed.map((name) => ({ id: idOf.get(name)!, data: asFloat32(feeds[name], name, label), owned: false }));
+          const parts: BatchPart[] = fed.map((name) => ({ id: idOf.get(name)!, data: asFloat32(feeds[name], name, label), dims: feeds[name]!.dims, owned: false }));
           if (session) {
             const out = await session.run(feeds, group);
-            for (const name of group) parts.push({ id: idOf.get(name)!, data: asFloat32(out[name], name, label), owned: true });
+            for (const name of group) parts.push({ id: idOf.get(name)!, data: asFloat32(out[name], name, label), dims: out[name]!.dims, owned: true });
           }
           await sink.observe(parts);
           done += n;
@@ -251,6 +258,11 @@ export async function observeTensors(model: Model, requested: readonly string[],
   }
 
   const observations = new Map<string, TensorObservation>();
-  requested.forEach((t, i) => observations.set(t, results[idOf.get(plan.sourceOf.get(tensors[i]!)!)!]!));
+  requested.forEach((t, i) => {
+    const o = results[idOf.get(plan.sourceOf.get(tensors[i]!)!)!]!;
+    // A reshape of an observed tensor shares its values, not its channels.
+    const { channels, ...rest } = o;
+    observations.set(t, channels && !axes.has(t) ? rest : o);
+  });
   return { observations, passes: groups.length, samples: source.sampleCount };
 }

@@ -10,17 +10,26 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { StreamingHistogram } from '../math/index.js';
-import { TensorCollector, type MovingAverageResult, type TensorObservation } from './collectors.js';
+import { TensorCollector, type ChannelAbsMax, type MovingAverageResult, type TensorObservation } from './collectors.js';
 
 export interface CollectorSpec {
   bins?: number;
   movingAverage?: boolean;
+  /** Per observed tensor (by id): the axis to keep per-channel abs-max along, or null. */
+  channelAxes?: readonly (number | null)[];
+}
+
+/** The collectors of `count` observed tensors (the same on this thread and on a worker). */
+export function collectorsFor(count: number, spec: CollectorSpec): TensorCollector[] {
+  return Array.from({ length: count }, (_, id) => new TensorCollector({ bins: spec.bins, movingAverage: spec.movingAverage, channelAxis: spec.channelAxes?.[id] ?? undefined }));
 }
 
 /** One tensor's values in one batch. */
 export interface BatchPart {
   readonly id: number;
   readonly data: Float32Array;
+  /** Its shape (for per-channel statistics). */
+  readonly dims?: readonly number[];
   /** The caller's own copy, read by nothing else: its buffer may be handed over (detached). */
   readonly owned: boolean;
 }
@@ -36,10 +45,10 @@ export interface ObservationSink {
 
 /** Collectors on this thread. */
 export function inlineSink(count: number, spec: CollectorSpec): ObservationSink {
-  const collectors = Array.from({ length: count }, () => new TensorCollector(spec));
+  const collectors = collectorsFor(count, spec);
   return {
     observe: async (parts) => {
-      for (const p of parts) collectors[p.id]!.observe(p.data);
+      for (const p of parts) collectors[p.id]!.observe(p.data, p.dims);
     },
     finish: async () => collectors.map((c) => c.result()),
     abort: async () => undefined,
@@ -47,7 +56,7 @@ export function inlineSink(count: number, spec: CollectorSpec): ObservationSink 
 }
 
 /** Messages between observeTensors and the worker (observe-worker.ts). */
-export type ToWorker = { type: 'batch'; ids: number[]; arrays: Float32Array[] } | { type: 'finish' };
+export type ToWorker = { type: 'batch'; ids: number[]; arrays: Float32Array[]; dims: (readonly number[] | null)[] } | { type: 'finish' };
 export type FromWorker =
   /**
    * A batch is binned. Its buffers come back only to be dropped on the calling thread: dead
@@ -56,7 +65,7 @@ export type FromWorker =
    * calling thread, which collects them as it would without a worker.
    */
   | { type: 'done'; buffers: ArrayBuffer[] }
-  | { type: 'result'; results: { histogram: unknown; movingAverage?: MovingAverageResult }[] }
+  | { type: 'result'; results: { histogram: unknown; movingAverage?: MovingAverageResult; channels?: ChannelAbsMax }[] }
   | { type: 'error'; message: string; stack?: string };
 export interface WorkerInit {
   count: number;
@@ -114,7 +123,7 @@ export function workerSink(count: number, spec: CollectorSpec, script: URL, dept
       result?.(
         m.results.map((r) => {
           const histogram = StreamingHistogram.fromJSON(r.histogram);
-          return r.movingAverage ? { histogram, movingAverage: r.movingAverage } : { histogram };
+          return { histogram, ...(r.movingAverage ? { movingAverage: r.movingAverage } : {}), ...(r.channels ? { channels: r.channels } : {}) };
         }),
       );
     } else {
@@ -139,7 +148,7 @@ export function workerSink(count: number, spec: CollectorSpec, script: URL, dept
     async observe(parts) {
       if (failure) throw failure;
       const arrays = parts.map(movable);
-      post({ type: 'batch', ids: parts.map((p) => p.id), arrays }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
+      post({ type: 'batch', ids: parts.map((p) => p.id), arrays, dims: parts.map((p) => p.dims ?? null) }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
       inFlight++;
       while (inFlight > depth && !failure) await new Promise<void>((r) => (wake = r));
       wake = undefined;

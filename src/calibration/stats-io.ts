@@ -89,6 +89,13 @@ function checkTensor(name: string, t: unknown, bins: number, bad: (why: string) 
   if (h.bins !== bins) bad(`tensor '${name}': histogram has ${h.bins} bins, the file says ${bins}`);
   const j = s.histogram!;
   if (s.min !== j.min || s.max !== j.max || s.count !== j.count) bad(`tensor '${name}': min/max/count disagree with its histogram`);
+  if (s.channels !== undefined) checkChannels(name, s.channels, bad);
+}
+
+function checkChannels(name: string, c: unknown, bad: (why: string) => never): void {
+  const ok = isObject(c) && isCount(c.axis) && Array.isArray(c.absMax) && c.absMax.length > 0 &&
+    c.absMax.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  if (!ok) bad(`tensor '${name}': "channels" must be { axis, absMax: [non-negative numbers] }`);
 }
 
 function checkRanges(ranges: unknown, tensors: Record<string, unknown>, bad: (why: string) => never): void {

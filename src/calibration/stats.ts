@@ -4,16 +4,19 @@
 //     model: { file, sha256 (input file bytes), preparedSha256 (the prepared graph qtool calibrated) },
 //     samples, bins,
 //     movingAverage?: { constant, batchSize, note }          only with --moving-average
-//     tensors: { name: { min, max, count, histogram, movingAverage?: { min, max, batches } } },
+//     tensors: { name: { min, max, count, histogram, movingAverage?: { min, max, batches },
+//                        channels?: { axis, absMax: [per channel] } } },
 //     rangeConfig?: { algo, percentile, symmetric, activationType },  ranges?: { name: { min, max, algo } } }
 //
-// Everything except movingAverage is a function of the multiset of samples: independent of batch
+// `channels` (per-channel abs-max, for the outlier-channel check) is absent in files written before
+// it existed and for tensors without a channel fact; such a file still loads, and the check cannot
+// fire for those tensors. Everything except movingAverage is a function of the multiset of samples: independent of batch
 // order, batch size (up to onnxruntime's last-bit GEMM differences) and sharding, so shards merge
 // exactly. The file holds no paths, times or host details: identical inputs give identical bytes.
 import { UserInputError } from '../errors.js';
 import { MOVING_AVERAGE_CONSTANT, StreamingHistogram, type StreamingHistogramJSON } from '../math/index.js';
 import type { ActivationType, Algo } from '../config/index.js';
-import type { MovingAverageResult, TensorObservation } from './collectors.js';
+import type { ChannelAbsMax, MovingAverageResult, TensorObservation } from './collectors.js';
 
 export const STATS_FORMAT = 'qtool.stats';
 export const STATS_VERSION = 1;
@@ -36,6 +39,8 @@ export interface TensorStats {
   readonly histogram: StreamingHistogramJSON;
   /** Only in moving-average files: the averaged per-batch extrema. */
   readonly movingAverage?: MovingAverageResult;
+  /** Largest |x| per channel along `axis`, for tensors whose readers have a channel axis. */
+  readonly channels?: ChannelAbsMax;
 }
 
 export interface MovingAverageInfo {
@@ -76,7 +81,18 @@ export const MOVING_AVERAGE_NOTE =
 export function tensorStats(o: TensorObservation): TensorStats {
   const histogram = o.histogram.toJSON();
   const base = { min: histogram.min, max: histogram.max, count: histogram.count, histogram };
-  return o.movingAverage ? { ...base, movingAverage: { ...o.movingAverage } } : base;
+  return {
+    ...base,
+    ...(o.movingAverage ? { movingAverage: { ...o.movingAverage } } : {}),
+    ...(o.channels ? { channels: { axis: o.channels.axis, absMax: [...o.channels.absMax] } } : {}),
+  };
+}
+
+/** The shards' per-channel abs-max merged (a maximum: exact in any order); none unless every shard has it on the same axis and channels. */
+function mergeChannels(all: readonly TensorStats[]): ChannelAbsMax | undefined {
+  const [first, ...rest] = all.map((t) => t.channels);
+  if (!first || rest.some((c) => !c || c.axis !== first.axis || c.absMax.length !== first.absMax.length)) return undefined;
+  return { axis: first.axis, absMax: first.absMax.map((v, k) => Math.max(v, ...rest.map((c) => c!.absMax[k]!))) };
 }
 
 export function buildStats(init: {
@@ -144,7 +160,8 @@ export function mergeTensorStats(inputs: readonly { stats: StatsFile; label: str
   for (const name of names) {
     const h = StreamingHistogram.fromJSON(a.tensors[name]!.histogram);
     for (const { stats } of rest) h.merge(StreamingHistogram.fromJSON(stats.tensors[name]!.histogram));
-    tensors[name] = tensorStats({ histogram: h });
+    const channels = mergeChannels(inputs.map((i) => i.stats.tensors[name]!));
+    tensors[name] = tensorStats(channels ? { histogram: h, channels } : { histogram: h });
   }
   return {
     format: STATS_FORMAT,

@@ -29,7 +29,8 @@ function observedSource(g: Graph, name: string): string {
   }
 }
 
-export function planObservation(g: Graph, tensors: readonly string[]): ObservationPlan {
+/** `own`: tensors observed themselves even when a reshape chain leads to them (their layout matters). */
+export function planObservation(g: Graph, tensors: readonly string[], own: ReadonlySet<string> = new Set()): ObservationPlan {
   const feeds = new Set(g.feedInputs().map((i) => i.name));
   const sourceOf = new Map<string, string>();
   const fromFeeds: string[] = [];
@@ -37,7 +38,7 @@ export function planObservation(g: Graph, tensors: readonly string[]): Observati
   const seen = new Set<string>();
   for (const t of tensors) {
     if (sourceOf.has(t)) continue;
-    const src = observedSource(g, t);
+    const src = own.has(t) ? t : observedSource(g, t);
     sourceOf.set(t, src);
     if (seen.has(src)) continue;
     seen.add(src);

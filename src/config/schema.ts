@@ -78,6 +78,11 @@ export const QUANT_SCHEMA = {
   // ALGORITHMS.md §4 (passes/equalize.ts, api/bias-correction.ts).
   equalize: { type: 'boolean', default: false, help: 'cross-layer equalisation: balance the per-channel weight ranges of consecutive layers (exact in float; helps per-tensor weights of depthwise models)' },
   biasCorrection: { type: 'boolean', default: false, help: 'static mode: subtract the mean output error of the quantized weights (measured on the calibration data) from each layer bias' },
+  // quant/outliers.ts (issue 11 item 3): the threshold and why it is 64 are documented there.
+  outlierRatio: {
+    type: 'number', default: 64, min: 0, arg: 'R',
+    help: 'static mode: an activation whose largest channel abs-max is at least R times its median channel\'s stays float, with its readers (0: never)',
+  },
 } as const satisfies Record<string, SchemaEntry>;
 
 /**

@@ -56,7 +56,15 @@ export interface OuterScope {
   constantOf(name: string): Tensor | undefined;
 }
 
-export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: OuterScope): Analysis {
+export interface AnalyzeOptions {
+  /** What a subgraph sees of its enclosing graphs. */
+  outer?: OuterScope;
+  /** Nodes (by name) kept in float by a decision made on calibration results, with the reason (outlier channels). */
+  floatNodes?: ReadonlyMap<string, Reason>;
+}
+
+export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, opts: AnalyzeOptions = {}): Analysis {
+  const { outer, floatNodes } = opts;
   const types = inferElemTypes(g, outer?.types);
   const isFloat = (n: string) => types.get(n) === DataType.FLOAT;
   const constantOf = (n: string) => g.constantOf(n) ?? outer?.constantOf(n);
@@ -71,7 +79,7 @@ export function analyzeGraph(g: Graph, config: Readonly<QuantConfig>, outer?: Ou
   const decisions = new Map<Node, NodeDecision>();
   for (const n of g.nodes) {
     const fromConstants = n.inputs.some((i) => i) && n.inputs.every((i) => !i || constLike(i));
-    decisions.set(n, fromConstants ? { node: n, status: 'float', reason: reason('constant-subexpression', 'computes from constants only (weights being reshaped or reordered): onnxruntime folds it; no Q/DQ') } : decide(n, ctx));
+    decisions.set(n, fromConstants ? { node: n, status: 'float', reason: reason('constant-subexpression', 'computes from constants only (weights being reshaped or reordered): onnxruntime folds it; no Q/DQ') } : decide(n, ctx, floatNodes?.get(n.name)));
   }
   applyHardSwishUnits(g, decisions);
   applyEdgePolicy(g, config, decisions);
@@ -98,11 +106,12 @@ function constantValues(g: Graph, constantOf: (n: string) => Tensor | undefined)
   return (n) => constantOf(n) !== undefined || derived.has(n);
 }
 
-function decide(n: Node, ctx: RuleContext): NodeDecision {
+function decide(n: Node, ctx: RuleContext, forced?: Reason): NodeDecision {
   const { config } = ctx;
   const float = (r: Reason): NodeDecision => ({ node: n, status: 'float', reason: r });
   const user = userExclusion(n, config);
   if (user) return float(user);
+  if (forced) return float(forced);
   const rule = ruleFor(n);
   if (!rule) return float(reason('no-rule', n.domain ? `no quantization rule for ${n.domain}::${n.opType}` : `no quantization rule for ${n.opType}`));
   if (config.includeOps.length && !config.includeOps.includes(n.opType)) return float(notIncluded(n));
@@ -379,8 +388,9 @@ function collect(g: Graph, decisions: Map<Node, NodeDecision>, absorbed: Map<str
  * prepare pass scope-names made every name unique in the model). `floatBodies` (branches that never
  * ran in calibration, and what they hold) keep every node float.
  */
-export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts: { floatBodies?: ReadonlySet<Graph> } = {}): Analysis {
-  const a = analyzeGraph(g, config);
+export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts: { floatBodies?: ReadonlySet<Graph>; floatNodes?: ReadonlyMap<string, Reason> } = {}): Analysis {
+  const { floatNodes } = opts;
+  const a = analyzeGraph(g, config, { floatNodes });
   const bodies: BodyScope[] = [];
   const scopeOf = new Map<Node, BodyScope>();
   const walk = (parent: Graph, outer: OuterScope | undefined, path: string, untaken: boolean) => {
@@ -397,7 +407,7 @@ export function analyzeModelGraph(g: Graph, config: Readonly<QuantConfig>, opts:
           for (const m of sub.nodes) scopeOf.set(m, body);
           if (skip) {
             for (const m of sub.nodes) a.decisions.set(m, { node: m, status: 'float', reason: reason('untaken-branch', 'in a branch that never ran on the calibration data: kept in float (no ranges for its tensors)') });
-          } else mergeAnalysis(a, analyzeGraph(sub, config, scope));
+          } else mergeAnalysis(a, analyzeGraph(sub, config, { outer: scope, floatNodes }));
           walk(sub, scope, `${at}/`, skip);
         });
       }
@@ -448,7 +458,7 @@ export function analyzeSubgraphs(g: Graph, config: Readonly<QuantConfig>, outer?
   const scope: OuterScope = { types, constantOf: (n) => g.constantOf(n) ?? outer?.constantOf(n) };
   for (const n of g.nodes) {
     for (const sub of n.subgraphs()) {
-      out.push({ graph: sub, owner: n, analysis: analyzeGraph(sub, config, scope) });
+      out.push({ graph: sub, owner: n, analysis: analyzeGraph(sub, config, { outer: scope }) });
       out.push(...analyzeSubgraphs(sub, config, scope));
     }
   }

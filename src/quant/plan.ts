@@ -7,6 +7,7 @@ import { computeScaleZeroPoint, qRange, type QType } from '../math/qparams.js';
 import { analyzeModelGraph, type Analysis, type NodeStatus } from './analyze.js';
 import { planWeights } from './plan-weights.js';
 import { note, type Note, type ReasonCode } from './reasons.js';
+import type { OutlierRecord } from './outliers.js';
 
 export interface RangeInput {
   min: number;
@@ -93,6 +94,8 @@ export interface QuantPlan {
   equalize?: boolean;
   /** --bias-correction: node → the value subtracted from its float bias, per output channel. */
   biasCorrection?: Record<string, number[]>;
+  /** Tensors kept in float because their channel ranges are orders of magnitude apart (quant/outliers.ts), with their readers. */
+  outlierChannels?: Record<string, OutlierRecord>;
 }
 
 export interface Overrides {
@@ -105,6 +108,8 @@ export interface Overrides {
   equalize?: boolean;
   /** Apply these bias corrections instead of measuring them (a plan made with --bias-correction). */
   biasCorrection?: Record<string, number[]>;
+  /** Tensors kept in float for their outlier channels, with their readers (as a plan records them; applied even without per-channel statistics). */
+  outlierChannels?: Record<string, OutlierRecord>;
 }
 
 /**
@@ -235,6 +240,34 @@ function planActivations(a: Analysis, config: Readonly<QuantConfig>, opts: PlanO
     for (const t of list) out[t] = { dtype, scale, zeroPoint, range: [lo, hi], source, algo, group, ...(pow2 ? { pow2Scales: true as const } : {}) };
   }
   return out;
+}
+
+/**
+ * The plan without Q/DQ on `tensors` (and on every tensor sharing a range group with one): their
+ * absorbed producers and the biases scaled by them go too (a bias input of such a node stays
+ * float). Nodes are not touched: keeping one in float is the analysis's job.
+ */
+export function dropActivations(planned: Planned, tensors: readonly string[]): Planned {
+  if (tensors.length === 0) return planned;
+  const { plan, integers } = planned;
+  const drop = new Set(tensors);
+  const groups = new Set(tensors.map((t) => plan.activations[t]?.group).filter((x): x is string => !!x));
+  const activations = Object.fromEntries(Object.entries(plan.activations).filter(([t, p]) => !drop.has(t) && !groups.has(p.group)));
+  const biases = Object.fromEntries(Object.entries(plan.biases).filter(([, b]) => activations[b.activation]));
+  const absorbed = Object.fromEntries(Object.entries(plan.absorbed).filter(([, u]) => activations[u]));
+  const nodes = plan.nodes.map((n) => {
+    if (n.biasInput === undefined || biases[n.name]) return n;
+    const { biasInput: _dropped, ...rest } = n;
+    return rest;
+  });
+  return {
+    notes: planned.notes,
+    plan: { ...plan, activations, biases, absorbed, nodes },
+    integers: {
+      weights: new Map([...integers.weights].filter(([w]) => plan.weights[w])),
+      biases: new Map([...integers.biases].filter(([node]) => biases[node])),
+    },
+  };
 }
 
 /** What --stochastic-rounding, --pow2-scales and --group-size did, for the run's notes. */

@@ -11,7 +11,8 @@ export type ReasonCode =
   // float, by the rules
   | 'no-rule' | 'non-float' | 'no-int8-kernel' | 'weight-not-constant' | 'unsupported-attributes'
   | 'indices-output' | 'isolated-pass-through' | 'float-operand' | 'not-in-mode' | 'no-dynamic-kernel'
-  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch' | 'constant-subexpression';
+  | 'unsupported-layout' | 'weight-shape' | 'decision-tail' | 'untaken-branch' | 'constant-subexpression'
+  | 'outlier-channels';
 
 export interface Reason {
   code: ReasonCode;
@@ -21,7 +22,7 @@ export interface Reason {
 export type NoteCode =
   | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
   | 'float-layer-feeds-maxpool' | 'peak-test-int16' | 'not-verified' | 'not-checked' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'calibration-data' | 'algo-auto'
-  | 'equalized' | 'bias-corrected'
+  | 'equalized' | 'bias-corrected' | 'outlier-channels'
   | 'stochastic-rounding' | 'pow2-scales' | 'group-size' | 'group-size-per-channel';
 
 export interface Note {

@@ -32,10 +32,13 @@ export const conv: { -readonly [K in keyof OpRule]: OpRule[K] } = {
     channelAxis: 1,
     applyBias: (g, node, correction) => correctBiasInput(g, node, 2, correction),
   },
+  // X is [N, C, …]: channel c meets W[:, c, …].
+  inputChannelAxis: () => 1,
 };
 
 export const convTranspose: OpRule = {
   ops: ['ConvTranspose'],
+  inputChannelAxis: () => 1,
   describe(n, ctx) {
     if (ctx.config.target === 'ort-cpu' || ctx.config.target === 'ort-cpu-novnni') {
       return { float: reason('no-int8-kernel', "onnxruntime's CPU provider has no int8 ConvTranspose kernel; a QDQ ConvTranspose would run in float with extra conversions") };

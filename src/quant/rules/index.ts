@@ -73,6 +73,11 @@ export function biasCorrectionOf(node: Pick<Node, 'opType' | 'domain'>): BiasCor
   return ruleOf(node)?.biasCorrection;
 }
 
+/** The channel axis of the node's activation input 0 (negative: from the end), if its rule knows one. */
+export function inputChannelAxisOf(node: Node): number | undefined {
+  return ruleOf(node)?.inputChannelAxis?.(node);
+}
+
 /** Calibration: does this node's output hold exactly the values of its input 0? */
 export function isValuePreserving(node: Pick<Node, 'opType' | 'domain'>): boolean {
   return ruleOf(node)?.valuePreserving === true;

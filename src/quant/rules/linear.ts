@@ -154,6 +154,8 @@ function correctMatMulBias(g: Graph, n: Node, correction: Float64Array): string 
 export const gemm: OpRule = {
   ops: ['Gemm'],
   linear: true,
+  // A is [M, K] (transA=0) or [K, M]: column k meets row k of op(B).
+  inputChannelAxis: (n) => (n.attrInt('transA', 0) ? 0 : -1),
   describe(n, ctx) {
     if (n.attrInt('transA', 0) !== 0) return { float: reason('unsupported-attributes', 'Gemm with transA=1 has no integer kernel') };
     const b = n.inputs[1] ?? '';
@@ -190,6 +192,8 @@ export const gemm: OpRule = {
 export const matmul: OpRule = {
   ops: ['MatMul'],
   linear: true,
+  // A is [..., K]: its last axis meets the rows of B.
+  inputChannelAxis: () => -1,
   describe(n, ctx) {
     const b = n.inputs[1] ?? '';
     const rank = ctx.constantRank(b);

@@ -205,4 +205,10 @@ export interface OpRule {
   biasCorrection?: BiasCorrectionFacts;
   /** MaxPool: onnxruntime runs it on uint8 in a slow generic kernel when a float layer feeds it. */
   slowOnUint8?: boolean;
+  /**
+   * The channel axis of its activation input 0, where each channel meets its own weights: 1 for
+   * NCHW Conv inputs, -1 (the last axis, K) for MatMul/Gemm. Calibration keeps a per-channel
+   * abs-max there, for the outlier-channel check (quant/outliers.ts). Absent: no channel fact.
+   */
+  inputChannelAxis?(node: Node): number | undefined;
 }
