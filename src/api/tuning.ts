@@ -23,6 +23,8 @@ import type { StatsFile } from '../calibration/index.js';
 import { resolveConfig, type ConfigSources } from './options.js';
 import { obtainRanges, type CalibrationProgress } from './ranges.js';
 import { applyBiasCorrections, measureBiasCorrections, type BiasCorrections } from './bias-correction.js';
+import { channelAxesFor, outlierFloatNodes, withOutliers, type OutlierRecord } from '../quant/outliers.js';
+import { outliersFor } from './outlier-channels.js';
 
 export type Fallback = 'float' | 'int16';
 
@@ -86,6 +88,8 @@ export interface TuningContext {
   ranges: Map<string, RangeInput>;
   observed: Map<string, { min: number; max: number }>;
   stats: StatsFile;
+  /** Tensors kept float for their outlier channels (with their readers), in every variant. */
+  outliers: ReadonlyMap<string, OutlierRecord>;
   /** The full-int8 plan. */
   plan: QuantPlan;
   units: Unit[];
@@ -120,9 +124,13 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
   ensureRequirements(model, pipelineFor(config), { config, analysis });
   if (opsetVersion(model) !== opsetBefore) analysis = analyzeGraph(model.graph, config);
   const needed = tensorsToCalibrate(model.graph, config, analysis);
-  const r = await obtainRanges(model, needed, config, { data: src.data, stats: src.stats, preprocess: src.preprocess, onProgress: src.onProgress, label: input });
+  const channelAxes = channelAxesFor(model.graph, analysis, config);
+  const r = await obtainRanges(model, needed, config, { data: src.data, stats: src.stats, preprocess: src.preprocess, onProgress: src.onProgress, label: input, channelAxes });
+  // As quantize() does: outlier-channel tensors and their readers stay float in every variant.
+  const outliers = outliersFor(model.graph, analysis, config, r.stats);
+  if (outliers.size) analysis = analyzeGraph(model.graph, config, { floatNodes: outlierFloatNodes(outliers) });
   const base = encodeModel(model);
-  const full = planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis });
+  const full = withOutliers(planStatic(model.graph, config, { ranges: r.ranges, observed: r.observed, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), outliers);
   const { plan } = full;
   const units = findUnits(model, analysis, plan);
   if (config.biasCorrection && !src.data) throw new UserInputError(`${input}: --bias-correction measures on the calibration data: pass --data <dir>`);
@@ -160,7 +168,7 @@ export async function openTuning(input: string, src: TuningSource): Promise<Tuni
     if (classes === null) throw new UserInputError(`${src.labels}: labels need a [N, classes] primary output; '${primary}' is not one`);
   }
   const ctx: TuningContext = {
-    input, config, base, analysis, ranges: r.ranges, observed: r.observed, stats: r.stats, plan, units, batches, primary, floatOut,
+    input, config, base, analysis, ranges: r.ranges, observed: r.observed, stats: r.stats, outliers, plan, units, batches, primary, floatOut,
     classes, labels, floatMetrics: { accuracy: null }, evalData, inSample: !src.evalData, samples: source.sampleCount,
     timings: { calibrationMs: r.ms, floatPassMs: performance.now() - t0 }, trials: 0, trialMs: 0, biasCorrection,
   };
@@ -251,9 +259,9 @@ export function buildVariant(ctx: TuningContext, v: Variant): { bytes: Uint8Arra
   const model = decodeModel(ctx.base, { label: ctx.input });
   const config = withKeepFloat(ctx.config, keepFloat);
   if (overrides.biasCorrection) applyBiasCorrections(model, overrides.biasCorrection);
-  const analysis = analyzeGraph(model.graph, config);
+  const analysis = analyzeGraph(model.graph, config, { floatNodes: outlierFloatNodes(ctx.outliers) });
   // The base model already has the opset the pipeline needs (openTuning raised it).
-  const planned = applyKeepFloat(planStatic(model.graph, config, { ranges: v.ranges ?? ctx.ranges, observed: ctx.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), keepFloat);
+  const planned = withOutliers(applyKeepFloat(planStatic(model.graph, config, { ranges: v.ranges ?? ctx.ranges, observed: ctx.observed, overrides, perChannelAllowed: (opsetVersion(model) ?? 0) >= 13, analysis }), keepFloat), ctx.outliers);
   const { plan } = planned;
   runPipeline(model, pipelineFor(config), { ...planned, config });
   model.graph.toposort();

@@ -11,15 +11,17 @@
 // all zero (dead channels cost nothing: 0 is exact). The median, not the mean or the smallest,
 // asks whether the typical channel is crushed, and one or two quiet channels do not trigger it.
 //
-// The threshold (config outlierRatio, default 64; measured with scripts/outlier-ratios.mjs,
-// numbers in docs/outlier-channels.md): at 64× the median channel keeps ~4 of 255 levels, a loss
-// of more than 30 dB against its own range. The fixtures' activations spread 2.1-31× (lenet_bn,
-// resnet_mini, vit_mini, lstm_rows on the MNIST calibration data), so 64 leaves every one of
-// them as it was, with a 2× margin, while a channel planted 1000× larger is far above it.
+// The threshold (config outlierRatio, default 64; docs/outlier-channels.md has the measurements,
+// scripts/outlier-ratios.mjs makes them): at 64× the median channel keeps ~4 of 255 levels. The
+// fixtures' activations spread at most 1.9× on the MNIST calibration data; PP-OCRv4 det/rec/cls at
+// most 16.6×, 39.5× and 8.5×, and keeping those float was 0.4-0.7 dB worse. 64 is above all of
+// them; a channel planted 1000× (689× spread) or 100× (69×) larger in resnet_mini is caught.
 //
-// Per-axis activation Q/DQ is the other remedy, but onnxruntime's integer kernels take only a
-// per-tensor input scale (QLinearConv, QLinearMatMul): a per-axis DequantizeLinear in front of a
-// Conv leaves it in float anyway, at the price of a rounding step; float is the honest form.
+// Per-axis activation Q/DQ is the other remedy, but onnxruntime's integer kernels take one scale
+// per activation. Measured (onnxruntime-node 1.30, resnet_mini's QDQ model with the Q/DQ pair
+// between layer3's convs made per-axis): onnxruntime still fuses the producing conv into
+// QLinearConv at load and then refuses to run it ("result zero point must be a scalar"). Float
+// is the form that runs.
 import type { Graph } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
 import type { Analysis } from './analyze.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder } from '../../src/ir/index.js';
+import { GraphBuilder, Node, makeAttr } from '../../src/ir/index.js';
 import { normalizeConfig, type QuantConfig } from '../../src/config/index.js';
 import { analyzeGraph } from '../../src/quant/analyze.js';
-import { ruleFor, supportedOps } from '../../src/quant/rules/index.js';
+import { inputChannelAxisOf, ruleFor, supportedOps } from '../../src/quant/rules/index.js';
 
 const cfg = (v: Partial<QuantConfig> = {}) => normalizeConfig([{ values: v, origin: 'test' }]);
 
@@ -64,6 +64,18 @@ describe('op-rule registry (table-driven)', () => {
       return r.kind === 'weight' ? r.axis : r.kind;
     };
     expect([axis('gemmT'), axis('gemmN'), axis('mm')]).toEqual([0, 1, 1]);
+  });
+
+  it('input channel axes (outlier-channel statistics): Conv/ConvTranspose 1, MatMul and Gemm the last, Gemm transA 0, others none', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', [2, 8]);
+    const mk = (op: string, attrs: Record<string, number> = {}) => b.graph.addNode(new Node({ name: op, opType: op, inputs: [x], outputs: [`${op}_y`], attributes: Object.entries(attrs).map(([k, v]) => makeAttr.int(k, v)) }));
+    const rows: [Node, number | undefined][] = [
+      [mk('Conv'), 1], [mk('ConvTranspose'), 1], [mk('MatMul'), -1], [mk('Gemm'), -1], [mk('Relu'), undefined], [mk('Add'), undefined],
+    ];
+    for (const [n, want] of rows) expect([n.opType, inputChannelAxisOf(n)]).toEqual([n.opType, want]);
+    const t = new Node({ name: 'gt', opType: 'Gemm', inputs: [x], outputs: ['gt_y'], attributes: [makeAttr.int('transA', 1)] });
+    expect(inputChannelAxisOf(t)).toBe(0);
   });
 
   it('ConvTranspose stays float under ort-cpu with the reason, and is quantized (axis 1) under generic', () => {
