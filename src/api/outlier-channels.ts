@@ -1,6 +1,6 @@
 // The outlier-channel check (quant/outliers.ts) between calibration and planning: per-channel
 // statistics in, the tensors kept float (with their readers) out; a plan given as --overrides
-// brings its recorded decisions, which hold even with statistics that have no channels.
+// brings its recorded decisions instead, which hold even with statistics that have no channels.
 import { UserInputError } from '../errors.js';
 import type { Graph } from '../ir/index.js';
 import type { QuantConfig } from '../config/index.js';
@@ -13,12 +13,15 @@ export function channelStatsOf(stats: StatsFile): Map<string, ChannelStats> {
   return new Map(Object.entries(stats.tensors).flatMap(([t, s]) => (s.channels ? [[t, s.channels] as const] : [])));
 }
 
-/** Outlier tensors found in `stats`, plus those a plan recorded (--overrides) for tensors of this analysis. */
+/**
+ * The outlier tensors: as a plan recorded them (--overrides with `outlierChannels`, empty when
+ * none fired: the plan decides, whatever the statistics or --outlier-ratio say, so it reproduces
+ * its model), else as found in `stats`.
+ */
 export function outliersFor(g: Graph, a: Analysis, config: Readonly<QuantConfig>, stats: StatsFile, recorded?: Readonly<Record<string, OutlierRecord>>): Map<string, OutlierRecord> {
-  const found = findOutliers(g, a, config, channelStatsOf(stats));
+  if (!recorded) return findOutliers(g, a, config, channelStatsOf(stats));
   const known = new Set(a.activations);
-  for (const [t, o] of Object.entries(recorded ?? {})) if (!found.has(t) && known.has(t)) found.set(t, o);
-  return found;
+  return new Map(Object.entries(recorded).filter(([t]) => known.has(t)));
 }
 
 /** --overrides: `outlierChannels` must map tensor names to records as --save-plan writes them. */

@@ -136,9 +136,11 @@ export function outlierNotes(outliers: ReadonlyMap<string, OutlierRecord>): Note
   return [...outliers].map(([t, o]) => note('outlier-channels', `outlier channels: '${t}' ${o.message}`));
 }
 
-/** The plan with the outlier tensors (and their range groups) left without Q/DQ, and recorded. */
+/**
+ * The plan with the outlier tensors (and their range groups) left without Q/DQ, and recorded; an
+ * empty record when none fired, so that the plan given back as --overrides decides alone.
+ */
 export function withOutliers(planned: Planned, outliers: ReadonlyMap<string, OutlierRecord>): Planned {
-  if (outliers.size === 0) return planned;
   const out = dropActivations(planned, [...outliers.keys()]);
   return { ...out, plan: { ...out.plan, outlierChannels: Object.fromEntries(outliers) } };
 }

@@ -94,7 +94,7 @@ export interface QuantPlan {
   equalize?: boolean;
   /** --bias-correction: node → the value subtracted from its float bias, per output channel. */
   biasCorrection?: Record<string, number[]>;
-  /** Tensors kept in float because their channel ranges are orders of magnitude apart (quant/outliers.ts), with their readers. */
+  /** Static mode: tensors kept in float because their channel ranges are orders of magnitude apart (quant/outliers.ts), with their readers; {} when none. */
   outlierChannels?: Record<string, OutlierRecord>;
 }
 
@@ -108,7 +108,10 @@ export interface Overrides {
   equalize?: boolean;
   /** Apply these bias corrections instead of measuring them (a plan made with --bias-correction). */
   biasCorrection?: Record<string, number[]>;
-  /** Tensors kept in float for their outlier channels, with their readers (as a plan records them; applied even without per-channel statistics). */
+  /**
+   * Tensors kept in float for their outlier channels, with their readers, as a plan records them:
+   * when present (even empty), exactly these, whatever the statistics or --outlier-ratio say.
+   */
   outlierChannels?: Record<string, OutlierRecord>;
 }
 

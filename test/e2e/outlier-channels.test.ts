@@ -82,18 +82,18 @@ describe('outlier channels', () => {
     expect(record!.ratio).toBeGreaterThan(200);
     expect(ruled.plan.activations[T]).toBeUndefined();
     expect(ruled.plan.nodes.find((n) => n.name === READER)).toMatchObject({ status: 'float', code: 'outlier-channels' });
-    expect(off.plan.outlierChannels).toBeUndefined();
+    expect(off.plan.outlierChannels).toEqual({});
     expect(off.plan.activations[T]).toBeDefined();
   });
 
-  it('the saved plan round-trips through --overrides, even with an older stats file (no channels), which alone cannot fire the rule', async () => {
+  it('the saved plan decides through --overrides, even with an older stats file (no channels), which alone cannot fire the rule', async () => {
     const old = JSON.parse(fs.readFileSync(stats, 'utf8'));
     for (const t of Object.values(old.tensors) as { channels?: unknown }[]) delete t.channels;
     const oldStats = path.join(dir, 'old.stats.json');
     fs.writeFileSync(oldStats, serializeStats(old));
 
     const alone = await run(planted, 'old-stats', { stats: oldStats });
-    expect(alone.plan.outlierChannels).toBeUndefined();
+    expect(alone.plan.outlierChannels).toEqual({});
     expect(outlierNotes(alone)).toEqual([]);
 
     const plan = JSON.parse(fs.readFileSync(path.join(dir, 'ruled.plan.json'), 'utf8')) as QuantizeResult['plan'];
@@ -105,5 +105,12 @@ describe('outlier channels', () => {
     expect(again.plan.nodes.map((n) => [n.name, n.status, n.code])).toEqual(plan.nodes.map((n) => [n.name, n.status, n.code]));
     expect(Object.keys(again.plan.activations).sort()).toEqual(Object.keys(plan.activations).sort());
     expect(outlierNotes(again)).toHaveLength(1);
+    // A plan in which nothing fired (rule off) keeps everything quantized when given back, even
+    // with the rule on and statistics that would fire it.
+    const offPlan = path.join(dir, 'off.plan.json');
+    fs.writeFileSync(offPlan, JSON.stringify((await run(planted, 'off2', { stats, config: { outlierRatio: 0 } })).plan));
+    const replay = await run(planted, 'replay', { stats, overrides: offPlan });
+    expect(replay.plan.outlierChannels).toEqual({});
+    expect(graphSha(replay.output)).toBe(graphSha(path.join(dir, 'off2.onnx')));
   });
 });
