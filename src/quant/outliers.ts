@@ -112,7 +112,7 @@ export function findOutliers(g: Graph, a: Analysis, config: Readonly<QuantConfig
     const spread = c && channelSpread(c.absMax);
     if (!c || !isOutlierSpread(spread, config.outlierRatio)) continue;
     const consumers = readers(g, a, t).map((r) => r.name);
-    const message = `channel ${spread.channel} of axis ${c.axis} reaches ${spread.max.toPrecision(3)}, ${ratioText(spread.ratio)} the median channel's ${spread.median.toPrecision(3)} (threshold ${config.outlierRatio}×): one per-tensor scale would leave most channels a few levels, so it stays float${consumers.length ? `, and ${consumers.join(', ')} with it` : ''}`;
+    const message = `channel ${spread.channel} (axis ${c.axis}) reaches ${spread.max.toPrecision(3)}, ${ratioText(spread.ratio)} the median channel's ${spread.median.toPrecision(3)} (threshold ${config.outlierRatio}×, --outlier-ratio): one per-tensor scale would leave most channels a few levels, so it stays float${consumers.length ? `, and ${consumers.join(', ')} with it` : ''}`;
     out.set(t, { code: 'outlier-channels', message, axis: c.axis, channel: spread.channel, ratio: spread.ratio, consumers });
   }
   return out;
@@ -133,7 +133,7 @@ export function outlierFloatNodes(outliers: ReadonlyMap<string, OutlierRecord>):
 
 /** One note per outlier tensor, naming it and the ratio. */
 export function outlierNotes(outliers: ReadonlyMap<string, OutlierRecord>): Note[] {
-  return [...outliers].map(([t, o]) => note('outlier-channels', `outlier channels: '${t}' ${o.message}`));
+  return [...outliers].map(([t, o]) => note('outlier-channels', `outlier channels: '${t}': ${o.message}`));
 }
 
 /**
