@@ -227,7 +227,7 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
   }
   // The latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
   const run = await evaluatePass({
-    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, layerWorker: opts.layerWorker, source, labels, session: { threads }, budgetBytes: opts.layerBudgetBytes,
+    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, layerWorker: opts.layerWorker, source, labels, session: { threads, spinning: false }, budgetBytes: opts.layerBudgetBytes,
     reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
     keepSessions: opts.latency !== false,
   });

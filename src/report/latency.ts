@@ -38,7 +38,8 @@ export const SLOW_RUN_MS = 100;
 
 export const LATENCY_NOTES = {
   evaluation: 'Timed on the sessions of the evaluation pass (the same graphs with the compared tensors exposed as extra outputs, only the model outputs fetched; ' +
-    'onnxruntime runs every node either way, but an exposed float tensor can stop a fusion across it). Median of alternating float/quantized rounds; ' +
+    'onnxruntime runs every node either way, but an exposed float tensor can stop a fusion across it; intra-op threads do not spin-wait between runs, ' +
+    'so that the per-layer sums on a worker thread get a core). Median of alternating float/quantized rounds; ' +
     'one warm-up run per model unless a run takes over 100 ms.',
   files: 'Timed on the unmodified model files. Median of alternating float/quantized rounds; one warm-up run per model.',
 } as const;
