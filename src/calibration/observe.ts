@@ -17,7 +17,7 @@
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
 import { appendGraphOutputs, modelWithOutputs, type SessionModel } from '../onnx/index.js';
-import { Session, type SessionOptions } from '../runtime/index.js';
+import { profileNodeOutputs, Session, tensorBytes, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
 import { inlineSink, workerSink, workerScript, type BatchPart, type ObservationSink } from './sink.js';
@@ -145,11 +145,20 @@ async function planGroups(model: Model, fetched: readonly string[], source: Data
       throw e;
     }
   }
-  // Probe in chunks sized from what has been measured so far (per sample, as the probe runs one).
+  // The sizes of one profiled plain run (profile.ts), at a plain session's memory and the time of
+  // one sample; tensors it does not report are probed in chunks sized from what has been measured
+  // so far (per sample, as the probe runs one): each chunk costs one more run.
+  const profiled = await profiledSizes(model, feeds, opts);
   const sizes: { name: string; bytes: number }[] = [];
-  let perTensor = guess;
-  for (let at = 0; at < fetched.length; ) {
-    const chunk = fetched.slice(at, at + Math.max(1, Math.floor(budget / perTensor)));
+  const unknown: string[] = [];
+  for (const name of fetched) {
+    const b = profiled.get(name);
+    if (b === undefined) unknown.push(name);
+    else sizes.push({ name, bytes: b * scale(opts.batchSize) });
+  }
+  let perTensor = sizes.length ? Math.max(...sizes.map((s) => s.bytes / scale(opts.batchSize)), 1) : guess;
+  for (let at = 0; at < unknown.length; ) {
+    const chunk = unknown.slice(at, at + Math.max(1, Math.floor(budget / perTensor)));
     const session = await open(chunk);
     try {
       sizes.push(...(await probeSizes(session, feeds, chunk, scale(opts.batchSize))));
@@ -159,7 +168,19 @@ async function planGroups(model: Model, fetched: readonly string[], source: Data
     at += chunk.length;
     perTensor = Math.max(...sizes.map((s) => s.bytes / scale(opts.batchSize)), 1);
   }
+  const order = new Map(fetched.map((n, i) => [n, i]));
+  sizes.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   return { groups: groupByBudget(sizes, budget), bytes: new Map(sizes.map((s) => [s.name, s.bytes])) };
+}
+
+/** Bytes per sample of the float tensors of one profiled plain run of `feeds` (none when profiling fails). */
+async function profiledSizes(model: Model, feeds: Feeds, opts: ObserveOptions): Promise<Map<string, number>> {
+  try {
+    const nodes = await profileNodeOutputs(augmentedModelBytes(model, [], opts.encoded), feeds, { providers: opts.providers, threads: opts.threads, spinning: false, label: opts.label });
+    return tensorBytes(model.graph.nodes, nodes);
+  } catch {
+    return new Map();
+  }
 }
 
 /**

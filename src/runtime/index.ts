@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type DataTypeId, type HostTensor, type Tensor, type TypedData } from '../ir/index.js';
 export type { HostTensor };
+export { profileNodeOutputs, tensorBytes, type ProfiledNode } from './profile.js';
 
 /**
  * onnxruntime's own log (native, ANSI-coloured, straight to stderr) is off by default: qtool
@@ -46,6 +47,8 @@ export interface SessionOptions {
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Where onnxruntime should save the graph it optimised (for inspecting fusions). */
   optimizedModelPath?: string;
+  /** Profile the session's runs into a JSON file whose name starts with this (see profile.ts). */
+  profileFilePrefix?: string;
   /** Label for error messages (usually the model's path). */
   label?: string;
 }
@@ -83,6 +86,7 @@ export class Session {
     if (typeof model === 'object' && !(model instanceof Uint8Array)) session.model_external_initializers_file_folder_path = model.externalDataFolder;
     if (Object.keys(session).length) options.extra = { session };
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+    if (opts.profileFilePrefix) Object.assign(options, { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix });
     try {
       const inner = typeof model === 'string'
         ? await ort.InferenceSession.create(model, options)
