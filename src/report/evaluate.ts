@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { appendGraphOutputs, hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
-import { Session, type SessionOptions } from '../runtime/index.js';
+import { profileNodeOutputs, Session, tensorBytes, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
 import { inlineLayerSink, layerWorkerScript, workerLayerSink, type LayerPart, type LayerSink } from './layer-sink.js';
@@ -152,6 +152,29 @@ async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs:
     const per = v && !Array.isArray(v.data) ? v.data.byteLength / Math.max(1, v.dims[0] ?? 1) : 0;
     const q = t.fetch ? (per / 4) * (INT_BYTES[t.dtype] ?? 4) : per;
     sizes.set(t, per + q);
+    largest = Math.max(largest, per);
+  }
+  return { sizes, largest };
+}
+
+/**
+ * measureTargets' sizes from one profiled plain run of the float model (runtime/profile.ts), or
+ * undefined when the profile does not report every target (or cannot be taken).
+ */
+async function profiledTargets(run: PassRun, fetched: readonly LayerTarget[]): Promise<{ sizes: Map<LayerTarget, number>; largest: number } | undefined> {
+  const batch = await firstBatch(run.source);
+  let bytes: Map<string, number>;
+  try {
+    bytes = tensorBytes(run.float.graph.nodes, await profileNodeOutputs(instrumentedBytes(run.float, [], run.floatBytes), batchLength(batch) > 1 ? firstSample(batch) : batch, run.session));
+  } catch {
+    return undefined;
+  }
+  const sizes = new Map<LayerTarget, number>();
+  let largest = 0;
+  for (const t of fetched) {
+    const per = bytes.get(t.tensor);
+    if (per === undefined) return undefined;
+    sizes.set(t, per + (t.fetch ? (per / 4) * (INT_BYTES[t.dtype] ?? 4) : per));
     largest = Math.max(largest, per);
   }
   return { sizes, largest };
@@ -382,14 +405,22 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     groups.push({ targets: [...fromFeeds], outputs: true, keep: run.keepSessions });
   } else {
     const allNames = [...new Set([...names, ...fetched.map((t) => t.tensor)])];
-    const fs = await Session.open(instrumentedBytes(run.float, allNames, run.floatBytes), { ...run.session, label: 'float model (instrumented)' });
+    const openAll = () => Session.open(instrumentedBytes(run.float, allNames, run.floatBytes), { ...run.session, label: 'float model (instrumented)' });
+    // Sizes from a profiled plain run when it reports them all: the session exposing every target
+    // is opened only for a pass that holds them all anyway (on a 1024² model, a run of it holds GBs).
+    let fs: Session | undefined;
     let sizes: Map<LayerTarget, number>;
     let largest: number;
-    try {
-      ({ sizes, largest } = await measureTargets(run, fetched, fs));
-    } catch (e) {
-      await fs.close();
-      throw e;
+    const profiled = await profiledTargets(run, fetched);
+    if (profiled) ({ sizes, largest } = profiled);
+    else {
+      fs = await openAll();
+      try {
+        ({ sizes, largest } = await measureTargets(run, fetched, fs));
+      } catch (e) {
+        await fs.close();
+        throw e;
+      }
     }
     const perSample = [...sizes.values()].reduce((a, b) => a + b, 0);
     fetchedBytes = perSample;
@@ -400,14 +431,14 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     const held = sequential ? source.sampleCount : source.batchSize;
     if (run.reopen && !sequential && small >= 1 && small < source.batchSize) {
       source = await run.reopen(small);
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs ?? await openAll(), keep: run.keepSessions });
     } else if (perSample * held <= budget) {
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions && !sequential });
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs ?? await openAll(), keep: run.keepSessions && !sequential });
     } else if (fits >= 1 && run.reopen && !sequential) {
       source = await run.reopen(fits);
-      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs, keep: run.keepSessions });
+      groups.push({ targets: [...run.targets], outputs: true, floatSession: fs ?? await openAll(), keep: run.keepSessions });
     } else {
-      await fs.close();
+      await fs?.close();
       const parts = groupBySize(fetched, sizes, held, budget);
       parts[0]!.push(...fromFeeds);
       parts.forEach((p, i) => groups.push({ targets: p, outputs: i === 0 }));
