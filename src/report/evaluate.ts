@@ -157,15 +157,23 @@ async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs:
   return { sizes, largest };
 }
 
+/** Assumed largest ratio of a tensor's size to the input's until measured (as calibration's probe). */
+const PROBE_GROWTH = 8;
+
 /**
  * measureTargets' sizes from one profiled plain run of the float model (runtime/profile.ts), or
- * undefined when the profile does not report every target (or cannot be taken).
+ * undefined when the profile does not report every target (or cannot be taken), or is not needed.
  */
 async function profiledTargets(run: PassRun, fetched: readonly LayerTarget[]): Promise<{ sizes: Map<LayerTarget, number>; largest: number } | undefined> {
   const batch = await firstBatch(run.source);
+  const feeds = batchLength(batch) > 1 ? firstSample(batch) : batch;
+  // Where every target at PROBE_GROWTH times the input's size fits the budget, exposing them all is
+  // cheaper than a second session.
+  const input = Object.values(feeds).reduce((n, t) => n + (Array.isArray(t.data) ? 0 : t.data.byteLength), 0);
+  if (input * PROBE_GROWTH * fetched.length <= (run.budgetBytes ?? DEFAULT_LAYER_BUDGET)) return undefined;
   let bytes: Map<string, number>;
   try {
-    bytes = tensorBytes(run.float.graph.nodes, await profileNodeOutputs(instrumentedBytes(run.float, [], run.floatBytes), batchLength(batch) > 1 ? firstSample(batch) : batch, run.session));
+    bytes = tensorBytes(run.float.graph.nodes, await profileNodeOutputs(instrumentedBytes(run.float, [], run.floatBytes), feeds, run.session));
   } catch {
     return undefined;
   }
