@@ -83,12 +83,14 @@ describe('--stochastic-rounding', () => {
 });
 
 describe('--pow2-scales', () => {
-  // Bound: pow2 gives up at most one bit of resolution per tensor (the scale at most doubles; the
-  // activations take the power of two above, the weights the neighbour with less error). Measured
-  // on this CPU (target auto = ort-cpu-novnni), bench/seedflags.mjs: lenet_bn 41.05 vs 37.21 dB,
-  // resnet_mini 31.88 vs 33.08, vit_mini 28.31 vs 31.18; so no more than 4 dB below free scales.
+  // Bound: pow2 gives up at most one bit of resolution per tensor (the scale at most doubles, so
+  // each tensor's rounding noise at most quadruples: 20·log10(2) = 6.02 dB; the activations take
+  // the power of two above, the weights the neighbour with less error). Measured (logits SQNR,
+  // free vs pow2): target ort-cpu-novnni lenet_bn 37.21 vs 41.05 dB, resnet_mini 33.08 vs 31.88,
+  // vit_mini 31.18 vs 28.65; target ort-cpu (full-range int8 weights, finer, so the doubling
+  // shows more) lenet_bn 45.81 vs 40.99, resnet_mini 36.29 vs 32.81, vit_mini 31.66 vs 28.69.
   for (const f of ['lenet_bn', 'resnet_mini', 'vit_mini'] as const) {
-    it(`${f}: every Q/DQ scale in the model is an exact power of two, and the SQNR stays within 4 dB of free scales`, async () => {
+    it(`${f}: every Q/DQ scale in the model is an exact power of two, and the SQNR stays within one bit (6.02 dB) of free scales`, async () => {
       const free = await quantize(fixture(f), { ...base, output: out(`free-${f}`) });
       const p2 = await quantize(fixture(f), { ...base, output: out(`pow2-${f}`), config: { pow2Scales: true } });
       const scales = storedScales(p2.output);
@@ -105,7 +107,8 @@ describe('--pow2-scales', () => {
       }
       const ref = await logits(fixture(f));
       const [sFree, sPow2] = [sqnr(ref, await logits(free.output)), sqnr(ref, await logits(p2.output))];
-      expect(sPow2).toBeGreaterThan(sFree - 4);
+      console.log(`${f} (${free.plan.target}): free scales ${sFree.toFixed(2)} dB, pow2 ${sPow2.toFixed(2)} dB`);
+      expect(sPow2).toBeGreaterThan(sFree - 20 * Math.log10(2));
       if (f === 'lenet_bn') {
         // Recorded per tensor: the saved plan alone (no flag) gives the same graph.
         const planFile = path.join(dir, 'pow2.plan.json');
