@@ -225,11 +225,14 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
     ctx.warnings.push(...m.warnings);
     if (m.targets.length === 0) ctx.warnings.push({ code: 'no-layer-targets', message: 'per-layer analysis found no quantized activation tensor to compare' });
   }
-  // The latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
+  // Without per-layer targets the latency phase times the evaluation pass's sessions (report/latency.ts): they stay open until then.
   const run = await evaluatePass({
-    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, layerWorker: opts.layerWorker, source, labels, session: { threads, spinning: false }, budgetBytes: opts.layerBudgetBytes,
+    float, quantized: quant, floatBytes: pair.float.bytes, quantizedBytes: pair.quantized.bytes, targets: m?.targets ?? [], layerSamples: opts.layerSamples, layerWorker: opts.layerWorker, source, labels, session: { threads, spinning: m?.targets.length ? false : undefined }, budgetBytes: opts.layerBudgetBytes,
     reopen: fixedBatch(inputs) === undefined && opts.batchSize === undefined ? open : undefined, onProgress: opts.onProgress,
-    keepSessions: opts.latency !== false,
+    // Sessions with compared tensors exposed are no measure of speed (onnxruntime allocates every
+    // graph output on every run: ResNet-18's float model took 242 ms at batch 8 there against 81 ms
+    // plain): latency then times the model files; plain evaluation sessions are reused.
+    keepSessions: opts.latency !== false && !m?.targets.length,
   });
   let latency: LatencySection | null;
   try {

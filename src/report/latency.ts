@@ -2,11 +2,10 @@
 // quantized; then quantized, float) so that drift in the machine's state (frequency scaling, other
 // load) hits both alike; each figure is the median over the timed runs.
 //
-// Verification times the sessions its evaluation pass already opened and ran (the graphs with the
-// compared tensors exposed as extra outputs), fetching only the model's own outputs: no second pair
-// of sessions is created, and onnxruntime runs every node of either graph anyway. What it cannot
-// show is a fusion that an exposed float tensor stops (LATENCY_NOTES). Without those sessions (the
-// per-layer pass ran in groups) the model files are opened as they are.
+// Verification times the model files, opened as they are. Sessions with the compared tensors
+// exposed are no measure of speed: onnxruntime allocates every graph output on every run, fetched
+// or not (ResNet-18's float model took 242 ms at batch 8 there, 81 ms plain). Only an evaluation
+// pass without per-layer analysis leaves its sessions (plain ones) for this phase to time.
 //
 // Fewer runs than a benchmark, still enough for a median: per batch size, one warm-up run of each
 // model unless a run is known to take over SLOW_RUN_MS (the median of ≥ 3 rounds then absorbs a
@@ -37,10 +36,8 @@ export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRounds: 3, m
 export const SLOW_RUN_MS = 100;
 
 export const LATENCY_NOTES = {
-  evaluation: 'Timed on the sessions of the evaluation pass (the same graphs with the compared tensors exposed as extra outputs, only the model outputs fetched; ' +
-    'onnxruntime runs every node either way, but an exposed float tensor can stop a fusion across it; intra-op threads do not spin-wait between runs, ' +
-    'so that the per-layer sums on a worker thread get a core). Median of alternating float/quantized rounds; ' +
-    'one warm-up run per model unless a run takes over 100 ms.',
+  evaluation: 'Timed on the sessions of the evaluation pass (the models as they are, no tensor exposed). ' +
+    'Median of alternating float/quantized rounds; one warm-up run per model unless a run takes over 100 ms.',
   files: 'Timed on the unmodified model files. Median of alternating float/quantized rounds; one warm-up run per model.',
 } as const;
 

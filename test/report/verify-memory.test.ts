@@ -87,17 +87,18 @@ describe('verification in memory', () => {
 });
 
 describe('latency on the evaluation sessions', () => {
-  it('times the sessions of the evaluation pass (3 to 5 rounds per batch size); when the per-layer pass runs in groups, the model files', async () => {
+  it('latency times the model files when the evaluation sessions expose compared tensors, and reuses plain evaluation sessions (3 to 5 rounds per batch size)', async () => {
     const output = path.join(dir, 'latency.int8.onnx');
     await quantize(LENET, { output, data: CALIB, verify: false });
-    const reused = await compare(LENET, output, { data: CALIB, count: 16 });
+    const layered = await compare(LENET, output, { data: CALIB, count: 16 });
     const grouped = await compare(LENET, output, { data: CALIB, count: 16, layerBudgetBytes: 1 });
-    expect(reused.layers!.passes).toBe(1);
-    expect(reused.latency!.sessions).toBe('evaluation');
-    expect(reused.latency!.note).toMatch(/sessions of the evaluation pass/);
+    const plain = await compare(LENET, output, { data: CALIB, count: 16, perLayer: false });
+    expect(layered.layers!.passes).toBe(1);
     expect(grouped.layers!.passes).toBeGreaterThan(1);
-    expect(grouped.latency!.sessions).toBe('files');
-    for (const l of [reused.latency!, grouped.latency!]) {
+    for (const r of [layered, grouped]) expect(r.latency!.sessions).toBe('files');
+    expect(plain.latency!.sessions).toBe('evaluation');
+    expect(plain.latency!.note).toMatch(/sessions of the evaluation pass/);
+    for (const l of [layered.latency!, grouped.latency!, plain.latency!]) {
       expect(l.results.map((r) => r.batch)).toEqual([1, 8]);
       for (const r of l.results) {
         expect(r.rounds).toBeGreaterThanOrEqual(3);
@@ -107,7 +108,8 @@ describe('latency on the evaluation sessions', () => {
       }
     }
     // The same figures either way: latency does not touch the metrics.
-    expect(grouped.outputs[0]!.sqnrDb).toBeCloseTo(reused.outputs[0]!.sqnrDb, 9);
+    expect(grouped.outputs[0]!.sqnrDb).toBeCloseTo(layered.outputs[0]!.sqnrDb, 9);
+    expect(plain.outputs[0]!.sqnrDb).toBeCloseTo(layered.outputs[0]!.sqnrDb, 9);
   });
 });
 
