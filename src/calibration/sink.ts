@@ -1,15 +1,9 @@
 // Where observed batches go: the collectors on this thread, or the same collectors on a worker
-// thread so that binning batch n overlaps onnxruntime running batch n+1.
-//
-// onnxruntime-node runs a session synchronously on the JS thread (its async run() only defers the
-// call), so on that thread JS work can never overlap inference; a worker can. The worker sees the
-// batches in the order they are sent (one message queue), so every collector, the order-dependent
-// moving average included, ends in exactly the state it would reach on this thread.
-import fs from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+// thread so that binning batch n overlaps onnxruntime running batch n+1 (runtime/worker-queue.ts:
+// the worker sees the batches in the order they are sent, so every collector, the order-dependent
+// moving average included, ends in exactly the state it would reach on this thread).
 import { StreamingHistogram } from '../math/index.js';
+import { compiledWorker, movable, workerQueue } from '../runtime/worker-queue.js';
 import { TensorCollector, type ChannelAbsMax, type MovingAverageResult, type TensorObservation } from './collectors.js';
 
 export interface CollectorSpec {
@@ -57,16 +51,8 @@ export function inlineSink(count: number, spec: CollectorSpec): ObservationSink 
 
 /** Messages between observeTensors and the worker (observe-worker.ts). */
 export type ToWorker = { type: 'batch'; ids: number[]; arrays: Float32Array[]; dims: (readonly number[] | null)[] } | { type: 'finish' };
-export type FromWorker =
-  /**
-   * A batch is binned. Its buffers come back only to be dropped on the calling thread: dead
-   * buffers are freed at the next GC, and the worker allocates so little else that V8 let up to
-   * 65 MiB of them pile up there before collecting (peak RSS +35%), against about 30 MiB on the
-   * calling thread, which collects them as it would without a worker.
-   */
-  | { type: 'done'; buffers: ArrayBuffer[] }
-  | { type: 'result'; results: { histogram: unknown; movingAverage?: MovingAverageResult; channels?: ChannelAbsMax }[] }
-  | { type: 'error'; message: string; stack?: string };
+/** What the worker's 'result' reply carries: each collector's state. */
+export type WorkerResult = { histogram: unknown; movingAverage?: MovingAverageResult; channels?: ChannelAbsMax }[];
 export interface WorkerInit {
   count: number;
   spec: CollectorSpec;
@@ -79,19 +65,7 @@ const WORKER_SCRIPT = new URL('./observe-worker.js', import.meta.url);
  * compiled package (from TypeScript sources, e.g. under vitest, there is no .js to start).
  */
 export function workerScript(): URL | undefined {
-  if (os.availableParallelism() < 2) return undefined;
-  try {
-    return fs.existsSync(fileURLToPath(WORKER_SCRIPT)) ? WORKER_SCRIPT : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** An array for `postMessage`: an owned whole buffer moves (no copy); anything else is copied first. */
-function movable(p: BatchPart): Float32Array {
-  const a = p.data;
-  const whole = a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
-  return p.owned && whole ? a : a.slice();
+  return compiledWorker(WORKER_SCRIPT);
 }
 
 /**
@@ -102,70 +76,20 @@ function movable(p: BatchPart): Float32Array {
  */
 export function workerSink(count: number, spec: CollectorSpec, script: URL, depth: number): ObservationSink {
   const init: WorkerInit = { count, spec };
-  const worker = new Worker(script, { workerData: init });
-  let inFlight = 0;
-  let failure: Error | undefined;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  let result: ((r: TensorObservation[]) => void) | undefined;
-  let reject: ((e: Error) => void) | undefined;
-
-  const fail = (e: Error) => {
-    failure ??= e;
-    wake?.();
-    reject?.(failure);
-  };
-  worker.on('message', (m: FromWorker) => {
-    if (m.type === 'done') {
-      inFlight--;
-      wake?.();
-    } else if (m.type === 'result') {
-      result?.(
-        m.results.map((r) => {
-          const histogram = StreamingHistogram.fromJSON(r.histogram);
-          return { histogram, ...(r.movingAverage ? { movingAverage: r.movingAverage } : {}), ...(r.channels ? { channels: r.channels } : {}) };
-        }),
-      );
-    } else {
-      const e = new Error(m.message);
-      if (m.stack) e.stack = m.stack;
-      fail(e);
-    }
-  });
-  worker.on('error', fail);
-  worker.on('exit', (code) => {
-    if (!ended) fail(new Error(`the calibration worker stopped (exit code ${code})`));
-  });
-
-  const post = (m: ToWorker, transfer: ArrayBuffer[] = []) => worker.postMessage(m, transfer);
-  const stop = async () => {
-    if (ended) return;
-    ended = true;
-    await worker.terminate();
-  };
-
+  const queue = workerQueue<ToWorker, WorkerResult>(script, init, depth, 'calibration');
   return {
     async observe(parts) {
-      if (failure) throw failure;
-      const arrays = parts.map(movable);
-      post({ type: 'batch', ids: parts.map((p) => p.id), arrays, dims: parts.map((p) => p.dims ?? null) }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
-      inFlight++;
-      while (inFlight > depth && !failure) await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-      if (failure) throw failure;
+      // Fed arrays belong to the caller (copied); its own fetched ones move.
+      const arrays = parts.map((p) => movable(p.data, p.owned));
+      await queue.send({ type: 'batch', ids: parts.map((p) => p.id), arrays, dims: parts.map((p) => p.dims ?? null) }, [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))]);
     },
     async finish() {
-      if (failure) throw failure;
-      try {
-        return await new Promise<TensorObservation[]>((res, rej) => {
-          result = res;
-          reject = rej;
-          post({ type: 'finish' });
-        });
-      } finally {
-        await stop();
-      }
+      const results = await queue.finish({ type: 'finish' });
+      return results.map((r) => {
+        const histogram = StreamingHistogram.fromJSON(r.histogram);
+        return { histogram, ...(r.movingAverage ? { movingAverage: r.movingAverage } : {}), ...(r.channels ? { channels: r.channels } : {}) };
+      });
     },
-    abort: stop,
+    abort: () => queue.abort(),
   };
 }

@@ -5,6 +5,7 @@ import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type DataTypeId, type HostTensor, type Tensor, type TypedData } from '../ir/index.js';
 export type { HostTensor };
 export { profileNodeOutputs, tensorBytes, type ProfiledNode } from './profile.js';
+export { compiledWorker, movable, workerQueue, type QueueReply, type WorkerQueue } from './worker-queue.js';
 
 /**
  * onnxruntime's own log (native, ANSI-coloured, straight to stderr) is off by default: qtool
