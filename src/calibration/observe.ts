@@ -16,7 +16,7 @@
 // as the activation budget holds.
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
 import { ModelError } from '../errors.js';
-import { appendGraphOutputs, modelWithOutputs, type SessionModel } from '../onnx/index.js';
+import { modelWithOutputs, type SessionModel } from '../onnx/index.js';
 import { profileNodeOutputs, Session, tensorBytes, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import type { TensorObservation } from './collectors.js';
@@ -74,13 +74,8 @@ export interface ObserveResult {
  * `encoded` (the model's bytes as they are), the outputs are appended to those.
  */
 export function augmentedModelBytes(model: Model, names: readonly string[], encoded?: Uint8Array): SessionModel {
-  if (encoded) {
-    const extra = [...new Set(names)].filter((n) => !model.graph.isGraphOutput(n));
-    return appendGraphOutputs(encoded, extra, DataType.FLOAT);
-  }
-  return modelWithOutputs(model, names, { elemType: DataType.FLOAT });
+  return modelWithOutputs(model, names, { elemType: DataType.FLOAT, encoded });
 }
-
 
 function asFloat32(t: HostTensor | undefined, name: string, label: string): Float32Array {
   if (t?.data instanceof Float32Array) return t.data;

@@ -259,8 +259,10 @@ export type SessionModel = Uint8Array | string | { bytes: Uint8Array; externalDa
  * or — when what is in memory would pass the 2 GB protobuf limit — a temporary model file with
  * external data, removed when the process exits. The model itself is left as it was.
  */
-export function modelWithOutputs(model: Model, names: readonly string[], opts: { elemType?: number; externalDataThreshold?: number } = {}): SessionModel {
+export function modelWithOutputs(model: Model, names: readonly string[], opts: { elemType?: number; externalDataThreshold?: number; encoded?: Uint8Array } = {}): SessionModel {
   const g = model.graph;
+  // The model's bytes as they are, at hand (a large model's are never): append the outputs to those.
+  if (opts.encoded && !hasLazyTensors(model)) return appendGraphOutputs(opts.encoded, [...new Set(names)].filter((n) => !g.isGraphOutput(n)), opts.elemType);
   const saved = g.outputs;
   const extra = [...new Set(names)].filter((n) => !g.isGraphOutput(n)).map((name) => ({ name, elemType: opts.elemType }));
   g.outputs = [...saved, ...extra];

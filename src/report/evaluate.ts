@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { ModelError, UserInputError } from '../errors.js';
 import { DataType, dtypeName, type Feeds, type HostTensor, type Model } from '../ir/index.js';
-import { appendGraphOutputs, hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
+import { hasLazyTensors, modelWithOutputs, type SessionModel } from '../onnx/index.js';
 import { profileNodeOutputs, Session, tensorBytes, type SessionOptions } from '../runtime/index.js';
 import { batchLength, firstSample, type DataSource } from '../data/index.js';
 import { LayerAccumulator, OutputAccumulator, type LayerResult } from './accumulate.js';
@@ -33,8 +33,8 @@ export const DEFAULT_LAYER_BUDGET = 256 * 2 ** 20;
  */
 export const MAX_FETCHED_TENSOR_BYTES = 8 * 2 ** 20;
 
-/** Samples a target is summed over: the first `layerSamples`, or all. */
-function layerNeed(run: PassRun): number {
+/** Samples every target is summed over: the first `layerSamples`, or all. */
+function layerLimit(run: PassRun): number {
   return run.layerSamples === undefined ? Infinity : Math.max(1, run.layerSamples);
 }
 
@@ -70,8 +70,7 @@ export function hostToFloats(t: HostTensor, q?: { scale: number; zeroPoint: numb
  * to those instead of encoding the model again.
  */
 export function instrumentedBytes(model: Model, names: readonly string[], encoded?: Uint8Array): SessionModel {
-  if (encoded && !hasLazyTensors(model)) return appendGraphOutputs(encoded, [...new Set(names)].filter((n) => !model.graph.isGraphOutput(n)));
-  return modelWithOutputs(model, names);
+  return modelWithOutputs(model, names, { encoded });
 }
 
 export interface PassRun {
@@ -209,8 +208,6 @@ function groupBySize(fetched: readonly LayerTarget[], sizes: ReadonlyMap<LayerTa
 
 interface PassCtx {
   run: PassRun;
-  /** Samples each target is summed over (layerNeed), known from its first batch. */
-  need: Map<LayerTarget, number>;
   /** Most samples any target was summed over. */
   layerSamples: number;
   kept?: OpenSessions;
@@ -288,28 +285,20 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
   const qNames = [...new Set([...outNames, ...g.targets.map((t) => t.fetch ?? t.quantized)])];
   const label = (l: string) => ({ ...run.session, label: `${l}${g.targets.length ? ' (instrumented)' : ''}` });
   const fs = g.floatSession ?? (fNames.length ? await Session.open(instrumentedBytes(run.float, fNames, run.floatBytes), label('float model')) : undefined);
-  // Each target is fetched for the samples it needs (layerNeed); past them only what is still needed.
-  const active = (done: number) => g.targets.filter((t) => done < (ctx.need.get(t) ?? Infinity));
+  // The targets are fetched for the first `limit` samples (layerLimit); past them only the outputs.
+  const limit = layerLimit(run);
   const names = (done: number) => {
-    const a = active(done);
-    return {
-      f: [...new Set([...outNames, ...a.map((t) => t.tensor).filter((n) => !ctx.feedNames.has(n))])],
-      q: [...new Set([...outNames, ...a.map((t) => t.fetch ?? t.quantized)])],
-      any: a.length > 0,
-    };
-  };
-  const floatOf = (t: LayerTarget, feeds: Feeds, fo: Record<string, HostTensor>) => (ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor]);
-  const learnNeeds = () => {
-    for (const t of g.targets) if (!ctx.need.has(t)) ctx.need.set(t, layerNeed(run));
+    const any = g.targets.length > 0 && done < limit;
+    return { f: any ? fNames : outNames, q: any ? qNames : outNames, any };
   };
   const observeLayers = (done: number, n: number, feeds: Feeds, fo: Record<string, HostTensor>, qo: Record<string, HostTensor>) => {
-    learnNeeds();
-    for (const t of active(done)) {
-      const f = floatOf(t, feeds, fo);
-      const m = Math.min(n, ctx.need.get(t)! - done);
+    if (done >= limit) return Promise.resolve();
+    const m = Math.min(n, limit - done);
+    for (const t of g.targets) {
+      const f = ctx.feedNames.has(t.tensor) ? feeds[t.tensor] : fo[t.tensor];
       observePair(ctx, t, firstSamples(f, n, m), firstSamples(qo[t.fetch ?? t.quantized], n, m));
-      ctx.layerSamples = Math.max(ctx.layerSamples, Math.min(done + m, source.sampleCount));
     }
+    if (g.targets.length) ctx.layerSamples = Math.max(ctx.layerSamples, Math.min(done + m, source.sampleCount));
     return flushParts(ctx);
   };
   if (sequential) {
@@ -320,9 +309,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
       for await (const feeds of source.batches()) {
         const want = names(done);
         if (!g.outputs && !want.any) break;
-        const fo = fs && want.f.length ? await fs.run(feeds, want.f) : {};
-        learnNeeds();
-        floats.push(fo);
+        floats.push(fs && want.f.length ? await fs.run(feeds, want.f) : {});
         done += batchLength(feeds);
         progress.done += batchLength(feeds);
         run.onProgress?.({ phase: 'evaluate', ...progress });
@@ -398,7 +385,7 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
   if (missing.length) throw new UserInputError(`the quantized model has no output named ${missing.map((n) => `'${n}'`).join(', ')}; compare needs the same outputs in both models`);
   const feedNames = new Set(run.float.graph.feedInputs().map((i) => i.name));
   const ctx: PassCtx = {
-    run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0, need: new Map(), layerSamples: 0,
+    run, feedNames, failed: new Map(), skippedOutputs: new Set(), passes: 0, layerSamples: 0,
     ids: new Map(run.targets.map((t, i) => [t, i])), sink: inlineLayerSink(run.targets, run.histogramBins), parts: [],
     outputs: new Map(names.map((n) => [n, new OutputAccumulator(n)])),
   };
