@@ -7,7 +7,7 @@ export { calibrate, mergeStatsFiles, loadStats, saveStats, mergeStats, rangesFro
 export { quantize, type QuantizeOptions, type QuantizeResult, type VerifyOptions } from './api/quantize.js';
 export { foldBn } from './api/fold-bn.js';
 export {
-  DEFAULTS, TARGET_PRESETS, QUANT_SCHEMA, JOB_SCHEMA, RECIPE_SCHEMA, CALIBRATE_METHODS, COMMAND_LINE, checkLayer, throwAll, flagName, helpText,
+  DEFAULTS, TARGET_PRESETS, QUANT_SCHEMA, JOB_SCHEMA, RECIPE_SCHEMA, CALIBRATE_METHODS, COMMAND_LINE, checkLayer, checkValue, throwAll, flagName, helpText,
   isQuantKey, type QuantConfig, type QuantConfigInput, type JobOptions, type RecipeKey, type QuantKey, type JobKey, type SchemaEntry,
   type Algo, type Format, type Mode, type Target, type TargetChoice, type ActivationType, type WeightType, type EdgePolicy,
 } from './config/index.js';

@@ -68,11 +68,21 @@ export interface ComparedModel {
   bytes?: Uint8Array;
 }
 
+/** The quantized model of a pair, whose file may still be being written. */
+export interface QuantizedModel extends Omit<ComparedModel, 'bytes'> {
+  /**
+   * As ComparedModel's, or a promise while the file is still being written and checked: the
+   * compare core prepares the float side meanwhile and touches nothing of the quantized model
+   * (file or session) before the promise settles; a rejection fails the compare.
+   */
+  bytes?: Uint8Array | PromiseLike<Uint8Array | undefined>;
+}
+
 /** What the compare core needs: both models in memory and the rewrite's mapping. */
 export interface ModelPair {
   /** The float model the quantized one was made from, as qtool prepared it (BatchNormalization folded). */
   float: ComparedModel;
-  quantized: ComparedModel;
+  quantized: QuantizedModel;
   /** float tensor → tensor-map entry (tensorMapEntries of the rewrite), or undefined: matched by Q→DQ structure. */
   entries?: ReadonlyMap<string, MapEntry>;
   /** The plan's node list (status per node), for naming the quantized node behind each layer. */
@@ -236,6 +246,8 @@ export async function compareModels(pair: ModelPair, opts: CompareOptions): Prom
   });
   let latency: LatencySection | null;
   try {
+    // Settled already (the pass opened the quantized model): a file still being written is done.
+    await pair.quantized.bytes;
     latency = opts.latency === false ? null : await latencySection(ctx, inputs, run.sessions);
   } finally {
     await closeSessions(run.sessions);

@@ -60,7 +60,7 @@ export function applyRecipe(opts: QuantizeOptions): QuantizeOptions {
     v.reports ??= job.report;
     v.perLayer ??= job.perLayer;
     v.layerSamples ??= job.layerSamples;
-    v.latency ??= job.latency;
+    v.latency ??= job.latency === false ? false : job.latencyBatches ? { batchSizes: [...job.latencyBatches] } : job.latency;
     const gates = { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement };
     v.gates = { ...gates, ...Object.fromEntries(Object.entries(v.gates ?? {}).filter(([, x]) => x !== undefined)) };
     out.verify = v;

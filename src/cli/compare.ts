@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
-  collapses, LOUD_CODES, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
-  type Gates,
+  checkValue, collapses, helpText, LOUD_CODES, gateFailureMessage, renderJson, renderText, reportFiles, reportFormat, reportWarnings, verifyAndReport, GateError, UsageError,
+  JOB_SCHEMA, type Gates,
 } from '../index.js';
 import { runCommand, stdio } from './run.js';
 import { phaseView } from './terminal.js';
@@ -15,6 +15,7 @@ interface CompareFlags {
   perLayer: boolean;
   layerSamples?: string;
   latency: boolean;
+  latencyBatches?: string;
   inSample?: boolean;
   preprocess?: string;
   threads?: string;
@@ -37,6 +38,14 @@ export function number(flag: string, v: string | undefined, opts: { int?: boolea
     throw new UsageError(`${flag} expects ${opts.int ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got '${v}'`);
   }
   return n;
+}
+
+/** --latency-batches, checked as quantize's (config/schema.ts). */
+function latencyBatches(v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const r = checkValue(JOB_SCHEMA.latencyBatches, v);
+  if ('want' in r) throw new UsageError(`--latency-batches expects ${r.want}, got '${v}'`);
+  return r.value as number[];
 }
 
 /** The --report values (repeatable or comma lists), each with a known extension, else a usage error. */
@@ -71,7 +80,7 @@ async function run(floatModel: string, quantModel: string, o: CompareFlags): Pro
   try {
     result = await verifyAndReport([floatModel, quantModel], {
       data: o.data, labels: o.labels, count: number('--calib-count', o.calibCount, { int: true, min: 1 }),
-      batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency,
+      batchSize: number('--batch-size', o.batchSize, { int: true, min: 1 }), perLayer: o.perLayer, latency: o.latency && { batchSizes: latencyBatches(o.latencyBatches) },
       layerSamples: number('--layer-samples', o.layerSamples, { int: true, min: 1 }), inSample: o.inSample, threads: number('--threads', o.threads, { int: true, min: 1 }), gates, preprocess: o.preprocess,
       fixedInputs: o.fixedInput, reports: files, onProgress: progress.onVerify, collapse: collapseFrom(o),
     });
@@ -111,6 +120,7 @@ export function registerCompare(program: Command, setExit: (code: number) => voi
     .option('--no-per-layer', 'skip the per-layer analysis')
     .option('--layer-samples <n>', 'sum the per-layer errors over the first N samples (default: all; the output metrics use every sample)')
     .option('--no-latency', 'skip the latency measurement')
+    .option('--latency-batches <n,n,...>', helpText('latencyBatches'))
     .option('--in-sample', 'the data is the calibration data: mark the figures as in-sample')
     .option('--preprocess <spec>', 'image folders: preprocessing, as for quantize')
     .option('--threads <n>', 'onnxruntime intra-op threads (default 2)')

@@ -89,7 +89,7 @@ async function run(model: string, flags: Record<string, unknown>): Promise<void>
       fixedInputs: job.fixedInput, requantize: job.requantize,
       configFile, config: cliConfig, configOrigin: COMMAND_LINE, onProgress: view.onCalibration, onPhase: view.onPhase,
       verify: job.verify === false ? false : {
-        evalData: job.evalData, labels: job.labels, reports: reportFlag(job.report), perLayer: job.perLayer, layerSamples: job.layerSamples, latency: job.latency, count: job.evalCount,
+        evalData: job.evalData, labels: job.labels, reports: reportFlag(job.report), perLayer: job.perLayer, layerSamples: job.layerSamples, latency: job.latency === false ? false : { batchSizes: job.latencyBatches && [...job.latencyBatches] }, count: job.evalCount,
         gates: { maxDrop: job.maxDrop, minSqnr: job.minSqnr, minAgreement: job.minAgreement }, onProgress: view.onVerify,
         collapse: { minSqnrDb: job.warnSqnr, minAgreement: job.warnAgreement }, command: ['qtool', ...process.argv.slice(2)],
       },

@@ -19,6 +19,7 @@ function placeholder(key: RecipeKey): string {
   if (e.type === 'int') return '<N>';
   if (e.type === 'number') return '<x>';
   if (e.type === 'list') return '<a,b,...>';
+  if (e.type === 'ints') return '<n,n,...>';
   return e.type === 'string' && e.path ? '<file>' : '<value>';
 }
 

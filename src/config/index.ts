@@ -107,6 +107,11 @@ export function checkValue(entry: SchemaEntry, v: unknown): { value: unknown } |
       const arr = typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
       return Array.isArray(arr) && arr.every((s) => typeof s === 'string' && s !== '') ? { value: [...arr] } : { want: 'a list of names (comma-separated, or a list)' };
     }
+    case 'ints': {
+      const arr = typeof v === 'string' ? v.split(',').map((s) => (s.trim() === '' ? NaN : Number(s))) : typeof v === 'number' ? [v] : v;
+      const ok = Array.isArray(arr) && arr.length > 0 && arr.every((n) => typeof n === 'number' && Number.isInteger(n) && n >= entry.min);
+      return ok ? { value: [...new Set(arr as number[])] } : { want: `whole numbers ≥ ${entry.min}, comma-separated` };
+    }
     case 'string': {
       if (entry.repeatable) {
         const arr = typeof v === 'string' ? [v] : v;

@@ -33,8 +33,10 @@ interface BoolEntry extends Base {
   readonly negatedFlag?: boolean;
 }
 interface ListEntry extends Base { readonly type: 'list'; readonly default: readonly string[] }
+/** Whole numbers ≥ min: comma-separated on the command line, a list in a config file. */
+interface IntsEntry extends Base { readonly type: 'ints'; readonly default?: readonly number[]; readonly min: number }
 interface StringEntry extends Base { readonly type: 'string'; readonly default?: string; readonly path?: boolean; readonly repeatable?: boolean }
-export type SchemaEntry = ChoiceEntry | IntEntry | NumberEntry | BoolEntry | ListEntry | StringEntry;
+export type SchemaEntry = ChoiceEntry | IntEntry | NumberEntry | BoolEntry | ListEntry | IntsEntry | StringEntry;
 
 /** Options that shape the quantized model: the fields of QuantConfig. */
 export const QUANT_SCHEMA = {
@@ -105,6 +107,7 @@ export const JOB_SCHEMA = {
   perLayer: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the per-layer error analysis' },
   layerSamples: { type: 'int', min: 1, arg: 'N', help: 'sum the per-layer errors over the first N evaluation samples (default: all; the output metrics use every sample)' },
   latency: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the latency measurement' },
+  latencyBatches: { type: 'ints', default: [1], min: 1, arg: 'n,n', help: 'batch sizes the latency measurement times, e.g. 1,8 to add a batch of 8' },
   verify: { type: 'boolean', default: true, negatedFlag: true, help: 'skip the verification against the float model' },
   maxDrop: { type: 'number', min: 0, arg: 'PP', help: 'fail (exit 3) when accuracy drops by more than PP points (needs --labels); the model is still written' },
   minSqnr: { type: 'number', arg: 'DB', help: 'fail (exit 3) when the output SQNR is below DB' },
@@ -135,6 +138,8 @@ type ValueOf<E> = E extends { readonly type: 'choice'; readonly choices: readonl
       ? boolean
       : E extends { readonly type: 'list' }
         ? string[]
+        : E extends { readonly type: 'ints' }
+          ? number[]
         : E extends { readonly type: 'string'; readonly repeatable: true }
           ? string[]
           : string;

@@ -79,7 +79,12 @@ export interface PassRun {
   quantized: Model;
   /** The encodings of `float` and `quantized` as they are in memory, when the caller has them (sessions append outputs to those). */
   floatBytes?: Uint8Array;
-  quantizedBytes?: Uint8Array;
+  /**
+   * A promise while the quantized model is still being written and checked (the float side is
+   * prepared meanwhile): no session of the quantized model opens before it settles, and a
+   * rejection fails the pass.
+   */
+  quantizedBytes?: Uint8Array | PromiseLike<Uint8Array | undefined>;
   /** Per-layer targets; empty for outputs only. */
   targets: readonly LayerTarget[];
   /**
@@ -138,12 +143,23 @@ async function firstBatch(source: DataSource): Promise<Feeds> {
 
 const INT_BYTES: Record<string, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint4: 1, int4: 1 };
 
+/**
+ * The first sample, to size the exposed tensors, read once: alone where the batch is free
+ * (reopen), not as the first of a whole batch (reading 32 ResNet-18 224 samples took ~0.1 s).
+ */
+function sampleProbe(run: PassRun): () => Promise<Feeds> {
+  let probe: Promise<Feeds> | undefined;
+  return () => (probe ??= (async () => {
+    const batch = await firstBatch(run.reopen ? await run.reopen(1) : run.source);
+    return batchLength(batch) > 1 ? firstSample(batch) : batch;
+  })());
+}
+
 /** Exposed bytes per sample of each fetched target (float tensor + its quantized counterpart), from one sample. */
-async function measureTargets(run: PassRun, fetched: readonly LayerTarget[], fs: Session): Promise<{ sizes: Map<LayerTarget, number>; largest: number }> {
-  const batch = await firstBatch(run.source);
-  const n = batchLength(batch);
+async function measureTargets(run: PassRun, probe: () => Promise<Feeds>, fetched: readonly LayerTarget[], fs: Session): Promise<{ sizes: Map<LayerTarget, number>; largest: number }> {
   const names = [...new Set(fetched.map((t) => t.tensor))];
-  const out = await fs.run(n > 1 ? firstSample(batch) : batch, names).catch(() => fs.run(batch, names));
+  // A model whose batch dim is fixed above 1 refuses one sample: then the whole first batch.
+  const out = await fs.run(await probe(), names).catch(async () => fs.run(await firstBatch(run.source), names));
   const sizes = new Map<LayerTarget, number>();
   let largest = 0;
   for (const t of fetched) {
@@ -163,9 +179,8 @@ const PROBE_GROWTH = 8;
  * measureTargets' sizes from one profiled plain run of the float model (runtime/profile.ts), or
  * undefined when the profile does not report every target (or cannot be taken), or is not needed.
  */
-async function profiledTargets(run: PassRun, fetched: readonly LayerTarget[]): Promise<{ sizes: Map<LayerTarget, number>; largest: number } | undefined> {
-  const batch = await firstBatch(run.source);
-  const feeds = batchLength(batch) > 1 ? firstSample(batch) : batch;
+async function profiledTargets(run: PassRun, probe: () => Promise<Feeds>, fetched: readonly LayerTarget[]): Promise<{ sizes: Map<LayerTarget, number>; largest: number } | undefined> {
+  const feeds = await probe();
   // Where every target at PROBE_GROWTH times the input's size fits the budget, exposing them all is
   // cheaper than a second session.
   const input = Object.values(feeds).reduce((n, t) => n + (Array.isArray(t.data) ? 0 : t.data.byteLength), 0);
@@ -317,7 +332,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
     } finally {
       await fs?.close();
     }
-    const qs = await Session.open(instrumentedBytes(run.quantized, qNames, run.quantizedBytes), label('quantized model'));
+    const qs = await Session.open(instrumentedBytes(run.quantized, qNames, await run.quantizedBytes), label('quantized model'));
     try {
       let done = 0;
       let k = 0;
@@ -341,7 +356,7 @@ async function runPass(ctx: PassCtx, source: DataSource, g: Group, progress: { d
   let qs: Session | undefined;
   let kept = false;
   try {
-    qs = await Session.open(instrumentedBytes(run.quantized, qNames, run.quantizedBytes), label('quantized model'));
+    qs = await Session.open(instrumentedBytes(run.quantized, qNames, await run.quantizedBytes), label('quantized model'));
     // Milliseconds per sample of each model, the first (colder) batch left out when there are others.
     const cost = { float: 0, quantized: 0, samples: 0, first: { float: 0, quantized: 0, samples: 0 } };
     let done = 0;
@@ -406,12 +421,13 @@ export async function evaluatePass(run: PassRun): Promise<PassResult> {
     let fs: Session | undefined;
     let sizes: Map<LayerTarget, number>;
     let largest: number;
-    const profiled = await profiledTargets(run, fetched);
+    const probe = sampleProbe(run);
+    const profiled = await profiledTargets(run, probe, fetched);
     if (profiled) ({ sizes, largest } = profiled);
     else {
       fs = await openAll();
       try {
-        ({ sizes, largest } = await measureTargets(run, fetched, fs));
+        ({ sizes, largest } = await measureTargets(run, probe, fetched, fs));
       } catch (e) {
         await fs.close();
         throw e;

@@ -9,7 +9,7 @@
 //
 // Fewer runs than a benchmark, still enough for a median: per batch size, one warm-up run of each
 // model unless a run is known to take over SLOW_RUN_MS (the median of ≥ 3 rounds then absorbs a
-// first, colder run); then rounds of ≥ minRoundMs per model, 3 to `rounds`, no new round past the
+// first, colder run; known from the evaluation pass, or from the batch size timed before); then rounds of ≥ minRoundMs per model, 3 to `rounds`, no new round past the
 // 3rd once `budgetMs` is spent (always 3 for runs over SLOW_RUN_MS).
 import { performance } from 'node:perf_hooks';
 import type { Feeds } from '../ir/index.js';
@@ -18,7 +18,7 @@ import type { LatencyResult, LatencySection } from './types.js';
 import type { Progress } from './evaluate.js';
 
 export interface LatencyOptions {
-  /** Batch sizes to time (default [1, 8]). */
+  /** Batch sizes to time (default [1]; the CLI's --latency-batches). */
   batchSizes?: number[];
   /** Most rounds of alternating runs (default 5; at least 3 are run unless fewer are given, then exactly that many). */
   rounds?: number;
@@ -30,7 +30,7 @@ export interface LatencyOptions {
   slowerTolerance?: number;
 }
 
-export const LATENCY_DEFAULTS = { batchSizes: [1, 8], rounds: 5, minRounds: 3, minRoundMs: 40, budgetMs: 1000, slowerTolerance: 1.05, threads: 2 } as const;
+export const LATENCY_DEFAULTS = { batchSizes: [1], rounds: 5, minRounds: 3, minRoundMs: 40, budgetMs: 1000, slowerTolerance: 1.05, threads: 2 } as const;
 
 /** A run this long (ms) is timed in 3 rounds of one run, without a warm-up run when known in advance. */
 export const SLOW_RUN_MS = 100;
@@ -38,7 +38,7 @@ export const SLOW_RUN_MS = 100;
 export const LATENCY_NOTES = {
   evaluation: 'Timed on the sessions of the evaluation pass (the models as they are, no tensor exposed). ' +
     'Median of alternating float/quantized rounds; one warm-up run per model unless a run takes over 100 ms.',
-  files: 'Timed on the unmodified model files. Median of alternating float/quantized rounds; one warm-up run per model.',
+  files: 'Timed on the unmodified model files. Median of alternating float/quantized rounds; one warm-up run per model unless the batch size timed before shows a run takes over 100 ms.',
 } as const;
 
 /** Sessions already open and run (the evaluation pass's): timed as they are, left open. */
@@ -172,14 +172,17 @@ export async function measureLatency(run: LatencyRun): Promise<LatencySection> {
   let rounds = 0;
   try {
     q = run.sessions?.quantized ?? await Session.open(run.quantizedModel, { ...opts, label: run.quantizedModel });
-    const per = run.sessions?.msPerSample;
+    // Milliseconds a sample costs (the slower model): from the evaluation pass, then from each
+    // batch size timed, to size the next one's runs without a warm-up once they are slow.
+    let perSample = run.sessions?.msPerSample && Math.max(run.sessions.msPerSample.float, run.sessions.msPerSample.quantized);
     for (const [k, batch] of o.batchSizes.entries()) {
       const feeds = run.feeds.get(batch);
       if (!feeds) {
         skipped.push({ batch, reason: run.skipReasons.get(batch) ?? 'no data for this batch size' });
         continue;
       }
-      const t = await timeBatch(f, q, feeds, o, run.sessions?.fetches, per ? Math.max(per.float, per.quantized) * batch : undefined);
+      const t = await timeBatch(f, q, feeds, o, run.sessions?.fetches, perSample ? perSample * batch : undefined);
+      perSample = Math.max(t.floatMs, t.quantizedMs) / batch;
       runsPerRound = Math.max(runsPerRound, t.runs);
       rounds = Math.max(rounds, t.rounds);
       results.push({ batch, floatMs: t.floatMs, quantizedMs: t.quantizedMs, speedup: t.floatMs / t.quantizedMs, rounds: t.rounds, runsPerRound: t.runs });

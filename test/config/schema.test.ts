@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, QUANT_SCHEMA, checkLayer, normalizeConfig, type QuantConfig } from '../../src/config/index.js';
+import { DEFAULTS, JOB_SCHEMA, QUANT_SCHEMA, checkLayer, checkValue, normalizeConfig, type QuantConfig } from '../../src/config/index.js';
+import { LATENCY_DEFAULTS } from '../../src/report/index.js';
 import { closest } from '../../src/config/suggest.js';
 import { RANGE_ALGORITHMS, RANGE_ALGORITHM_NAMES } from '../../src/math/range-registry.js';
 import { UsageError, UserInputError } from '../../src/errors.js';
@@ -20,6 +21,13 @@ describe('one schema', () => {
       expect(DEFAULTS[k as keyof QuantConfig], k).toEqual(d);
     }
     expect([DEFAULTS.histogramBins, DEFAULTS.percentile, DEFAULTS.algo]).toEqual([2048, 99.999, 'mse']);
+  });
+
+  it('--latency-batches: its default is the latency measurement\'s; whole numbers ≥ 1, from a comma list or a list', () => {
+    expect([...JOB_SCHEMA.latencyBatches.default]).toEqual([...LATENCY_DEFAULTS.batchSizes]);
+    expect(checkValue(JOB_SCHEMA.latencyBatches, '1, 8')).toEqual({ value: [1, 8] });
+    expect(checkValue(JOB_SCHEMA.latencyBatches, [8, 1, 8])).toEqual({ value: [8, 1] });
+    for (const bad of ['0', '1,,8', 'x', '', [], [1.5], 'a,1']) expect(checkValue(JOB_SCHEMA.latencyBatches, bad), String(bad)).toHaveProperty('want');
   });
 
   it('the algo choices are the range-algorithm registry', () => {

@@ -77,7 +77,7 @@ describe('large-model path', () => {
     const a = await quantize(file, { output: path.join(dir, 'a.onnx'), data, config, verify });
     process.env.QTOOL_LARGE_MODEL_BYTES = '0';
     // Latency too: timed one model after the other on this path.
-    const b = await quantize(file, { output: path.join(dir, 'b.onnx'), data, config, verify: { latency: true } });
+    const b = await quantize(file, { output: path.join(dir, 'b.onnx'), data, config, verify: { latency: { batchSizes: [1, 8] } } });
     // In memory: one inline protobuf; large model: external data out, as in.
     expect(fs.existsSync(path.join(dir, 'a.onnx.data'))).toBe(false);
     expect(fs.statSync(path.join(dir, 'b.onnx.data')).size).toBeGreaterThan(fs.statSync(path.join(dir, 'b.onnx')).size);

@@ -76,6 +76,18 @@ describe('qtool compare (built CLI)', () => {
     expect(report.latency).toBeNull();
   });
 
+  it('latency times batch 1 unless --latency-batches asks for more (quantize and compare alike)', () => {
+    const one = qtool(['compare', LENET, clean, '--data', split.data, '--calib-count', '32', '--no-per-layer', '--json']);
+    expect(one.code, one.stderr).toBe(0);
+    expect(JSON.parse(one.stdout.trim().split('\n').pop()!).latency.results.map((r: { batch: number }) => r.batch)).toEqual([1]);
+    const two = qtool(['compare', LENET, clean, '--data', split.data, '--calib-count', '32', '--no-per-layer', '--latency-batches', '8,1', '--json']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(JSON.parse(two.stdout.trim().split('\n').pop()!).latency.results.map((r: { batch: number }) => r.batch)).toEqual([8, 1]);
+    const q = qtool(['quantize', LENET, '-o', out('lat.onnx'), '--data', split.data, '--calib-count', '32', '--no-per-layer', '--latency-batches', '1,4', '--json']);
+    expect(q.code, q.stderr).toBe(0);
+    expect(JSON.parse(q.stdout.trim().split('\n').pop()!).verification.latency.results.map((r: { batch: number }) => r.batch)).toEqual([1, 4]);
+  });
+
   it('usage errors exit 2 before any work; bad input exits 1 naming the file', () => {
     const q = [...base().slice(0, 2), clean, ...base().slice(2)];
     const noLabels = qtool(['compare', LENET, clean, '--data', split.data, '--max-drop', '1']);
@@ -84,6 +96,11 @@ describe('qtool compare (built CLI)', () => {
     expect(qtool([...q, '--min-agreement', '1.5']).code).toBe(2);
     expect(qtool([...q, '--min-sqnr', 'lots']).code).toBe(2);
     expect(qtool([...q, '--report', out('r.txt')]).code).toBe(2);
+    for (const bad of ['0', '1,x', '']) {
+      const r = qtool([...q, '--latency-batches', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^qtool: --latency-batches expects whole numbers ≥ 1, comma-separated, got '.*'/);
+    }
     expect(qtool(['compare', LENET, clean]).code).toBe(2);
     const missing = qtool(['compare', LENET, out('nope.onnx'), '--data', split.data]);
     expect(missing.code).toBe(1);

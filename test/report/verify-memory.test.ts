@@ -90,9 +90,10 @@ describe('latency on the evaluation sessions', () => {
   it('latency times the model files when the evaluation sessions expose compared tensors, and reuses plain evaluation sessions (3 to 5 rounds per batch size)', async () => {
     const output = path.join(dir, 'latency.int8.onnx');
     await quantize(LENET, { output, data: CALIB, verify: false });
-    const layered = await compare(LENET, output, { data: CALIB, count: 16 });
-    const grouped = await compare(LENET, output, { data: CALIB, count: 16, layerBudgetBytes: 1 });
-    const plain = await compare(LENET, output, { data: CALIB, count: 16, perLayer: false });
+    const latency = { batchSizes: [1, 8] };
+    const layered = await compare(LENET, output, { data: CALIB, count: 16, latency });
+    const grouped = await compare(LENET, output, { data: CALIB, count: 16, layerBudgetBytes: 1, latency });
+    const plain = await compare(LENET, output, { data: CALIB, count: 16, perLayer: false, latency });
     expect(layered.layers!.passes).toBe(1);
     expect(grouped.layers!.passes).toBeGreaterThan(1);
     for (const r of [layered, grouped]) expect(r.latency!.sessions).toBe('files');
