@@ -4,7 +4,9 @@
 // user runs it, alternating the two commands so drifting machine load hits both alike.
 // Issue 10 asks for default / --no-verify ≤ 1.6×.
 //
-//   npm run build && node bench/verify.mjs [--model resnet18.onnx] [--rounds 2] [--samples 32]
+//   npm run build && node bench/verify.mjs [--model resnet18.onnx] [--rounds 2] [--samples 32] [--with "--latency-batches 1,8"]
+//
+// --with adds flags to the verified command only (e.g. to price the batch-8 latency figure).
 //
 // Without --model, ResNet-18 is built with bench/models.ts into a temp folder (about a minute).
 import { spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ const arg = (name, dflt) => {
 };
 const rounds = Number(arg('--rounds', '2'));
 const samples = Number(arg('--samples', '32'));
+const withFlags = (arg('--with', '') ?? '').split(/\s+/).filter(Boolean);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qtool-bench-verify-'));
 
 let model = arg('--model');
@@ -44,9 +47,9 @@ const times = { verify: [], noVerify: [] };
 for (let i = 0; i < rounds; i++) {
   const order = i % 2 === 0 ? ['noVerify', 'verify'] : ['verify', 'noVerify'];
   for (const k of order) {
-    const s = run(k === 'verify' ? [] : ['--no-verify']);
+    const s = run(k === 'verify' ? withFlags : ['--no-verify']);
     times[k].push(s);
-    console.log(`round ${i + 1}  ${k === 'verify' ? 'quantize            ' : 'quantize --no-verify'}  ${s.toFixed(1)} s`);
+    console.log(`round ${i + 1}  ${k === 'verify' ? `quantize ${withFlags.join(' ')}`.padEnd(20) : 'quantize --no-verify'}  ${s.toFixed(1)} s`);
   }
 }
 const median = (xs) => {
@@ -54,7 +57,7 @@ const median = (xs) => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const ratios = times.verify.map((v, i) => v / times.noVerify[i]);
-console.log(`ResNet-18 224, ${samples} samples, ${os.cpus().length} CPUs: quantize ${median(times.verify).toFixed(1)} s, --no-verify ${median(times.noVerify).toFixed(1)} s; ` +
+console.log(`ResNet-18 224, ${samples} samples, ${os.cpus().length} CPUs: quantize${withFlags.length ? ` ${withFlags.join(' ')}` : ''} ${median(times.verify).toFixed(1)} s, --no-verify ${median(times.noVerify).toFixed(1)} s; ` +
   `ratio per round ${ratios.map((r) => r.toFixed(2)).join(', ')}; ratio of medians ${(median(times.verify) / median(times.noVerify)).toFixed(2)}× (target ≤ 1.6×)`);
 fs.rmSync(tmp, { recursive: true, force: true });
 fs.rmSync(data, { recursive: true, force: true });
