@@ -8,9 +8,11 @@
 // pass without per-layer analysis leaves its sessions (plain ones) for this phase to time.
 //
 // Fewer runs than a benchmark, still enough for a median: per batch size, one warm-up run of each
-// model unless a run is known to take over SLOW_RUN_MS (the median of ≥ 3 rounds then absorbs a
-// first, colder run; known from the evaluation pass, or from the batch size timed before); then rounds of ≥ minRoundMs per model, 3 to `rounds`, no new round past the
-// 3rd once `budgetMs` is spent (always 3 for runs over SLOW_RUN_MS).
+// model unless a run is known to take over SLOW_RUN_MS (known from the evaluation pass, or from the
+// batch size timed before; the median of ≥ 3 rounds then absorbs a first, colder run); then rounds
+// of ≥ minRoundMs per model, 3 to `rounds`, no new round past the 3rd once `budgetMs` is spent
+// (always 3 for runs over SLOW_RUN_MS). Batch 1 by default: every batch size costs its own rounds
+// (batch 8 of ResNet-18 224 took ~0.5 s of a quantize run), more with --latency-batches.
 import { performance } from 'node:perf_hooks';
 import type { Feeds } from '../ir/index.js';
 import { Session, type SessionOptions } from '../runtime/index.js';
