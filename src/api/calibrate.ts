@@ -50,7 +50,7 @@ export async function calibrate(modelPath: string, opts: CalibrateOptions): Prom
   const { encoded, hash } = preparedBytes(model);
   const analysis = analyzeModelGraph(model.graph, config);
   const tensors = tensorsToCalibrate(model.graph, config, analysis);
-  const stats = await observeToStats(model, tensors, config, {
+  const { stats } = await observeToStats(model, tensors, config, {
     channelAxes: channelAxesFor(model.graph, analysis, config),
     data: opts.data, preprocess: opts.preprocess, budgetBytes: opts.budgetBytes, onProgress: opts.onProgress, label: modelPath,
     identity: { file: path.basename(modelPath), sha256: fileSha, preparedSha256: hash }, encoded,
@@ -100,10 +100,10 @@ export function openCalibrationData(model: Model, config: Readonly<QuantConfig>,
   });
 }
 
-/** Observes `tensors` of an already prepared model over a data folder; returns the stats. */
-async function observeToStats(model: Model, tensors: readonly string[], config: Readonly<QuantConfig>, opts: ObserveToStatsOptions): Promise<StatsFile> {
+/** Observes `tensors` of an already prepared model over a data folder; returns the stats (and ObserveResult.samplesSeen). */
+async function observeToStats(model: Model, tensors: readonly string[], config: Readonly<QuantConfig>, opts: ObserveToStatsOptions): Promise<{ stats: StatsFile; samplesSeen: Map<string, number> }> {
   const source = await openCalibrationData(model, config, opts);
-  const { observations, samples } = await observeTensors(model, tensors, source, {
+  const { observations, samples, samplesSeen } = await observeTensors(model, tensors, source, {
     batchSize: source.batchSize,
     bins: config.histogramBins,
     movingAverage: config.movingAverage,
@@ -115,13 +115,14 @@ async function observeToStats(model: Model, tensors: readonly string[], config: 
     encoded: opts.encoded,
     channelAxes: opts.channelAxes,
   });
-  return buildStats({
+  const stats = buildStats({
     model: opts.identity,
     samples,
     bins: config.histogramBins,
     observations,
     movingAverageBatchSize: config.movingAverage ? source.batchSize : undefined,
   });
+  return { stats, samplesSeen };
 }
 
 /** quantize()'s calibration: the model is already read and prepared in memory. */
@@ -129,7 +130,7 @@ export async function calibratePrepared(
   model: Model,
   tensors: readonly string[],
   opts: { data: string; config: Readonly<QuantConfig>; preprocess?: string; fixedInputs?: readonly string[]; onProgress?: (done: number, total: number) => void; label: string; encoded?: Uint8Array; channelAxes?: ReadonlyMap<string, number> },
-): Promise<StatsFile> {
+): Promise<{ stats: StatsFile; samplesSeen: Map<string, number> }> {
   const { encoded, hash } = opts.encoded ? { encoded: opts.encoded, hash: sha256(opts.encoded) } : preparedBytes(model);
   const identity = { file: path.basename(opts.label), sha256: sha256(fs.readFileSync(opts.label)), preparedSha256: hash };
   return observeToStats(model, tensors, opts.config, { ...opts, identity, encoded });

@@ -11,7 +11,7 @@ import { removeOnFailure, writeChecked } from './write-checked.js';
 import { collectGarbage } from './memory.js';
 import type { QuantConfig } from '../config/index.js';
 import { cleanupAll, ensureRequirements, pipelineFor, prepareModel, runPipeline } from '../passes/index.js';
-import { analyzeModelGraph, untakenBodies } from '../quant/analyze.js';
+import { analyzeModelGraph, rareBodies, untakenBodies } from '../quant/analyze.js';
 import { planStatic, tensorsToCalibrate, type Overrides, type Planned, type QuantPlan, type RangeInput } from '../quant/plan.js';
 import { planWeightForms } from '../quant/plan-forms.js';
 import { checkGroupedWeights } from '../quant/plan-weights.js';
@@ -95,6 +95,9 @@ export interface QuantizeResult {
   reportFiles: string[];
 }
 
+/** A body that ran on fewer than this fraction of the calibration samples gets a 'rare-branch' warning. */
+const RARE_BRANCH_FRACTION = 0.1;
+
 export async function quantize(input: string, options: QuantizeOptions = {}): Promise<QuantizeResult> {
   const t0 = performance.now();
   const opts = applyRecipe(options);
@@ -153,6 +156,13 @@ export async function quantize(input: string, options: QuantizeOptions = {}): Pr
       const nested = untaken.size - top.length;
       const paths = top.map((b) => b.path);
       notes.push(note('untaken-branch', `${paths.length} If/Loop/Scan bod${paths.length > 1 ? 'ies' : 'y'}${nested ? ` (and ${nested} nested in ${paths.length > 1 ? 'them' : 'it'})` : ''} never ran on the calibration data and stay${paths.length > 1 || nested ? '' : 's'} float: ${paths.slice(0, 4).join(', ')}${paths.length > 4 ? ', …' : ''}`, true));
+    }
+    // A body that ran on few calibration samples is quantized with ranges that rest on those alone:
+    // said, with the samples it ran on (calibrated here; --stats files do not record it).
+    const rare = r.samplesSeen ? rareBodies(analysis!, r.samplesSeen, r.samples, RARE_BRANCH_FRACTION, untaken) : [];
+    if (rare.length) {
+      const list = rare.slice(0, 4).map((b) => `${b.path} (${b.samples} of ${r.samples})`).join(', ');
+      notes.push(note('rare-branch', `${rare.length} If/Loop/Scan bod${rare.length > 1 ? 'ies' : 'y'} ran on under ${RARE_BRANCH_FRACTION * 100}% of the calibration samples: ${list}${rare.length > 4 ? ', …' : ''}; ${rare.length > 1 ? 'their' : 'its'} ranges rest on those samples alone: add calibration samples that take ${rare.length > 1 ? 'them' : 'it'}, or keep ${rare.length > 1 ? 'their' : 'its'} nodes float with --exclude-nodes`, true));
     }
     // Channels orders of magnitude apart: the tensor and its readers stay float (quant/outliers.ts).
     const outliers = outliersFor(model.graph, analysis!, config, r.stats, overrides?.outlierChannels);

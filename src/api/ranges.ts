@@ -23,16 +23,21 @@ export interface RangeSource {
   encoded?: Uint8Array;
 }
 
-export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{ ranges: Map<string, RangeInput>; observed: Map<string, { min: number; max: number }>; ms: number; samples: number; stats: StatsFile }> {
+export async function obtainRanges(model: Model, needed: readonly string[], config: Readonly<QuantConfig>, src: RangeSource): Promise<{
+  ranges: Map<string, RangeInput>; observed: Map<string, { min: number; max: number }>; ms: number; samples: number; stats: StatsFile;
+  /** Calibrated here: the samples each tensor had values on (ObserveResult.samplesSeen); undefined for given stats. */
+  samplesSeen?: Map<string, number>;
+}> {
   const t0 = performance.now();
   let stats: StatsFile;
+  let samplesSeen: Map<string, number> | undefined;
   if (src.stats) {
     stats = typeof src.stats === 'string' ? loadStats(src.stats) : src.stats;
     const missing = needed.find((t) => !(t in stats.tensors));
     if (missing) throw new UserInputError(`${typeof src.stats === 'string' ? src.stats : 'statistics'}: no statistics for tensor '${missing}'; these stats were made for another model or other options (run qtool calibrate on this model)`);
   } else {
     if (!src.data) throw new UserInputError(`${src.label}: static quantization needs calibration data: pass --data <dir> (or --stats stats.json, or --mode dynamic)`);
-    stats = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label, encoded: src.encoded, channelAxes: src.channelAxes });
+    ({ stats, samplesSeen } = await calibratePrepared(model, needed, { data: src.data, config, preprocess: src.preprocess, fixedInputs: src.fixedInputs, onProgress: src.onProgress, label: src.label, encoded: src.encoded, channelAxes: src.channelAxes }));
   }
   src.onPhase?.('ranges');
   const all = rangesFromStats(stats, config);
@@ -44,5 +49,5 @@ export async function obtainRanges(model: Model, needed: readonly string[], conf
     const s = stats.tensors[t];
     if (s && s.min !== null && s.max !== null) observed.set(t, { min: Math.min(0, s.min), max: s.max });
   }
-  return { ranges, observed, ms: performance.now() - t0, samples: stats.samples, stats };
+  return { ranges, observed, ms: performance.now() - t0, samples: stats.samples, stats, samplesSeen };
 }

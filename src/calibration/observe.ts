@@ -67,6 +67,12 @@ export interface ObserveResult {
   /** Passes over the data (one per group of fetched tensors). */
   readonly passes: number;
   readonly samples: number;
+  /**
+   * Per requested tensor, the samples of the batches that gave it values: all of them for a tensor
+   * of the main graph; for one inside an If branch (or a Loop/Scan body), those of the batches
+   * that ran it (an untaken branch gives an empty tensor, expose.ts).
+   */
+  readonly samplesSeen: Map<string, number>;
 }
 
 /**
@@ -243,6 +249,7 @@ export async function observeTensors(model: Model, requested: readonly string[],
     throw e;
   }
   let results: TensorObservation[];
+  const seen = new Array<number>(observed.length).fill(0);
   try {
     const total = source.sampleCount * groups.length;
     let done = 0;
@@ -259,6 +266,7 @@ export async function observeTensors(model: Model, requested: readonly string[],
             const out = await session.run(feeds, group);
             for (const name of group) parts.push({ id: idOf.get(name)!, data: asFloat32(out[name], name, label), dims: out[name]!.dims, owned: true });
           }
+          for (const p of parts) if (p.data.length > 0) seen[p.id]! += n;
           await sink.observe(parts);
           done += n;
           opts.onProgress?.(done, total);
@@ -274,11 +282,14 @@ export async function observeTensors(model: Model, requested: readonly string[],
   }
 
   const observations = new Map<string, TensorObservation>();
+  const samplesSeen = new Map<string, number>();
   requested.forEach((t, i) => {
-    const o = results[idOf.get(plan.sourceOf.get(tensors[i]!)!)!]!;
+    const id = idOf.get(plan.sourceOf.get(tensors[i]!)!)!;
+    samplesSeen.set(t, seen[id]!);
+    const o = results[id]!;
     // A reshape of an observed tensor shares its values, not its channels.
     const { channels, ...rest } = o;
     observations.set(t, channels && !axes.has(t) ? rest : o);
   });
-  return { observations, passes: groups.length, samples: source.sampleCount };
+  return { observations, passes: groups.length, samples: source.sampleCount, samplesSeen };
 }

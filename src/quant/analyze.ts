@@ -437,6 +437,32 @@ export function untakenBodies(a: Analysis, unseen: readonly string[]): Set<Graph
   return out;
 }
 
+/**
+ * The bodies that ran, but on fewer than `fraction` of the `samples` calibration samples: the
+ * fewest samples any tensor they define had values on (`seen`, tensors absent from it not counted).
+ * Outermost only: a body nested in a rare one runs no more often than it. Untaken bodies (`skip`)
+ * are not rare, they are float.
+ */
+export function rareBodies(a: Analysis, seen: ReadonlyMap<string, number>, samples: number, fraction: number, skip: ReadonlySet<Graph> = new Set()): { path: string; samples: number }[] {
+  const out: { body: BodyScope; samples: number }[] = [];
+  const listed = new Set<BodyScope>();
+  const inListed = (b: BodyScope): boolean => {
+    for (let p = a.scopeOf?.get(b.owner); p; p = a.scopeOf?.get(p.owner)) if (listed.has(p)) return true;
+    return false;
+  };
+  for (const b of a.bodies ?? []) {
+    if (skip.has(b.graph) || inListed(b)) continue;
+    const defined = [...b.graph.inputs.map((i) => i.name), ...b.graph.nodes.flatMap((n) => n.outputs)];
+    const counts = defined.map((t) => seen.get(t)).filter((c): c is number => c !== undefined && c > 0);
+    const fewest = counts.length ? Math.min(...counts) : undefined;
+    if (fewest !== undefined && fewest < fraction * samples) {
+      out.push({ body: b, samples: fewest });
+      listed.add(b);
+    }
+  }
+  return out.map((r) => ({ path: r.body.path, samples: r.samples }));
+}
+
 function mergeAnalysis(into: Analysis, from: Analysis): void {
   for (const [n, d] of from.decisions) into.decisions.set(n, d);
   const seen = new Set(into.activations);

@@ -21,7 +21,7 @@ export interface Reason {
 
 export type NoteCode =
   | 'prepare' | 'auto-target' | 'opset-upgraded' | 'activations-removed' | 'lowered'
-  | 'float-layer-feeds-maxpool' | 'peak-test-int16' | 'not-verified' | 'not-checked' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'calibration-data' | 'algo-auto'
+  | 'float-layer-feeds-maxpool' | 'peak-test-int16' | 'not-verified' | 'not-checked' | 'block-clipped' | 'recurrent-needs-dynamic' | 'form-caveat' | 'subgraphs-float' | 'untaken-branch' | 'rare-branch' | 'calibration-data' | 'algo-auto'
   | 'equalized' | 'bias-corrected' | 'outlier-channels'
   | 'stochastic-rounding' | 'pow2-scales' | 'group-size' | 'group-size-per-channel';
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, inspectModel, quantize, readModel, saveStats, writeModel } from '../../src/index.js';
 import { AttrType, DataType, Graph, GraphBuilder, Node } from '../../src/ir/index.js';
 import { Session } from '../../src/runtime/index.js';
+import { openDataFolder } from '../../src/data/index.js';
 import { CALIB, mnistTest, sqnr, tmpDir } from './helpers.js';
 
 const dir = tmpDir('subgraphs');
@@ -76,5 +77,48 @@ describe('subgraphs', () => {
     const db = sqnr(await run(model), await run(q.output));
     console.log(`nested If reading a quantized tensor: SQNR ${db.toFixed(1)} dB`);
     expect(db).toBeGreaterThan(20);
+  });
+});
+
+describe('branches that ran on few calibration samples', () => {
+  /** conv1 → If(ReduceSum(input) > threshold) { Tanh(Sigmoid) } else { Tanh } → conv2, as the nested test, one level. */
+  async function model(threshold: number, file: string): Promise<string> {
+    const b = new GraphBuilder({ seed: 5 });
+    const x = b.input('input', ['N', 1, 28, 28]);
+    const r = b.op1('Relu', [b.op1('Conv', [x, b.randomInit('w1', [4, 1, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'conv1' })], {}, { name: 'relu1' });
+    const sum = b.op1('ReduceSum', [x], { keepdims: 0 }, { name: 'sum' });
+    const cond = b.op1('Greater', [sum, b.init('threshold', [], [threshold])], {}, { name: 'bright' });
+    // then: Tanh(Sigmoid(relu1)), so the branch holds a tensor of its own to calibrate.
+    const sig = new Node({ name: 'rare_then_Sigmoid', opType: 'Sigmoid', inputs: [r], outputs: ['then_sig'] });
+    b.graph.addNode(ifNode('rare_if', cond, branch('rare_then', 'Tanh', r, 'then_out', sig), branch('rare_else', 'Tanh', r, 'else_out'), 'if_out'));
+    const y = b.op1('Conv', ['if_out', b.randomInit('w2', [2, 4, 3, 3])], { pads: [1, 1, 1, 1] }, { name: 'conv2' });
+    b.output(y, ['N', 2, 28, 28]);
+    const out = path.join(dir, file);
+    writeModel(b.model([{ domain: '', version: 13 }]), out);
+    return out;
+  }
+
+  it('a branch taken by 2 of 64 samples is quantized with a rare-branch warning naming it; taken by half, no warning', async () => {
+    // The pixel sums of the first 64 calibration digits, one per batch of 1 (as calibration runs them).
+    const src = await openDataFolder(CALIB, { inputs: [{ name: 'input', elemType: DataType.FLOAT, shape: ['N', 1, 28, 28] }], count: 64, batchSize: 1 });
+    const sums: number[] = [];
+    for await (const f of src.batches()) sums.push((f.input!.data as Float32Array).reduce((a, v) => a + v, 0));
+    const sorted = [...sums].sort((p, q) => q - p);
+    const config = { calibCount: 64, batchSize: 1 };
+
+    // Between the 2nd and 3rd brightest digits: the then branch runs on exactly 2 samples.
+    const rare = await quantize(await model((sorted[1]! + sorted[2]!) / 2, 'rare-if.onnx'), { output: path.join(dir, 'rare-if.q.onnx'), data: CALIB, config, verify: false });
+    const w = rare.diagnostics.find((d) => d.code === 'rare-branch');
+    expect(w?.message).toMatch(/^1 If\/Loop\/Scan body ran on under 10% of the calibration samples: rare_if\.then_branch \(2 of 64\); its ranges rest on those samples alone/);
+    expect(w?.message).not.toMatch(/else_branch/);
+    expect(rare.plan.nodes.find((n) => n.name === 'rare_then_Sigmoid')?.status).toBe('quantized');
+
+    const median = await quantize(await model((sorted[31]! + sorted[32]!) / 2, 'half-if.onnx'), { output: path.join(dir, 'half-if.q.onnx'), data: CALIB, config, verify: false });
+    expect(median.diagnostics.map((d) => d.code)).not.toContain('rare-branch');
+    // Given statistics record no sample counts: no warning either way.
+    const stats = path.join(dir, 'rare-if.stats.json');
+    saveStats(await calibrate(path.join(dir, 'rare-if.onnx'), { data: CALIB, config }), stats);
+    const fromStats = await quantize(path.join(dir, 'rare-if.onnx'), { output: path.join(dir, 'rare-if.s.onnx'), stats, verify: false });
+    expect(fromStats.diagnostics.map((d) => d.code)).not.toContain('rare-branch');
   });
 });
