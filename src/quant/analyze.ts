@@ -193,23 +193,13 @@ function decisionTails(g: Graph, config: Readonly<QuantConfig>, decisions: Map<N
     // control-flow node (a condition selects a branch; the branches are not post-processing).
     for (const o of n.outputs) if (o) stack.push(...g.consumersOf(o).filter((c) => !c.subgraphs().length && !decisions.get(c)!.rule?.weighted));
   }
-  const chain = new Set<Node>();
-  const feedsOnlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || chain.has(c))));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (let i = g.nodes.length - 1; i >= 0; i--) {
-      const n = g.nodes[i]!;
-      if (tail.has(n) || chain.has(n) || !feedsOnlyTail(n)) continue;
-      const d = decisions.get(n)!;
-      if (d.status === 'quantized' && d.rule?.weighted) {
-        for (const o of n.outputs) if (o) floatOut.add(o);
-        continue;
-      }
-      chain.add(n);
-      changed = true;
-    }
-  }
+  // A weighted quantized layer ends the chain: its output goes float, the layer stays int8.
+  const chain = feedersOnly(g, tail, (n) => {
+    const d = decisions.get(n)!;
+    if (!(d.status === 'quantized' && d.rule?.weighted)) return true;
+    for (const o of n.outputs) if (o) floatOut.add(o);
+    return false;
+  });
   for (const n of chain) {
     if (decisions.get(n)!.status === 'float') continue;
     decisions.set(n, { node: n, status: 'float', reason: reason('decision-tail', 'feeds only comparisons or selections (post-processing): kept in float so quantization creates no ties') });
@@ -217,6 +207,26 @@ function decisionTails(g: Graph, config: Readonly<QuantConfig>, decisions: Map<N
   // TensorRT's explicit quantization has no 16-bit Q/DQ: there the layers stay int8.
   if (config.target !== 'tensorrt') peakTestFeeders(g, decisions, tail, deciders);
   return floatOut;
+}
+
+/**
+ * The nodes outside `tail` whose every output goes only to `tail` or to nodes already found (none
+ * a graph output), grown backwards to a fixed point; `admit` may turn a candidate down.
+ */
+function feedersOnly(g: Graph, tail: ReadonlySet<Node>, admit: (n: Node) => boolean): Set<Node> {
+  const found = new Set<Node>();
+  const onlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || found.has(c))));
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let i = g.nodes.length - 1; i >= 0; i--) {
+      const n = g.nodes[i]!;
+      if (tail.has(n) || found.has(n) || !onlyTail(n) || !admit(n)) continue;
+      found.add(n);
+      changed = true;
+    }
+  }
+  return found;
 }
 
 /**
@@ -229,18 +239,7 @@ function decisionTails(g: Graph, config: Readonly<QuantConfig>, decisions: Map<N
 function peakTestFeeders(g: Graph, decisions: Map<Node, NodeDecision>, tail: Set<Node>, deciders: Node[]): void {
   const peakTests = deciders.filter((n) => isPeakTest(n, g));
   if (!peakTests.length) return;
-  const feeds = new Set<Node>();
-  const onlyTail = (n: Node) => n.outputs.some((o) => o) && n.outputs.every((o) => !o || (!g.isGraphOutput(o) && g.consumersOf(o).length > 0 && g.consumersOf(o).every((c) => tail.has(c) || feeds.has(c))));
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (let i = g.nodes.length - 1; i >= 0; i--) {
-      const n = g.nodes[i]!;
-      if (tail.has(n) || feeds.has(n) || n.subgraphs().length || !onlyTail(n)) continue;
-      feeds.add(n);
-      changed = true;
-    }
-  }
+  const feeds = feedersOnly(g, tail, (n) => !n.subgraphs().length);
   // Of those, the ones a peak test reads (an ArgMax-only branch of the same tail keeps its precision).
   const stack = peakTests.flatMap((n) => n.inputs.map((i) => g.producerOf(i)));
   const reaches = new Set<Node>();
